@@ -1,0 +1,288 @@
+"""The command line: parse, call a command function, print, map errors to exit codes.
+
+This module is the only place that prints or exits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from kitgen import __version__, commands
+from kitgen.commands import Confirm, RebuildResult
+from kitgen.config import Config, load_config
+from kitgen.errors import KitgenError, MigrationFailed
+from kitgen.migrations.runner import MigrationState, Ran
+
+F = TypeVar("F", bound=Callable[..., Any])
+SHOW_TRACEBACK = {"on": False}
+
+
+def _color() -> bool | None:
+    return False if os.environ.get("NO_COLOR") else None
+
+
+def echo(message: str = "", *, err: bool = False) -> None:
+    click.echo(message, err=err, color=_color())
+
+
+def style(text: str, **styles: Any) -> str:
+    return text if os.environ.get("NO_COLOR") else click.style(text, **styles)
+
+
+def project_options(function: F) -> F:
+    """--database, --migrations and --lock-timeout, shared by every command."""
+    options = [
+        click.option("--database", type=click.Path(path_type=Path), help="SQLite database file."),
+        click.option("--migrations", type=click.Path(path_type=Path), help="Migrations folder."),
+        click.option("--lock-timeout", type=click.FloatRange(min=0), help="Seconds to wait for a lock (30)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def force_option(function: F) -> F:
+    return click.option("--force", is_flag=True, help="Do not ask for confirmation.")(function)
+
+
+def config_from(database: Path | None, migrations: Path | None, lock_timeout: float | None) -> Config:
+    return load_config(options={"database": database, "migrations": migrations, "lock_timeout": lock_timeout})
+
+
+def terminal_confirm() -> Confirm | None:
+    """A yes/no question on the terminal, or None when there is no terminal to ask."""
+    if not sys.stdin.isatty():
+        return None
+    return lambda question: click.confirm(question, default=False, err=True)
+
+
+def report_wait(holder: str) -> None:
+    echo(style(f"Waiting for the migration lock, held by {holder}…", fg="yellow"), err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="kitgen")
+@click.option("--traceback", is_flag=True, help="Show the Python traceback of an error.")
+def cli(traceback: bool) -> None:
+    """Migrations for SQLite, and typed entities that always match the schema."""
+    SHOW_TRACEBACK["on"] = traceback
+
+
+@cli.command("init")
+@project_options
+def init_command(database: Path | None, migrations: Path | None, lock_timeout: float | None) -> None:
+    """Create the project's folders, packages and .gitignore line (never overwrites)."""
+    result = commands.init_project(config_from(database, migrations, lock_timeout))
+    for created in result.created:
+        echo(f"Created {created}")
+    if not result.created:
+        echo("Nothing to create: the project is already set up.")
+
+
+@cli.command("make:migration")
+@click.argument("name")
+@click.option("--model", help="Entity class name for the table it creates, e.g. User.")
+@click.option("--sql", is_flag=True, help="Write a .sql migration instead of a .py one.")
+@project_options
+def make_migration_command(
+    name: str, model: str | None, sql: bool, database: Path | None, migrations: Path | None, lock_timeout: float | None
+) -> None:
+    """Create a migration file NAME (e.g. create_users_table, add_bio_to_users)."""
+    config = config_from(database, migrations, lock_timeout)
+    path = commands.make_migration(config, name, model=model, sql=sql)
+    echo(f"Created {config.display(path)}")
+
+
+@cli.command("migrate")
+@click.option("--step", is_flag=True, help="Give each migration its own batch.")
+@project_options
+def migrate_command(step: bool, database: Path | None, migrations: Path | None, lock_timeout: float | None) -> None:
+    """Apply every pending migration."""
+    config = config_from(database, migrations, lock_timeout)
+    with reporting_partial("Applied"):
+        result = commands.migrate(config, step=step, on_wait=report_wait)
+    print_ran("Applied", result.applied, nothing="Nothing to migrate.")
+
+
+@cli.command("migrate:status")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when anything is pending, changed or missing.")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@project_options
+def status_command(
+    exit_code: bool, output: str, database: Path | None, migrations: Path | None, lock_timeout: float | None
+) -> None:
+    """Show every migration and its state."""
+    config = config_from(database, migrations, lock_timeout)
+    result = commands.status(config)
+    if output == "json":
+        echo(json.dumps(status_document(config, result), indent=2))
+    else:
+        print_status(config, result.migrations)
+    if exit_code and not result.clean:
+        sys.exit(1)
+
+
+@cli.command("migrate:rollback")
+@click.option("--step", "steps", type=int, help="Roll back the last N migrations instead of the last batch.")
+@force_option
+@project_options
+def rollback_command(
+    steps: int | None, force: bool, database: Path | None, migrations: Path | None, lock_timeout: float | None
+) -> None:
+    """Roll back the last batch of migrations."""
+    config = config_from(database, migrations, lock_timeout)
+    with reporting_partial("Rolled back"):
+        result = commands.rollback(config, steps=steps, force=force, confirm=terminal_confirm(), on_wait=report_wait)
+    print_ran("Rolled back", result.rolled_back, nothing="Nothing to roll back.")
+
+
+@cli.command("migrate:reset")
+@force_option
+@project_options
+def reset_command(force: bool, database: Path | None, migrations: Path | None, lock_timeout: float | None) -> None:
+    """Roll back every migration."""
+    config = config_from(database, migrations, lock_timeout)
+    with reporting_partial("Rolled back"):
+        result = commands.reset(config, force=force, confirm=terminal_confirm(), on_wait=report_wait)
+    print_ran("Rolled back", result.rolled_back, nothing="Nothing to roll back.")
+
+
+@cli.command("migrate:refresh")
+@click.option("--step", is_flag=True, help="Give each migration its own batch.")
+@force_option
+@project_options
+def refresh_command(
+    step: bool, force: bool, database: Path | None, migrations: Path | None, lock_timeout: float | None
+) -> None:
+    """Roll back every migration, then migrate again."""
+    config = config_from(database, migrations, lock_timeout)
+    with reporting_partial("Done"):
+        result = commands.refresh(config, step=step, force=force, confirm=terminal_confirm(), on_wait=report_wait)
+    print_rebuild(result)
+
+
+@cli.command("migrate:fresh")
+@click.option("--step", is_flag=True, help="Give each migration its own batch.")
+@force_option
+@project_options
+def fresh_command(
+    step: bool, force: bool, database: Path | None, migrations: Path | None, lock_timeout: float | None
+) -> None:
+    """Drop every table, view, trigger and index, then migrate."""
+    config = config_from(database, migrations, lock_timeout)
+    with reporting_partial("Applied"):
+        result = commands.fresh(config, step=step, force=force, confirm=terminal_confirm(), on_wait=report_wait)
+    print_rebuild(result)
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+class reporting_partial:
+    """On a failed migration, first list the ones of the same run that completed."""
+
+    def __init__(self, verb: str) -> None:
+        self.verb = verb
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, error: object, tb: object) -> None:
+        if isinstance(error, MigrationFailed):
+            for name in error.done:
+                echo(f"{self.verb} {name}")
+
+
+def print_ran(verb: str, ran: list[Ran], *, nothing: str) -> None:
+    if not ran:
+        echo(nothing)
+        return
+    for item in ran:
+        echo(f"{verb} {style(item.name, fg='green')} (batch {item.batch}, {item.milliseconds:.0f} ms)")
+    total = sum(item.milliseconds for item in ran)
+    echo(f"{verb} {len(ran)} migration{'s' if len(ran) != 1 else ''} in {total:.0f} ms.")
+
+
+def print_rebuild(result: RebuildResult) -> None:
+    if result.dropped:
+        echo(f"Dropped {len(result.dropped)} objects: {', '.join(result.dropped)}")
+    if result.rolled_back:
+        print_ran("Rolled back", result.rolled_back, nothing="")
+    print_ran("Applied", result.applied, nothing="Nothing to migrate.")
+
+
+STATE_COLORS = {"applied": "green", "pending": "yellow", "changed": "red", "missing": "red"}
+
+
+def state_label(state: MigrationState) -> str:
+    label = f"{state.state} (batch {state.batch})" if state.state == "applied" else state.state
+    return label if state.transactional else f"{label}, no transaction"
+
+
+def print_status(config: Config, states: list[MigrationState]) -> None:
+    echo(f"Database: {config.display(config.database)}")
+    if not states:
+        echo("No migrations yet: create one with kitgen make:migration NAME.")
+        return
+    width = max(len(state.name) for state in states)
+    echo(f"{'Migration'.ljust(width)}  State")
+    for state in states:
+        echo(f"{state.name.ljust(width)}  {style(state_label(state), fg=STATE_COLORS[state.state])}")
+    echo(summary_line(states))
+
+
+def summary_line(states: list[MigrationState]) -> str:
+    counts = {name: sum(1 for s in states if s.state == name) for name in STATE_COLORS}
+    return ", ".join(f"{count} {name}" for name, count in counts.items() if count) + "."
+
+
+def status_document(config: Config, result: commands.StatusResult) -> dict[str, Any]:
+    entries = [
+        {
+            "name": state.name,
+            "state": state.state,
+            "batch": state.batch,
+            "applied_at": state.applied_at,
+            "transaction": state.transactional,
+        }
+        for state in result.migrations
+    ]
+    summary = {name: sum(1 for s in result.migrations if s.state == name) for name in STATE_COLORS}
+    return {"database": config.display(config.database), "migrations": entries, "summary": summary}
+
+
+# --- entry point ---------------------------------------------------------------------------
+
+
+def fail(message: str, code: int) -> None:
+    echo(style("Error: ", fg="red", bold=True) + message, err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; expected errors become one ``Error: …`` line and an exit code."""
+    try:
+        cli.main(args=argv, prog_name="kitgen", standalone_mode=False)
+    except click.exceptions.Abort:
+        fail("cancelled — nothing was changed", 1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KitgenError as exc:
+        if SHOW_TRACEBACK["on"]:
+            traceback.print_exc()
+        fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        fail("interrupted — the migration in progress was rolled back", 130)
+    except Exception as exc:
+        if SHOW_TRACEBACK["on"]:
+            traceback.print_exc()
+        fail(f"unexpected {type(exc).__name__}: {exc} — rerun with --traceback and report it", 1)

@@ -1,0 +1,71 @@
+"""The one small interface between kitgen and a database engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from kitgen.migrations.base import Database
+
+TRACKING_TABLE = "kitgen_migrations"
+
+
+@dataclass(frozen=True)
+class AppliedMigration:
+    """One row of the tracking table."""
+
+    name: str
+    batch: int
+    checksum: str
+    raw_hash: str
+    source: str
+    format: str
+    transactional: bool
+    model: str | None
+    applied_at: str
+
+
+class StatementError(Exception):
+    """A statement failed; carries the statement and, when known, its line."""
+
+    def __init__(self, statement: str, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.statement = statement
+        self.message = message
+        self.line = line
+
+
+class Driver(Protocol):
+    """Connect, lock, run transactions, track migrations, drop everything."""
+
+    display_name: str
+
+    def close(self) -> None: ...
+
+    def lock(self, command: str, on_wait: Callable[[str], None]) -> AbstractContextManager[None]:
+        """Hold the exclusive migration lock for the block; report a holder while waiting."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[Database]:
+        """Begin, yield a handle, commit; roll back if the block raises."""
+        ...
+
+    def autocommit(self) -> Database:
+        """A handle that runs statements outside any transaction."""
+        ...
+
+    def applied_migrations(self) -> list[AppliedMigration]:
+        """Tracking rows in the order they were applied (empty before the first migrate)."""
+        ...
+
+    def ensure_tracking_table(self) -> None: ...
+
+    def record_applied(self, db: Database, row: AppliedMigration) -> None: ...
+
+    def forget_applied(self, db: Database, name: str) -> None: ...
+
+    def drop_all(self) -> list[str]:
+        """Drop every table, view, trigger and index; return what was dropped."""
+        ...

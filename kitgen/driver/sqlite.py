@@ -1,0 +1,267 @@
+"""The SQLite driver: one file, transactions managed by hand, a lock file beside it.
+
+The connection runs in autocommit mode (``isolation_level=None``) so that kitgen, not
+the ``sqlite3`` module, decides where transactions begin and end; ``executescript`` is
+split into statements instead of using ``sqlite3.executescript``, which commits first.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from kitgen.driver.base import TRACKING_TABLE, AppliedMigration, StatementError
+from kitgen.driver.filelock import exclusive_lock
+from kitgen.errors import DatabaseError, LockTimeout
+from kitgen.migrations.base import Database, Params
+
+TRACKING_DDL = f"""CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    batch INTEGER NOT NULL,
+    checksum TEXT NOT NULL,
+    raw_hash TEXT NOT NULL,
+    source TEXT NOT NULL,
+    format TEXT NOT NULL,
+    transactional INTEGER NOT NULL,
+    model TEXT,
+    applied_at TEXT NOT NULL
+)"""
+TRACKING_COLUMNS = "name, batch, checksum, raw_hash, source, format, transactional, model, applied_at"
+
+
+def split_script(script: str, first_line: int = 1) -> list[tuple[int, str]]:
+    """Split SQL into complete statements, each with the line it starts on."""
+    statements: list[tuple[int, str]] = []
+    start = 0
+    position = script.find(";")
+    while position != -1:
+        candidate = script[start : position + 1]
+        if sqlite3.complete_statement(candidate):
+            _append_statement(statements, script, start, candidate, first_line)
+            start = position + 1
+        position = script.find(";", position + 1)
+    _append_statement(statements, script, start, script[start:], first_line)
+    return statements
+
+
+def _append_statement(statements: list[tuple[int, str]], script: str, start: int, text: str, first_line: int) -> None:
+    if not _has_code(text):
+        return
+    offset = start + len(text) - len(text.lstrip())
+    statements.append((first_line + script.count("\n", 0, offset), text.strip()))
+
+
+def _has_code(text: str) -> bool:
+    """False for text holding only white space and comments."""
+    from kitgen.migrations.sql import strip_comments
+
+    return bool(strip_comments(text).strip(" \t\r\n;"))
+
+
+class SQLiteHandle:
+    """The ``db`` object migrations receive on SQLite."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
+        try:
+            return self._connection.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise StatementError(sql, _message(exc)) from exc
+
+    def executemany(self, sql: str, rows: Iterable[Params]) -> sqlite3.Cursor:
+        try:
+            return self._connection.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise StatementError(sql, _message(exc)) from exc
+
+    def executescript(self, script: str, first_line: int | None = None) -> None:
+        for line, statement in split_script(script, first_line or 1):
+            try:
+                self._connection.execute(statement)
+            except sqlite3.Error as exc:
+                raise StatementError(statement, _message(exc), line if first_line else None) from exc
+
+
+def _message(exc: sqlite3.Error) -> str:
+    return str(exc) or type(exc).__name__
+
+
+class SQLiteDriver:
+    """All of kitgen's access to one SQLite database file."""
+
+    def __init__(self, path: Path, *, lock_timeout: float, readonly: bool = False) -> None:
+        self.path = path
+        self.display_name = str(path)
+        self.lock_timeout = lock_timeout
+        self._connection = self._connect(readonly)
+
+    def _connect(self, readonly: bool) -> sqlite3.Connection | None:
+        if self.path.is_dir():
+            raise DatabaseError(f"the database path {self.path} is a folder", "point --database at a file")
+        if readonly and not self.path.exists():
+            return None
+        if not self.path.parent.is_dir():
+            raise DatabaseError(
+                f"the database's folder {self.path.parent} does not exist",
+                "create it (kitgen init) or point --database elsewhere",
+            )
+        target = f"file:{self.path}?mode=ro" if readonly else str(self.path)
+        try:
+            connection = sqlite3.connect(
+                target, timeout=self.lock_timeout, isolation_level=None, uri=readonly, check_same_thread=False
+            )
+            connection.execute("PRAGMA foreign_keys = ON")
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            raise self.error(exc) from exc
+        return connection
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        if self._connection is None:
+            raise DatabaseError(f"the database {self.path} does not exist", "run kitgen migrate to create it")
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def error(self, exc: sqlite3.Error) -> DatabaseError:
+        """Translate a SQLite error about the database itself into a kitgen error."""
+        text = str(exc)
+        if "file is not a database" in text:
+            return DatabaseError(
+                f"{self.path} is not a SQLite database",
+                "point --database at a SQLite file, or move this file away",
+            )
+        if "locked" in text:
+            return LockTimeout(
+                f"the database {self.path} stayed locked by another connection for {self.lock_timeout:g} s",
+                "close the program holding it, or raise --lock-timeout",
+            )
+        if "readonly" in text or "read-only" in text:
+            return DatabaseError(
+                f"the database {self.path} is read-only",
+                "make the file and its folder writable by this user",
+            )
+        if "unable to open" in text:
+            return DatabaseError(
+                f"cannot open the database {self.path}",
+                "check that the file and its folder exist and are readable and writable",
+            )
+        return DatabaseError(f"the database {self.path} failed: {text}", "check the file, or restore a backup")
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Turn SQLite errors of kitgen's own statements into kitgen errors."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise self.error(exc) from exc
+
+    def lock(self, command: str, on_wait: Callable[[str], None]) -> Any:
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        return exclusive_lock(lock_path, command=command, timeout=self.lock_timeout, on_wait=on_wait)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        connection = self.connection
+        with self.guard():
+            connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield SQLiteHandle(connection)
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        if not connection.in_transaction:
+            raise StatementError("COMMIT", "the migration ended kitgen's transaction itself (BEGIN/COMMIT)")
+        with self.guard():
+            connection.execute("COMMIT")
+
+    def autocommit(self) -> Database:
+        return SQLiteHandle(self.connection)
+
+    def applied_migrations(self) -> list[AppliedMigration]:
+        if self._connection is None or not self._has_tracking_table():
+            return []
+        with self.guard():
+            rows = self._connection.execute(f"SELECT {TRACKING_COLUMNS} FROM {TRACKING_TABLE} ORDER BY id").fetchall()
+        return [_applied_from_row(row) for row in rows]
+
+    def _has_tracking_table(self) -> bool:
+        with self.guard():
+            row = self.connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (TRACKING_TABLE,)
+            ).fetchone()
+        return row is not None
+
+    def ensure_tracking_table(self) -> None:
+        if not self._has_tracking_table():
+            with self.transaction() as db:
+                db.execute(TRACKING_DDL)
+
+    def record_applied(self, db: Database, row: AppliedMigration) -> None:
+        db.execute(
+            f"INSERT INTO {TRACKING_TABLE} ({TRACKING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.name,
+                row.batch,
+                row.checksum,
+                row.raw_hash,
+                row.source,
+                row.format,
+                int(row.transactional),
+                row.model,
+                row.applied_at,
+            ),
+        )
+
+    def forget_applied(self, db: Database, name: str) -> None:
+        db.execute(f"DELETE FROM {TRACKING_TABLE} WHERE name = ?", (name,))
+
+    def drop_all(self) -> list[str]:
+        connection = self.connection
+        with self.guard():
+            connection.execute("PRAGMA foreign_keys = OFF")
+            try:
+                with self.transaction() as db:
+                    dropped = _drop_schema(db)
+            finally:
+                connection.execute("PRAGMA foreign_keys = ON")
+        return dropped
+
+
+def _applied_from_row(row: tuple[Any, ...]) -> AppliedMigration:
+    name, batch, checksum, raw_hash, source, fmt, transactional, model, applied_at = row
+    return AppliedMigration(name, batch, checksum, raw_hash, source, fmt, bool(transactional), model, applied_at)
+
+
+def _drop_schema(db: Database) -> list[str]:
+    """Drop views, triggers, virtual tables, then tables (their indexes go with them)."""
+    dropped: list[str] = []
+    for kind, where in (
+        ("VIEW", "type = 'view'"),
+        ("TRIGGER", "type = 'trigger'"),
+        ("TABLE", "type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'"),
+        ("TABLE", "type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"),
+        ("INDEX", "type = 'index' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"),
+    ):
+        names = [row[0] for row in db.execute(f"SELECT name FROM sqlite_master WHERE {where} ORDER BY name").fetchall()]
+        for name in names:
+            db.execute(f'DROP {kind} IF EXISTS "{_quote(name)}"')
+        dropped.extend(names)
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
+        db.execute("DELETE FROM sqlite_sequence")
+    return dropped
+
+
+def _quote(identifier: str) -> str:
+    return identifier.replace('"', '""')

@@ -1,0 +1,80 @@
+"""The one error hierarchy: every expected failure is a ``KitgenError``.
+
+Each error carries what went wrong and what to do about it; the CLI prints
+``Error: <what> — <hint>`` and exits with ``exit_code``.
+"""
+
+from __future__ import annotations
+
+
+class KitgenError(Exception):
+    """Root of every error kitgen expects and explains."""
+
+    exit_code = 1
+
+    def __init__(self, what: str, hint: str = "") -> None:
+        super().__init__(what)
+        self.what = what
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.what} — {self.hint}" if self.hint else self.what
+
+
+class UsageError(KitgenError):
+    """A command was called with arguments it cannot accept."""
+
+    exit_code = 2
+
+
+class ConfigError(KitgenError):
+    """The configuration (pyproject.toml, environment, options) is invalid."""
+
+
+class MigrationFileError(KitgenError):
+    """A migration file cannot be discovered, parsed or loaded."""
+
+
+class MigrationFailed(KitgenError):
+    """A migration's ``up`` or ``down`` raised; the database is as before it.
+
+    ``done`` names the migrations of the same run that completed before it.
+    """
+
+    def __init__(self, what: str, hint: str = "", done: tuple[str, ...] = ()) -> None:
+        super().__init__(what, hint)
+        self.done = done
+
+
+class ChangedMigrationsError(KitgenError):
+    """Applied migrations whose files no longer match what was applied."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        listed = ", ".join(names)
+        noun = "migration was" if len(names) == 1 else "migrations were"
+        super().__init__(
+            f"applied {noun} changed since it ran: {listed}",
+            "restore the file (git checkout) or put the change in a new migration "
+            "(kitgen make:migration); nothing was applied",
+        )
+        self.names = names
+
+
+class IrreversibleMigration(KitgenError):
+    """A migration that has to be rolled back has no ``down``."""
+
+
+class DatabaseError(KitgenError):
+    """The database cannot be opened, read or written."""
+
+
+class LockTimeout(DatabaseError):
+    """Another process held the database past the lock timeout."""
+
+
+class ProtectedError(KitgenError):
+    """A destructive command was refused by configuration."""
+
+
+class Aborted(KitgenError):
+    """The user declined a confirmation, or none could be asked."""

@@ -1,0 +1,1 @@
+"""Migration files on disk: discovery, formats, checksums, templates and the runner."""

@@ -1,0 +1,68 @@
+"""Migration formats, by file suffix: each knows its checksum, how to load and how to describe."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from kitgen.migrations.base import Database
+
+Step = Callable[[Database], None]
+
+
+@dataclass(frozen=True)
+class LoadedMigration:
+    """A migration ready to run: its steps and options."""
+
+    name: str
+    format: str
+    up: Step
+    down: Step | None
+    transactional: bool
+    model: str | None
+    path: Path
+    down_transactional: bool = True
+
+
+@dataclass(frozen=True)
+class Description:
+    """What can be told of a migration without running any of its code."""
+
+    model: str | None
+    transactional: bool
+
+
+@dataclass(frozen=True)
+class Format:
+    """One migration file format."""
+
+    suffix: str
+    checksum: Callable[[str], str]
+    load: Callable[[str, str, Path], LoadedMigration]
+    describe: Callable[[str, Path], Description]
+
+
+def digest(text: str) -> str:
+    """The sha256 of some text, as kitgen records it."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def raw_hash(data: bytes) -> str:
+    """The sha256 of a file's bytes: the fast first comparison before normalizing."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def formats() -> dict[str, Format]:
+    """The registry of formats by suffix."""
+    from kitgen.migrations import python, sql
+
+    return {".py": python.FORMAT, ".sql": sql.FORMAT}
+
+
+SUFFIXES = (".py", ".sql")
+
+
+def format_for(suffix: str) -> Format:
+    return formats()[suffix]

@@ -1,0 +1,141 @@
+"""The ``.py`` migration format: one subclass of ``kitgen.Migration`` per file."""
+
+from __future__ import annotations
+
+import ast
+import sys
+import traceback
+import types
+from pathlib import Path
+
+from kitgen.errors import MigrationFileError
+from kitgen.migrations.base import Migration
+from kitgen.migrations.formats import Description, Format, LoadedMigration, digest
+
+DOCSTRING_OWNERS = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def parse(source: str, path: Path) -> ast.Module:
+    """The file's AST; a syntax error becomes a kitgen error naming the line."""
+    try:
+        return ast.parse(source, filename=str(path))
+    except SyntaxError as exc:
+        raise MigrationFileError(
+            f"{path.name} has a syntax error at line {exc.lineno}: {exc.msg}",
+            "fix the file and run the command again",
+        ) from exc
+    except ValueError as exc:  # null bytes
+        raise MigrationFileError(f"{path.name} is not Python source: {exc}", "fix or remove the file") from exc
+
+
+def python_checksum(source: str) -> str:
+    """Checksum of the code: comments, formatting and docstrings do not count."""
+    tree = parse(source, Path("<migration>"))
+    for node in ast.walk(tree):
+        if isinstance(node, DOCSTRING_OWNERS) and _has_docstring(node):
+            node.body = node.body[1:] or [ast.Pass()]
+    return digest(ast.dump(tree))
+
+
+def _has_docstring(node: ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    first = node.body[0] if node.body else None
+    return isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
+
+
+def load_python(name: str, source: str, path: Path) -> LoadedMigration:
+    """Run the file's top level and return its one Migration subclass, ready to run."""
+    module = _execute(name, source, path)
+    cls = _migration_class(module, path)
+    if cls.up is Migration.up:
+        raise MigrationFileError(f"{cls.__name__} in {path.name} defines no up()", "add def up(self, db) -> None")
+    instance = cls()
+    return LoadedMigration(
+        name=name,
+        format="py",
+        up=instance.up,
+        down=instance.down if cls.down is not Migration.down else None,
+        transactional=bool(cls.transaction),
+        down_transactional=bool(cls.transaction),
+        model=cls.model,
+        path=path,
+    )
+
+
+def _execute(name: str, source: str, path: Path) -> types.ModuleType:
+    code = compile(parse(source, path), str(path), "exec")
+    module = types.ModuleType(f"kitgen_migration_{name}")
+    module.__file__ = str(path)
+    sys.modules[module.__name__] = module
+    try:
+        exec(code, module.__dict__)
+    except Exception as exc:
+        line = line_in(exc, path)
+        where = f" at line {line}" if line else ""
+        raise MigrationFileError(
+            f"{path.name} failed to load{where}: {type(exc).__name__}: {exc}",
+            "fix the file (a missing module needs installing or a corrected import)",
+        ) from exc
+    finally:
+        sys.modules.pop(module.__name__, None)
+    return module
+
+
+def _migration_class(module: types.ModuleType, path: Path) -> type[Migration]:
+    classes = sorted(
+        (
+            value
+            for value in vars(module).values()
+            if isinstance(value, type) and issubclass(value, Migration) and value.__module__ == module.__name__
+        ),
+        key=lambda cls: cls.__name__,
+    )
+    if not classes:
+        raise MigrationFileError(
+            f"{path.name} defines no subclass of kitgen.Migration",
+            "define one class, e.g. class CreateUsersTable(Migration), with up() and down()",
+        )
+    if len(classes) > 1:
+        names = ", ".join(cls.__name__ for cls in classes)
+        raise MigrationFileError(
+            f"{path.name} defines {len(classes)} Migration classes ({names})", "keep exactly one per file"
+        )
+    return classes[0]
+
+
+def line_in(exc: BaseException, path: Path) -> int | None:
+    """The last line of ``path`` in the exception's traceback, if it passed there."""
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == str(path):
+            line = frame.lineno
+    return line
+
+
+def describe_python(source: str, path: Path) -> Description:
+    """Model and transaction options read from the AST, without running the file."""
+    model: str | None = None
+    transactional = True
+    for node in ast.walk(parse(source, path)):
+        if isinstance(node, ast.ClassDef):
+            for statement in node.body:
+                target, value = _simple_assignment(statement)
+                if target == "model" and isinstance(value, str):
+                    model = value
+                elif target == "transaction" and value is False:
+                    transactional = False
+    return Description(model=model, transactional=transactional)
+
+
+def _simple_assignment(statement: ast.stmt) -> tuple[str | None, object]:
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+        target, value = statement.targets[0], statement.value
+    elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+        target, value = statement.target, statement.value
+    else:
+        return None, None
+    if isinstance(target, ast.Name) and isinstance(value, ast.Constant):
+        return target.id, value.value
+    return None, None
+
+
+FORMAT = Format(suffix=".py", checksum=python_checksum, load=load_python, describe=describe_python)

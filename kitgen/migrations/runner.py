@@ -1,0 +1,210 @@
+"""Apply and roll back migrations, one transaction each, tracking row included."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kitgen.driver import AppliedMigration, Driver, StatementError
+from kitgen.errors import (
+    ChangedMigrationsError,
+    IrreversibleMigration,
+    KitgenError,
+    MigrationFailed,
+    MigrationFileError,
+)
+from kitgen.migrations.files import MigrationFile
+from kitgen.migrations.formats import LoadedMigration, Step, format_for, raw_hash
+from kitgen.migrations.python import line_in
+
+APPLIED, PENDING, CHANGED, MISSING = "applied", "pending", "changed", "missing"
+
+
+@dataclass(frozen=True)
+class MigrationState:
+    """A migration as ``migrate:status`` reports it."""
+
+    name: str
+    state: str
+    batch: int | None = None
+    applied_at: str | None = None
+    transactional: bool = True
+
+
+@dataclass(frozen=True)
+class Ran:
+    """A migration applied or rolled back, with its batch and duration."""
+
+    name: str
+    batch: int
+    milliseconds: float
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A pending migration, loaded and ready, with what will be recorded for it."""
+
+    migration: LoadedMigration
+    source: str
+    checksum: str
+    raw_hash: str
+
+
+def compare(files: Sequence[MigrationFile], applied: Sequence[AppliedMigration]) -> list[MigrationState]:
+    """The state of every migration, from the files and the tracking rows."""
+    rows = {row.name: row for row in applied}
+    on_disk = {file.name: file for file in files}
+    states = []
+    for name in sorted(rows.keys() | on_disk.keys()):
+        row, file = rows.get(name), on_disk.get(name)
+        if row is None:
+            states.append(MigrationState(name, PENDING))
+        else:
+            state = MISSING if file is None else (CHANGED if is_changed(file, row) else APPLIED)
+            states.append(MigrationState(name, state, row.batch, row.applied_at, row.transactional))
+    return states
+
+
+def is_changed(file: MigrationFile, row: AppliedMigration) -> bool:
+    """Whether the file's statements differ from what was applied (raw hash first)."""
+    data = file.read_bytes()
+    if raw_hash(data) == row.raw_hash:
+        return False
+    try:
+        return format_for(file.suffix).checksum(data.decode("utf-8")) != row.checksum
+    except (MigrationFileError, UnicodeDecodeError):
+        return True
+
+
+def ensure_unchanged(files: Sequence[MigrationFile], applied: Sequence[AppliedMigration]) -> None:
+    """Refuse to go on when an applied migration's file changed."""
+    changed = tuple(state.name for state in compare(files, applied) if state.state == CHANGED)
+    if changed:
+        raise ChangedMigrationsError(changed)
+
+
+def load_pending(files: Sequence[MigrationFile], applied: Sequence[AppliedMigration]) -> list[Pending]:
+    """Load every pending migration before any runs, so a broken file stops nothing halfway."""
+    done = {row.name for row in applied}
+    pending = []
+    for file in files:
+        if file.name in done:
+            continue
+        data = file.read_bytes()
+        source = file.read_text()
+        fmt = format_for(file.suffix)
+        migration = fmt.load(file.name, source, file.path)
+        pending.append(Pending(migration, source, fmt.checksum(source), raw_hash(data)))
+    return pending
+
+
+def next_batch(applied: Sequence[AppliedMigration]) -> int:
+    return max((row.batch for row in applied), default=0) + 1
+
+
+def apply_all(driver: Driver, pending: Sequence[Pending], *, first_batch: int, step: bool) -> list[Ran]:
+    """Apply migrations in order; on a failure the ones before it stay applied and are reported."""
+    ran: list[Ran] = []
+    for index, item in enumerate(pending):
+        batch = first_batch + index if step else first_batch
+        started = time.perf_counter()
+        try:
+            _apply_one(driver, item, batch)
+        except Exception as exc:
+            raise _failure(item.migration, "up", exc, ran) from exc
+        ran.append(Ran(item.migration.name, batch, _elapsed(started)))
+    return ran
+
+
+def _apply_one(driver: Driver, item: Pending, batch: int) -> None:
+    migration = item.migration
+    row = AppliedMigration(
+        name=migration.name,
+        batch=batch,
+        checksum=item.checksum,
+        raw_hash=item.raw_hash,
+        source=item.source,
+        format=migration.format,
+        transactional=migration.transactional,
+        model=migration.model,
+        applied_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    if migration.transactional:
+        with driver.transaction() as db:
+            migration.up(db)
+            driver.record_applied(db, row)
+    else:
+        migration.up(driver.autocommit())
+        with driver.transaction() as db:
+            driver.record_applied(db, row)
+
+
+def load_recorded(rows: Sequence[AppliedMigration], folder: Path) -> list[LoadedMigration]:
+    """Load migrations from the source recorded when they were applied; each needs a down."""
+    loaded = []
+    for row in rows:
+        path = folder / f"{row.name}.{row.format}"
+        migration = format_for(f".{row.format}").load(row.name, row.source, path)
+        if migration.down is None:
+            raise IrreversibleMigration(
+                f"migration {row.name} has no down and cannot be rolled back",
+                "write a new migration that undoes it instead; nothing was rolled back",
+            )
+        loaded.append(migration)
+    return loaded
+
+
+def roll_back_all(driver: Driver, migrations: Sequence[LoadedMigration], batches: dict[str, int]) -> list[Ran]:
+    """Run each ``down`` and forget its tracking row, in the order given."""
+    ran: list[Ran] = []
+    for migration in migrations:
+        started = time.perf_counter()
+        assert migration.down is not None
+        try:
+            _roll_back_one(driver, migration, migration.down)
+        except Exception as exc:
+            raise _failure(migration, "down", exc, ran) from exc
+        ran.append(Ran(migration.name, batches[migration.name], _elapsed(started)))
+    return ran
+
+
+def _roll_back_one(driver: Driver, migration: LoadedMigration, down: Step) -> None:
+    if migration.down_transactional:
+        with driver.transaction() as db:
+            down(db)
+            driver.forget_applied(db, migration.name)
+    else:
+        down(driver.autocommit())
+        with driver.transaction() as db:
+            driver.forget_applied(db, migration.name)
+
+
+def _failure(migration: LoadedMigration, step: str, exc: Exception, ran: Sequence[Ran]) -> Exception:
+    if isinstance(exc, KitgenError):
+        return exc  # already explained (database locked, read-only…)
+    line = exc.line if isinstance(exc, StatementError) and exc.line else line_in(exc, migration.path)
+    where = f" at line {line}" if line else ""
+    if isinstance(exc, StatementError):
+        what = f"{exc.message} in: {_excerpt(exc.statement)}"
+    else:
+        what = f"{type(exc).__name__}: {exc}"
+    state = (
+        "as it was before it" if migration.transactional else "possibly partly changed (it runs without a transaction)"
+    )
+    return MigrationFailed(
+        f"migration {migration.name} failed in {step}(){where}: {what}",
+        f"fix the migration and run the command again; the database is {state}",
+        done=tuple(item.name for item in ran),
+    )
+
+
+def _excerpt(statement: str, limit: int = 120) -> str:
+    folded = " ".join(statement.split())
+    return folded if len(folded) <= limit else folded[: limit - 1] + "…"
+
+
+def _elapsed(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

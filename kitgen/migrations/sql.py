@@ -1,0 +1,174 @@
+"""The ``.sql`` migration format: ``-- migrate:up`` and ``-- migrate:down`` sections.
+
+A section marker may carry options, as in dbmate: ``-- migrate:up transaction:false``.
+A ``-- kitgen:model User`` line names the entity class of the table the file creates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from kitgen.errors import MigrationFileError
+from kitgen.migrations.base import Database
+from kitgen.migrations.formats import Description, Format, LoadedMigration, Step, digest
+
+MARKER = re.compile(r"^--\s*migrate:(up|down)\b(.*)$", re.MULTILINE)
+MODEL = re.compile(r"^--\s*kitgen:model\s+([A-Za-z_][A-Za-z0-9_]*)\s*$", re.MULTILINE)
+QUOTES = {"'": "'", '"': '"', "`": "`", "[": "]"}
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of a SQL migration: its text, first line and options."""
+
+    text: str
+    first_line: int
+    transactional: bool
+
+
+@dataclass(frozen=True)
+class SqlMigration:
+    """A parsed ``.sql`` migration."""
+
+    up: Section
+    down: Section | None
+    model: str | None
+
+
+def parse_sql_migration(source: str, path: Path) -> SqlMigration:
+    """Split a SQL migration into its sections; a missing up section is an error."""
+    markers = list(MARKER.finditer(source))
+    sections: dict[str, Section] = {}
+    for index, marker in enumerate(markers):
+        kind = marker.group(1)
+        if kind in sections:
+            raise MigrationFileError(f"{path.name} has two '-- migrate:{kind}' sections", "keep one of each section")
+        end = markers[index + 1].start() if index + 1 < len(markers) else len(source)
+        body_start = marker.end() + 1
+        sections[kind] = Section(
+            text=source[body_start:end],
+            first_line=source.count("\n", 0, body_start) + 1,
+            transactional=_transactional(marker.group(2), path),
+        )
+    if "up" not in sections:
+        raise MigrationFileError(
+            f"{path.name} has no '-- migrate:up' section",
+            "start the file with a line '-- migrate:up', then the statements",
+        )
+    down = sections.get("down")
+    if down is not None and not strip_comments(down.text).strip(" \t\r\n;"):
+        down = None
+    model = MODEL.search(source)
+    return SqlMigration(up=sections["up"], down=down, model=model.group(1) if model else None)
+
+
+def _transactional(options: str, path: Path) -> bool:
+    transactional = True
+    for option in options.split():
+        key, _, value = option.partition(":")
+        if key != "transaction" or value not in {"true", "false"}:
+            raise MigrationFileError(
+                f"{path.name} has an unknown section option {option!r}",
+                "the only option is transaction:false",
+            )
+        transactional = value == "true"
+    return transactional
+
+
+def strip_comments(sql: str) -> str:
+    """SQL without ``--`` and ``/* */`` comments, quoted text left intact."""
+    return "".join(text for kind, text in _tokens(sql) if kind != "comment")
+
+
+def normalize_sql(sql: str) -> str:
+    """SQL without comments, white space outside quotes folded to one space."""
+    parts: list[str] = []
+    for kind, text in _tokens(sql):
+        if kind in ("comment", "space"):
+            if parts and parts[-1] != " ":
+                parts.append(" ")
+        else:
+            parts.append(text)
+    return "".join(parts).strip()
+
+
+def _tokens(sql: str) -> list[tuple[str, str]]:
+    """Cut SQL into (kind, text) pieces: quoted, comment, space and code."""
+    tokens: list[tuple[str, str]] = []
+    index, length = 0, len(sql)
+    while index < length:
+        end, kind = _token_end(sql, index)
+        tokens.append((kind, sql[index:end]))
+        index = end
+    return tokens
+
+
+def _token_end(sql: str, index: int) -> tuple[int, str]:
+    char = sql[index]
+    if char in QUOTES:
+        return _quoted_end(sql, index, QUOTES[char]), "quoted"
+    if sql.startswith("--", index):
+        end = sql.find("\n", index)
+        return (len(sql) if end == -1 else end), "comment"
+    if sql.startswith("/*", index):
+        end = sql.find("*/", index + 2)
+        return (len(sql) if end == -1 else end + 2), "comment"
+    if char.isspace():
+        end = index
+        while end < len(sql) and sql[end].isspace():
+            end += 1
+        return end, "space"
+    end = index + 1
+    while end < len(sql) and not (sql[end] in QUOTES or sql[end].isspace() or sql.startswith(("--", "/*"), end)):
+        end += 1
+    return end, "code"
+
+
+def _quoted_end(sql: str, index: int, closing: str) -> int:
+    end = index + 1
+    while True:
+        end = sql.find(closing, end)
+        if end == -1:
+            return len(sql)
+        if closing != "]" and sql.startswith(closing * 2, end):
+            end += 2
+            continue
+        return end + 1
+
+
+def sql_checksum(source: str) -> str:
+    """Checksum of the statements of both sections, comments and spacing ignored."""
+    sections = [normalize_sql(part) for part in MARKER.split(source)]
+    return digest("\n".join(sections))
+
+
+def load_sql(name: str, source: str, path: Path) -> LoadedMigration:
+    """A SQL migration as runnable steps."""
+    parsed = parse_sql_migration(source, path)
+    return LoadedMigration(
+        name=name,
+        format="sql",
+        up=_runner(parsed.up),
+        down=_runner(parsed.down) if parsed.down is not None else None,
+        transactional=parsed.up.transactional,
+        down_transactional=parsed.down.transactional if parsed.down is not None else True,
+        model=parsed.model,
+        path=path,
+    )
+
+
+def _runner(section: Section) -> Step:
+    def run(db: Database) -> None:
+        db.executescript(section.text, first_line=section.first_line)
+
+    return run
+
+
+def describe_sql(source: str, path: Path) -> Description:
+    parsed = parse_sql_migration(source, path)
+    return Description(model=parsed.model, transactional=parsed.up.transactional)
+
+
+FORMAT = Format(suffix=".sql", checksum=sql_checksum, load=load_sql, describe=describe_sql)

@@ -1,0 +1,152 @@
+"""New migration files for ``make:migration``: names, prefixes and templates."""
+
+from __future__ import annotations
+
+import fcntl
+import keyword
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from kitgen.errors import MigrationFileError, UsageError
+from kitgen.migrations.files import NAME
+
+LABEL = re.compile(r"^[a-z][a-z0-9_]*$")
+MODEL = re.compile(r"^[A-Z][A-Za-z0-9_]*$")
+CREATE = re.compile(r"^create_(?P<table>[a-z0-9_]+?)_table$")
+ADD = re.compile(r"^add_(?P<column>[a-z0-9_]+?)_to_(?P<table>[a-z0-9_]+?)(?:_table)?$")
+PREFIX_FORMAT = "%Y_%m_%d_%H%M%S"
+TIMESTAMPS = "created_at INTEGER NOT NULL,\n    updated_at INTEGER NOT NULL"
+
+
+@dataclass(frozen=True)
+class Change:
+    """The SQL a new migration starts with, guessed from its name."""
+
+    up: str
+    down: str
+    summary: str
+
+
+def validate_label(label: str) -> None:
+    if not LABEL.match(label):
+        raise UsageError(
+            f"invalid migration name {label!r}: it must match ^[a-z][a-z0-9_]*$",
+            "use lower-case snake_case starting with a letter, e.g. create_users_table",
+        )
+
+
+def validate_model(model: str | None) -> None:
+    if model is not None and (not MODEL.match(model) or keyword.iskeyword(model)):
+        raise UsageError(f"invalid model class name {model!r}", "use a PascalCase Python identifier, e.g. User")
+
+
+def guess_change(label: str) -> Change:
+    """``create_X_table`` creates X, ``add_C_to_T`` adds column C to T, anything else is blank."""
+    if match := CREATE.match(label):
+        table = match["table"]
+        body = f"CREATE TABLE {table} (\n    id INTEGER PRIMARY KEY,\n    {TIMESTAMPS}\n)"
+        return Change(body, f"DROP TABLE {table}", f"Create the {table} table.")
+    if match := ADD.match(label):
+        column, table = match["column"], match["table"]
+        return Change(
+            f"ALTER TABLE {table} ADD COLUMN {column} TEXT",
+            f"ALTER TABLE {table} DROP COLUMN {column}",
+            f"Add the {column} column to the {table} table.",
+        )
+    return Change("", "", label.replace("_", " ").capitalize() + ".")
+
+
+def render_python(label: str, model: str | None) -> str:
+    import inflection
+
+    change = guess_change(label)
+    lines = [
+        f'"""{change.summary}"""',
+        "",
+        "from kitgen import Database, Migration",
+        "",
+        "",
+        f"class {inflection.camelize(label)}(Migration):",
+    ]
+    if model:
+        lines += [f'    model = "{model}"', ""]
+    lines += [*_python_method("up", change.up), "", *_python_method("down", change.down)]
+    return "\n".join(lines) + "\n"
+
+
+def _python_method(name: str, sql: str) -> list[str]:
+    header = f"    def {name}(self, db: Database) -> None:"
+    if not sql:
+        return [header, "        pass"]
+    if "\n" not in sql:
+        return [header, f'        db.execute("{sql}")']
+    body = "\n".join("            " + line for line in sql.splitlines())
+    return [header, "        db.execute(", '            """', body, '            """', "        )"]
+
+
+def render_sql(label: str, model: str | None) -> str:
+    change = guess_change(label)
+    lines = [f"-- kitgen:model {model}"] if model else []
+    lines += ["-- migrate:up", change.up + ";" if change.up else "", "", "-- migrate:down"]
+    lines += [change.down + ";" if change.down else ""]
+    return "\n".join(lines) + "\n"
+
+
+def existing_migrations(folder: Path) -> dict[str, str]:
+    """Label → file name of every well-named migration in the folder."""
+    found: dict[str, str] = {}
+    for entry in sorted(os.listdir(folder)):
+        match = NAME.match(os.path.splitext(entry)[0])
+        if match:
+            found.setdefault(match["label"], entry)
+    return found
+
+
+def first_prefix(folder: Path, now: datetime) -> datetime:
+    """The moment to stamp a new migration with: now, or one second after the latest one."""
+    latest = max((_prefix_time(entry) for entry in os.listdir(folder)), default=None)
+    if latest is not None and latest >= now.replace(microsecond=0):
+        return latest + timedelta(seconds=1)
+    return now.replace(microsecond=0)
+
+
+def _prefix_time(entry: str) -> datetime:
+    match = NAME.match(os.path.splitext(entry)[0])
+    if not match:
+        return datetime.min
+    try:
+        return datetime.strptime(match["prefix"], PREFIX_FORMAT)
+    except ValueError:
+        return datetime.min
+
+
+def create_exclusively(folder: Path, label: str, suffix: str, text: str, moment: datetime) -> Path:
+    """Write the file atomically under the first free prefix from ``moment`` on."""
+    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".kitgen-", suffix=".tmp")
+    folder_fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(folder_fd, fcntl.LOCK_EX)  # one make:migration at a time picks a prefix
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        for _ in range(3600):
+            target = folder / f"{moment.strftime(PREFIX_FORMAT)}_{label}{suffix}"
+            if not _prefix_taken(folder, moment):
+                try:
+                    os.link(temporary, target)
+                    return target
+                except FileExistsError:
+                    pass
+            moment += timedelta(seconds=1)
+    finally:
+        os.unlink(temporary)
+        os.close(folder_fd)
+    raise MigrationFileError("no free timestamp prefix within an hour", "remove stray migration files")
+
+
+def _prefix_taken(folder: Path, moment: datetime) -> bool:
+    prefix = moment.strftime(PREFIX_FORMAT) + "_"
+    return any(entry.startswith(prefix) for entry in os.listdir(folder))
