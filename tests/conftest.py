@@ -61,7 +61,9 @@ class Project:
     def config(self, **options: object) -> Config:
         return load_config(cwd=self.root, options=options, environ={})
 
-    def run(self, *args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """The installed console script, in the project folder, without a terminal."""
         environ = {key: value for key, value in os.environ.items() if not key.startswith("KITGEN_")}
         environ.update(env or {})

@@ -51,8 +51,24 @@ def split_script(script: str, first_line: int = 1) -> list[tuple[int, str]]:
 def _append_statement(statements: list[tuple[int, str]], script: str, start: int, text: str, first_line: int) -> None:
     if not _has_code(text):
         return
-    offset = start + len(text) - len(text.lstrip())
+    offset = start + _leading_noise(text)
     statements.append((first_line + script.count("\n", 0, offset), text.strip()))
+
+
+def _leading_noise(text: str) -> int:
+    """Length of the white space and comments before a statement's first word."""
+    index = 0
+    while True:
+        stripped = len(text) - len(text[index:].lstrip())
+        if text.startswith("--", stripped):
+            end = text.find("\n", stripped)
+        elif text.startswith("/*", stripped):
+            end = text.find("*/", stripped) + 1
+        else:
+            return stripped
+        if end <= 0:
+            return stripped
+        index = end + 1
 
 
 def _has_code(text: str) -> bool:

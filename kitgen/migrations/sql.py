@@ -83,15 +83,23 @@ def strip_comments(sql: str) -> str:
 
 
 def normalize_sql(sql: str) -> str:
-    """SQL without comments, white space outside quotes folded to one space."""
+    """SQL without comments; white space outside quotes kept only where it separates words."""
     parts: list[str] = []
+    pending_space = False
     for kind, text in _tokens(sql):
         if kind in ("comment", "space"):
-            if parts and parts[-1] != " ":
-                parts.append(" ")
-        else:
-            parts.append(text)
-    return "".join(parts).strip()
+            pending_space = bool(parts)
+            continue
+        if pending_space and _is_word(parts[-1][-1]) and _is_word(text[0]):
+            parts.append(" ")
+        parts.append(text)
+        pending_space = False
+    return "".join(parts)
+
+
+def _is_word(char: str) -> bool:
+    """Characters that white space must keep apart: words, numbers and quoted names."""
+    return char.isalnum() or char in "_$'\"`[]"
 
 
 def _tokens(sql: str) -> list[tuple[str, str]]:

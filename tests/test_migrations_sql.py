@@ -1,0 +1,65 @@
+"""The .sql format: sections, options, comment stripping, normalization, checksums."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kitgen.errors import MigrationFileError
+from kitgen.migrations.sql import normalize_sql, parse_sql_migration, sql_checksum, strip_comments
+
+PATH = Path("2026_01_01_000001_x.sql")
+
+
+def test_sections_keep_their_text_and_first_line() -> None:
+    source = "-- migrate:up\nCREATE TABLE a (id INTEGER);\n\n-- migrate:down\nDROP TABLE a;\n"
+    parsed = parse_sql_migration(source, PATH)
+    assert parsed.up.text == "CREATE TABLE a (id INTEGER);\n\n"
+    assert parsed.up.first_line == 2
+    assert parsed.down is not None
+    assert parsed.down.first_line == 5
+    assert parsed.up.transactional and parsed.down.transactional
+
+
+def test_transaction_false_option_and_model_directive() -> None:
+    source = "-- kitgen:model Person\n-- migrate:up transaction:false\nVACUUM;\n-- migrate:down\n"
+    parsed = parse_sql_migration(source, PATH)
+    assert parsed.model == "Person"
+    assert parsed.up.transactional is False
+    assert parsed.down is None  # an empty down means irreversible
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("CREATE TABLE a (id INTEGER);\n", "no '-- migrate:up' section"),
+        ("-- migrate:up\nSELECT 1;\n-- migrate:up\nSELECT 2;\n", "two '-- migrate:up' sections"),
+        ("-- migrate:up transaction:maybe\nSELECT 1;\n", "unknown section option"),
+    ],
+)
+def test_malformed_files_are_errors(source: str, message: str) -> None:
+    with pytest.raises(MigrationFileError, match=message):
+        parse_sql_migration(source, PATH)
+
+
+def test_comments_are_stripped_but_quoted_text_is_kept() -> None:
+    sql = "SELECT '-- not a comment', \"/* nor */\" -- gone\n/* gone\ntoo */ FROM t;"
+    assert strip_comments(sql) == "SELECT '-- not a comment', \"/* nor */\" \n FROM t;"
+
+
+def test_normalize_folds_white_space_outside_quotes_only() -> None:
+    assert normalize_sql("SELECT   'a   b'\n\n  FROM\tt  ;") == "SELECT 'a   b' FROM t;"
+    assert normalize_sql("SELECT 'it''s  x'") == "SELECT 'it''s  x'"
+
+
+def test_checksum_ignores_comments_and_spacing_but_not_statements() -> None:
+    base = "-- migrate:up\nCREATE TABLE a (id INTEGER);\n-- migrate:down\nDROP TABLE a;\n"
+    reformatted = (
+        "-- a comment\n-- migrate:up\nCREATE TABLE a (\n  id INTEGER -- the key\n);\n\n-- migrate:down\nDROP TABLE a;"
+    )
+    changed = base.replace("INTEGER", "TEXT")
+    changed_down = base.replace("DROP TABLE a", "DROP TABLE IF EXISTS a")
+    assert sql_checksum(base) == sql_checksum(reformatted)
+    assert sql_checksum(base) != sql_checksum(changed)
+    assert sql_checksum(base) != sql_checksum(changed_down)
