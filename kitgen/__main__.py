@@ -1,5 +1,5 @@
 """``python -m kitgen``."""
 
-from kitgen.cli import main
+from kitgen.entry import main
 
 main()

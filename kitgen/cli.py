@@ -5,10 +5,8 @@ This module is the only place that prints or exits.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -123,6 +121,8 @@ def status_command(
     config = config_from(database, migrations, lock_timeout)
     result = commands.status(config)
     if output == "json":
+        import json
+
         echo(json.dumps(status_document(config, result), indent=2))
     else:
         print_status(config, result.migrations)
@@ -269,6 +269,8 @@ def fail(message: str, code: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; expected errors become one ``Error: …`` line and an exit code."""
+    import traceback
+
     try:
         cli.main(args=argv, prog_name="kitgen", standalone_mode=False)
     except click.exceptions.Abort:

@@ -15,7 +15,7 @@ from pathlib import Path
 from kitgen.config import Config
 from kitgen.driver import AppliedMigration, Driver, open_driver
 from kitgen.errors import Aborted, MigrationFileError, ProtectedError, UsageError
-from kitgen.migrations import files, runner, templates
+from kitgen.migrations import files, runner
 from kitgen.migrations.formats import formats
 from kitgen.migrations.runner import MigrationState, Ran
 
@@ -113,6 +113,8 @@ def make_migration(
     config: Config, name: str, *, model: str | None = None, sql: bool = False, now: datetime | None = None
 ) -> Path:
     """Create a migration file named after ``name`` with a unique, ordered timestamp prefix."""
+    from kitgen.migrations import templates
+
     templates.validate_label(name)
     templates.validate_model(model)
     folder = config.migrations
@@ -134,11 +136,15 @@ def make_migration(
 
 @contextmanager
 def _connected(config: Config, *, readonly: bool = False) -> Iterator[Driver]:
+    """An open driver; a database file this run created but never wrote to is removed again."""
+    created = not readonly and not config.database.exists()
     driver = open_driver(config.database, lock_timeout=config.lock_timeout, readonly=readonly)
     try:
         yield driver
     finally:
         driver.close()
+        if created and config.database.is_file() and config.database.stat().st_size == 0:
+            config.database.unlink()
 
 
 def migrate(config: Config, *, step: bool = False, on_wait: OnWait = _ignore) -> MigrateResult:
@@ -147,12 +153,25 @@ def migrate(config: Config, *, step: bool = False, on_wait: OnWait = _ignore) ->
         return MigrateResult(_apply_pending(config, driver, step=step))
 
 
+def nothing_to_migrate(config: Config) -> bool:
+    """Whether every migration file is applied and unchanged, and none is missing.
+
+    Decided from raw hashes under the lock, without waiting for it: a held lock means "not sure".
+    """
+    if not config.database.is_file():
+        return False
+    with _connected(config) as driver, driver.lock("kitgen migrate", _ignore, timeout=0):
+        return runner.all_applied(files.discover(config.migrations), driver.applied_migrations())
+
+
 def _apply_pending(config: Config, driver: Driver, *, step: bool) -> list[Ran]:
-    driver.ensure_tracking_table()
     applied = driver.applied_migrations()
     found = files.discover(config.migrations)
     runner.ensure_unchanged(found, applied)
     pending = runner.load_pending(found, applied)
+    if not pending:
+        return []
+    driver.ensure_tracking_table()
     return runner.apply_all(driver, pending, first_batch=runner.next_batch(applied), step=step)
 
 

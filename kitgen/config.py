@@ -54,6 +54,8 @@ class Config:
 
 
 def _parse_path(key: str, value: object) -> object:
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(
             f"setting {key!r} must be a non-empty path string, got {value!r}",

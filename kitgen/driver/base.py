@@ -44,8 +44,13 @@ class Driver(Protocol):
 
     def close(self) -> None: ...
 
-    def lock(self, command: str, on_wait: Callable[[str], None]) -> AbstractContextManager[None]:
-        """Hold the exclusive migration lock for the block; report a holder while waiting."""
+    def lock(
+        self, command: str, on_wait: Callable[[str], None], timeout: float | None = None
+    ) -> AbstractContextManager[None]:
+        """Hold the exclusive migration lock for the block; report a holder while waiting.
+
+        ``timeout`` overrides the driver's lock timeout (0: do not wait).
+        """
         ...
 
     def transaction(self) -> AbstractContextManager[Database]:

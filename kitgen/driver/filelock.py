@@ -10,7 +10,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -80,7 +79,7 @@ def _still_linked(path: Path, fd: int) -> bool:
 
 def _record_holder(fd: int, command: str) -> None:
     since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    holder = {"pid": os.getpid(), "host": socket.gethostname(), "command": command, "since": since}
+    holder = {"pid": os.getpid(), "host": os.uname().nodename, "command": command, "since": since}
     os.ftruncate(fd, 0)
     os.pwrite(fd, json.dumps(holder).encode(), 0)
 

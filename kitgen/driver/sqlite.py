@@ -78,34 +78,63 @@ def _has_code(text: str) -> bool:
     return bool(strip_comments(text).strip(" \t\r\n;"))
 
 
+SQLITE_TRANSACTION = 22  # authorizer action code of BEGIN, COMMIT, END and ROLLBACK
+DATABASE_LEVEL_ERRORS = frozenset(
+    {"SQLITE_BUSY", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CORRUPT", "SQLITE_FULL", "SQLITE_CANTOPEN"}
+    | {"SQLITE_NOTADB"}
+)
+TRANSACTION_KEYWORDS = frozenset({"BEGIN", "COMMIT", "END", "ROLLBACK"})
+TRANSACTION_CONTROL = (
+    "BEGIN, COMMIT and ROLLBACK are not allowed in a migration: kitgen runs each one in its own "
+    "transaction (set transaction = False to run it outside)"
+)
+
+
+def _deny_transaction_control(action: int, *_: object) -> int:
+    return sqlite3.SQLITE_DENY if action == SQLITE_TRANSACTION else sqlite3.SQLITE_OK
+
+
+def _is_database_level(exc: sqlite3.Error) -> bool:
+    """Errors about the database file itself, not about the statement."""
+    primary = "_".join(str(getattr(exc, "sqlite_errorname", "")).split("_")[:2])
+    return primary in DATABASE_LEVEL_ERRORS
+
+
 class SQLiteHandle:
     """The ``db`` object migrations receive on SQLite."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(
+        self, connection: sqlite3.Connection, translate: Callable[[sqlite3.Error], Exception] | None = None
+    ) -> None:
         self._connection = connection
+        self._translate = translate
 
     def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
         try:
             return self._connection.execute(sql, params)
         except sqlite3.Error as exc:
-            raise StatementError(sql, _message(exc)) from exc
+            raise self._failure(sql, exc) from exc
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> sqlite3.Cursor:
         try:
             return self._connection.executemany(sql, rows)
         except sqlite3.Error as exc:
-            raise StatementError(sql, _message(exc)) from exc
+            raise self._failure(sql, exc) from exc
 
     def executescript(self, script: str, first_line: int | None = None) -> None:
         for line, statement in split_script(script, first_line or 1):
             try:
                 self._connection.execute(statement)
             except sqlite3.Error as exc:
-                raise StatementError(statement, _message(exc), line if first_line else None) from exc
+                raise self._failure(statement, exc, line if first_line else None) from exc
 
-
-def _message(exc: sqlite3.Error) -> str:
-    return str(exc) or type(exc).__name__
+    def _failure(self, statement: str, exc: sqlite3.Error, line: int | None = None) -> Exception:
+        if self._translate is not None and _is_database_level(exc):
+            return self._translate(exc)
+        message = str(exc) or type(exc).__name__
+        if message == "not authorized" and statement.split(None, 1)[0].upper() in TRANSACTION_KEYWORDS:
+            message = TRANSACTION_CONTROL
+        return StatementError(statement, message, line)
 
 
 class SQLiteDriver:
@@ -182,28 +211,30 @@ class SQLiteDriver:
         except sqlite3.Error as exc:
             raise self.error(exc) from exc
 
-    def lock(self, command: str, on_wait: Callable[[str], None]) -> Any:
+    def lock(self, command: str, on_wait: Callable[[str], None], timeout: float | None = None) -> Any:
         lock_path = self.path.with_name(self.path.name + ".lock")
-        return exclusive_lock(lock_path, command=command, timeout=self.lock_timeout, on_wait=on_wait)
+        wait = self.lock_timeout if timeout is None else timeout
+        return exclusive_lock(lock_path, command=command, timeout=wait, on_wait=on_wait)
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:
         connection = self.connection
         with self.guard():
             connection.execute("BEGIN IMMEDIATE")
+        connection.set_authorizer(_deny_transaction_control)
         try:
-            yield SQLiteHandle(connection)
+            yield SQLiteHandle(connection, self.error)
         except BaseException:
+            connection.set_authorizer(None)
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise
-        if not connection.in_transaction:
-            raise StatementError("COMMIT", "the migration ended kitgen's transaction itself (BEGIN/COMMIT)")
+        connection.set_authorizer(None)
         with self.guard():
             connection.execute("COMMIT")
 
     def autocommit(self) -> Database:
-        return SQLiteHandle(self.connection)
+        return SQLiteHandle(self.connection, self.error)
 
     def applied_migrations(self) -> list[AppliedMigration]:
         if self._connection is None or not self._has_tracking_table():

@@ -18,7 +18,6 @@ from kitgen.errors import (
 )
 from kitgen.migrations.files import MigrationFile
 from kitgen.migrations.formats import LoadedMigration, Step, format_for, raw_hash
-from kitgen.migrations.python import line_in
 
 APPLIED, PENDING, CHANGED, MISSING = "applied", "pending", "changed", "missing"
 
@@ -77,6 +76,14 @@ def is_changed(file: MigrationFile, row: AppliedMigration) -> bool:
         return format_for(file.suffix).checksum(data.decode("utf-8")) != row.checksum
     except (MigrationFileError, UnicodeDecodeError):
         return True
+
+
+def all_applied(files: Sequence[MigrationFile], applied: Sequence[AppliedMigration]) -> bool:
+    """True when the files are exactly the applied migrations, none of them changed."""
+    rows = {row.name: row for row in applied}
+    if len(rows) != len(files):
+        return False
+    return all(file.name in rows and not is_changed(file, rows[file.name]) for file in files)
 
 
 def ensure_unchanged(files: Sequence[MigrationFile], applied: Sequence[AppliedMigration]) -> None:
@@ -185,6 +192,8 @@ def _roll_back_one(driver: Driver, migration: LoadedMigration, down: Step) -> No
 def _failure(migration: LoadedMigration, step: str, exc: Exception, ran: Sequence[Ran]) -> Exception:
     if isinstance(exc, KitgenError):
         return exc  # already explained (database locked, read-only…)
+    from kitgen.migrations.python import line_in
+
     line = exc.line if isinstance(exc, StatementError) and exc.line else line_in(exc, migration.path)
     where = f" at line {line}" if line else ""
     if isinstance(exc, StatementError):
