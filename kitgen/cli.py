@@ -35,6 +35,10 @@ def style(text: str, **styles: Any) -> str:
     return text if os.environ.get("NO_COLOR") else click.style(text, **styles)
 
 
+def warn(message: str) -> None:
+    echo(style("Warning: ", fg="yellow") + message, err=True)
+
+
 def project_options(function: F) -> F:
     """--database, --migrations and --lock-timeout, shared by every command."""
     options = [
@@ -108,6 +112,8 @@ def migrate_command(step: bool, database: Path | None, migrations: Path | None, 
     with reporting_partial("Applied"):
         result = commands.migrate(config, step=step, on_wait=report_wait)
     print_ran("Applied", result.applied, nothing="Nothing to migrate.")
+    for name in result.missing:
+        warn(f"applied migration {name} has no file (restore it to be able to review it; rollback still works)")
 
 
 @cli.command("migrate:status")

@@ -35,6 +35,7 @@ class InitResult:
 @dataclass(frozen=True)
 class MigrateResult:
     applied: list[Ran]
+    missing: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,10 @@ def _connected(config: Config, *, readonly: bool = False) -> Iterator[Driver]:
 def migrate(config: Config, *, step: bool = False, on_wait: OnWait = _ignore) -> MigrateResult:
     """Apply every pending migration, in prefix order, one transaction each."""
     with _connected(config) as driver, driver.lock("kitgen migrate", on_wait):
-        return MigrateResult(_apply_pending(config, driver, step=step))
+        applied = _apply_pending(config, driver, step=step)
+        on_disk = {file.name for file in files.discover(config.migrations)}
+        missing = [row.name for row in driver.applied_migrations() if row.name not in on_disk]
+        return MigrateResult(applied, missing)
 
 
 def nothing_to_migrate(config: Config) -> bool:

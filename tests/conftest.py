@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import pty
 import sqlite3
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,33 @@ def assert_one_error(result: subprocess.CompletedProcess[str], *fragments: str, 
     assert "Traceback" not in result.stderr
     for fragment in fragments:
         assert fragment in errors[0], (fragment, errors[0])
+
+
+def run_on_terminal(project: Project, *args: str, env: Mapping[str, str], answer: str | None = None) -> str:
+    """Run kitgen on a pseudo-terminal (stdin, stdout, stderr); type ``answer`` at its prompt."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KITGEN_") and k != "NO_COLOR"}
+    environ.update(env)
+    primary, secondary = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [KITGEN, *args], cwd=project.root, env=environ, stdin=secondary, stdout=secondary, stderr=secondary
+        )
+    finally:
+        os.close(secondary)
+    chunks: list[bytes] = []
+    try:
+        while True:
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if answer is not None and b"[y/N]" in b"".join(chunks):
+                os.write(primary, answer.encode() + b"\n")
+                answer = None
+        process.wait(timeout=120)
+    finally:
+        os.close(primary)
+    return b"".join(chunks).decode("utf-8", "replace")

@@ -9,7 +9,6 @@ migrations a failing run applied before the broken one, which stay applied.
 from __future__ import annotations
 
 import os
-import pty
 import random
 import shutil
 import sqlite3
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import KITGEN, Project, assert_one_error
+from conftest import Project, assert_one_error, run_on_terminal
 
 # --- helpers ---------------------------------------------------------------------------------
 
@@ -157,33 +156,6 @@ def applied_names(project: Project) -> list[str]:
 
 def error_lines(output: str) -> list[str]:
     return [line for line in output.splitlines() if line.startswith("Error: ")]
-
-
-def run_on_terminal(project: Project, *args: str, env: Mapping[str, str]) -> str:
-    """Run kitgen with a pseudo-terminal as stdin, stdout and stderr; return what it wrote."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("KITGEN_") and k != "NO_COLOR"}
-    environ.update(env)
-    primary, secondary = pty.openpty()
-    try:
-        process = subprocess.Popen(
-            [KITGEN, *args], cwd=project.root, env=environ, stdin=secondary, stdout=secondary, stderr=secondary
-        )
-    finally:
-        os.close(secondary)
-    chunks = []
-    try:
-        while True:
-            try:
-                chunk = os.read(primary, 4096)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        process.wait(timeout=120)
-    finally:
-        os.close(primary)
-    return b"".join(chunks).decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
