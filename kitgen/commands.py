@@ -121,15 +121,9 @@ def make_migration(
     folder = config.migrations
     if not folder.is_dir():
         raise MigrationFileError(f"the migrations folder {folder} does not exist", "run kitgen init first")
-    existing = templates.existing_migrations(folder)
-    if name in existing:
-        raise UsageError(
-            f"a migration named {name!r} already exists ({existing[name]})",
-            "choose another name, e.g. with a more specific verb or table",
-        )
     text = templates.render_sql(name, model) if sql else templates.render_python(name, model)
-    moment = templates.first_prefix(folder, (now or datetime.now(UTC)).replace(tzinfo=None))
-    return templates.create_exclusively(folder, name, ".sql" if sql else ".py", text, moment)
+    moment = (now or datetime.now(UTC)).replace(tzinfo=None)
+    return templates.create_migration_file(folder, name, ".sql" if sql else ".py", text, moment)
 
 
 # --- migrate and status --------------------------------------------------------------------
@@ -137,15 +131,11 @@ def make_migration(
 
 @contextmanager
 def _connected(config: Config, *, readonly: bool = False) -> Iterator[Driver]:
-    """An open driver; a database file this run created but never wrote to is removed again."""
-    created = not readonly and not config.database.exists()
     driver = open_driver(config.database, lock_timeout=config.lock_timeout, readonly=readonly)
     try:
         yield driver
     finally:
         driver.close()
-        if created and config.database.is_file() and config.database.stat().st_size == 0:
-            config.database.unlink()
 
 
 def migrate(config: Config, *, step: bool = False, on_wait: OnWait = _ignore) -> MigrateResult:

@@ -12,7 +12,7 @@ from kitgen.errors import UsageError
 from kitgen.migrations.python import load_python
 from kitgen.migrations.sql import load_sql
 from kitgen.migrations.templates import (
-    create_exclusively,
+    create_migration_file,
     first_prefix,
     guess_change,
     render_python,
@@ -107,9 +107,6 @@ def test_prefix_follows_the_latest_migration_when_it_is_not_older(tmp_path: Path
 
 def test_many_in_one_second_get_strictly_increasing_prefixes(tmp_path: Path) -> None:
     moment = datetime(2026, 5, 1, 10, 0, 0)
-    names = []
-    for index in range(5):
-        start = first_prefix(tmp_path, moment)
-        names.append(create_exclusively(tmp_path, f"m{index}", ".py", "", start).name)
+    names = [create_migration_file(tmp_path, f"m{index}", ".py", "", moment).name for index in range(5)]
     assert names == [f"2026_05_01_10000{i}_m{i}.py" for i in range(5)]
     assert not [p for p in tmp_path.iterdir() if not re.match(r"^\d{4}_", p.name)]  # no temporary left

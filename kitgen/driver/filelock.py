@@ -18,6 +18,8 @@ from pathlib import Path
 
 from kitgen.errors import DatabaseError, LockTimeout
 
+UNKNOWN_HOLDER = "another kitgen process"
+
 
 @contextmanager
 def exclusive_lock(path: Path, *, command: str, timeout: float, on_wait: Callable[[str], None]) -> Iterator[None]:
@@ -31,7 +33,8 @@ def exclusive_lock(path: Path, *, command: str, timeout: float, on_wait: Callabl
 
 
 def _acquire(path: Path, timeout: float, on_wait: Callable[[str], None]) -> int:
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     delay = 0.005
     reported = False
     while True:
@@ -45,7 +48,8 @@ def _acquire(path: Path, timeout: float, on_wait: Callable[[str], None]) -> int:
                 f"{holder} held the migration lock ({path}) for more than {timeout:g} s",
                 "wait for it to finish, or raise --lock-timeout",
             )
-        if not reported:
+        # The holder writes its details just after locking: wait briefly for them before reporting.
+        if not reported and (holder != UNKNOWN_HOLDER or time.monotonic() - started > 0.5):
             on_wait(holder)
             reported = True
         time.sleep(delay)
@@ -90,7 +94,7 @@ def read_holder(path: Path) -> str:
         holder = json.loads(path.read_text(encoding="utf-8"))
         return f"pid {holder['pid']} ({holder['command']} on {holder['host']}, since {holder['since']})"
     except (OSError, ValueError, KeyError, TypeError):
-        return "another kitgen process"
+        return UNKNOWN_HOLDER
 
 
 def _release(path: Path, fd: int) -> None:

@@ -144,22 +144,26 @@ class SQLiteDriver:
         self.path = path
         self.display_name = str(path)
         self.lock_timeout = lock_timeout
-        self._connection = self._connect(readonly)
+        self.readonly = readonly
+        self._check_location()
+        # A missing database is created on the first write, not before: a run that fails
+        # before applying anything leaves no file behind (and never removes one).
+        self._connection = self._connect() if path.exists() else None
 
-    def _connect(self, readonly: bool) -> sqlite3.Connection | None:
+    def _check_location(self) -> None:
         if self.path.is_dir():
             raise DatabaseError(f"the database path {self.path} is a folder", "point --database at a file")
-        if readonly and not self.path.exists():
-            return None
-        if not self.path.parent.is_dir():
+        if not self.readonly and not self.path.parent.is_dir():
             raise DatabaseError(
                 f"the database's folder {self.path.parent} does not exist",
                 "create it (kitgen init) or point --database elsewhere",
             )
-        target = f"file:{self.path}?mode=ro" if readonly else str(self.path)
+
+    def _connect(self) -> sqlite3.Connection:
+        target = f"file:{self.path}?mode=ro" if self.readonly else str(self.path)
         try:
             connection = sqlite3.connect(
-                target, timeout=self.lock_timeout, isolation_level=None, uri=readonly, check_same_thread=False
+                target, timeout=self.lock_timeout, isolation_level=None, uri=self.readonly, check_same_thread=False
             )
             connection.execute("PRAGMA foreign_keys = ON")
             connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -168,9 +172,15 @@ class SQLiteDriver:
         return connection
 
     @property
+    def exists(self) -> bool:
+        return self._connection is not None or self.path.exists()
+
+    @property
     def connection(self) -> sqlite3.Connection:
         if self._connection is None:
-            raise DatabaseError(f"the database {self.path} does not exist", "run kitgen migrate to create it")
+            if self.readonly:
+                raise DatabaseError(f"the database {self.path} does not exist", "run kitgen migrate to create it")
+            self._connection = self._connect()
         return self._connection
 
     def close(self) -> None:
@@ -237,10 +247,10 @@ class SQLiteDriver:
         return SQLiteHandle(self.connection, self.error)
 
     def applied_migrations(self) -> list[AppliedMigration]:
-        if self._connection is None or not self._has_tracking_table():
+        if not self.exists or not self._has_tracking_table():
             return []
         with self.guard():
-            rows = self._connection.execute(f"SELECT {TRACKING_COLUMNS} FROM {TRACKING_TABLE} ORDER BY id").fetchall()
+            rows = self.connection.execute(f"SELECT {TRACKING_COLUMNS} FROM {TRACKING_TABLE} ORDER BY id").fetchall()
         return [_applied_from_row(row) for row in rows]
 
     def _has_tracking_table(self) -> bool:

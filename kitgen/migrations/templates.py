@@ -124,29 +124,41 @@ def _prefix_time(entry: str) -> datetime:
         return datetime.min
 
 
-def create_exclusively(folder: Path, label: str, suffix: str, text: str, moment: datetime) -> Path:
-    """Write the file atomically under the first free prefix from ``moment`` on."""
+def create_migration_file(folder: Path, label: str, suffix: str, text: str, now: datetime) -> Path:
+    """Write a new migration atomically, under a unique prefix never earlier than the newest one.
+
+    A lock on the folder makes concurrent calls take turns, so two of them can neither share a
+    prefix nor both create the same name.
+    """
     fd, temporary = tempfile.mkstemp(dir=folder, prefix=".kitgen-", suffix=".tmp")
     folder_fd = os.open(folder, os.O_RDONLY)
     try:
-        fcntl.flock(folder_fd, fcntl.LOCK_EX)  # one make:migration at a time picks a prefix
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-        for _ in range(3600):
-            target = folder / f"{moment.strftime(PREFIX_FORMAT)}_{label}{suffix}"
-            if not _prefix_taken(folder, moment):
-                try:
-                    os.link(temporary, target)
-                    return target
-                except FileExistsError:
-                    pass
-            moment += timedelta(seconds=1)
+        fcntl.flock(folder_fd, fcntl.LOCK_EX)
+        _refuse_existing(folder, label)
+        return _link_under_free_prefix(folder, label, suffix, temporary, first_prefix(folder, now))
     finally:
         os.unlink(temporary)
         os.close(folder_fd)
+
+
+def _refuse_existing(folder: Path, label: str) -> None:
+    existing = existing_migrations(folder)
+    if label in existing:
+        raise UsageError(
+            f"a migration named {label!r} already exists ({existing[label]})",
+            "choose another name, e.g. with a more specific verb or table",
+        )
+
+
+def _link_under_free_prefix(folder: Path, label: str, suffix: str, temporary: str, moment: datetime) -> Path:
+    taken = {entry[:17] for entry in os.listdir(folder)}
+    for _ in range(3600):
+        prefix = moment.strftime(PREFIX_FORMAT)
+        if prefix not in taken:
+            target = folder / f"{prefix}_{label}{suffix}"
+            os.link(temporary, target)
+            return target
+        moment += timedelta(seconds=1)
     raise MigrationFileError("no free timestamp prefix within an hour", "remove stray migration files")
-
-
-def _prefix_taken(folder: Path, moment: datetime) -> bool:
-    prefix = moment.strftime(PREFIX_FORMAT) + "_"
-    return any(entry.startswith(prefix) for entry in os.listdir(folder))

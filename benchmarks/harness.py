@@ -1,0 +1,67 @@
+"""Shared helpers for the benchmarks: timing commands and printing comparison tables."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+KITGEN = str(BIN / "kitgen")
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Wall-clock seconds of repeated runs of one piece of work."""
+
+    label: str
+    samples: list[float]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+
+def time_command(
+    label: str,
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    runs: int,
+    warmup: int = 2,
+    prepare: Callable[[], None] | None = None,
+    env: dict[str, str] | None = None,
+) -> Timing:
+    """Run ``argv`` ``warmup`` times unmeasured, then ``runs`` times measured; each must exit 0."""
+    environ = {**os.environ, **(env or {})}
+    samples = []
+    for index in range(warmup + runs):
+        if prepare is not None:
+            prepare()
+        started = time.perf_counter()
+        result = subprocess.run(argv, cwd=cwd, env=environ, capture_output=True, text=True)
+        elapsed = time.perf_counter() - started
+        if result.returncode != 0:
+            raise SystemExit(f"{label} failed ({result.returncode}): {result.stderr or result.stdout}")
+        if index >= warmup:
+            samples.append(elapsed)
+    return Timing(label, samples)
+
+
+def print_table(title: str, rows: Sequence[tuple[Timing, Timing | None, str]]) -> None:
+    """One row per measurement: median, min, max, ratio to its reference, and the goal."""
+    print(f"\n{title}")
+    header = f"{'work':<44} {'median':>9} {'min':>9} {'max':>9} {'ratio':>16}  goal"
+    print(header)
+    print("-" * len(header))
+    for timing, reference, goal in rows:
+        ratio = f"{timing.median / reference.median:.2f}x {reference.label[:8]}" if reference else "—"
+        print(
+            f"{timing.label:<44} {timing.median * 1000:>7.1f}ms {min(timing.samples) * 1000:>7.1f}ms "
+            f"{max(timing.samples) * 1000:>7.1f}ms {ratio:>16}  {goal}"
+        )

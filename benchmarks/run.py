@@ -1,0 +1,24 @@
+"""Run every benchmark: ``make bench``."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import bench_noop_migrate
+
+
+def main() -> None:
+    print(
+        f"kitgen benchmarks, {date.today()}, Python {platform.python_version()}, {platform.machine()}, "
+        f"{platform.processor() or platform.system()}"
+    )
+    bench_noop_migrate.main()
+
+
+if __name__ == "__main__":
+    main()
