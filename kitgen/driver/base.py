@@ -74,3 +74,37 @@ class Driver(Protocol):
     def drop_all(self) -> list[str]:
         """Drop every table, view, trigger and index; return what was dropped."""
         ...
+
+
+@dataclass(frozen=True)
+class RawColumn:
+    """A column as the database describes it (SQLite: ``pragma_table_xinfo``)."""
+
+    table: str
+    position: int
+    name: str
+    declared_type: str
+    not_null: bool
+    default: str | None
+    primary_key: int
+    generated: bool
+
+
+@dataclass(frozen=True)
+class RawForeignKey:
+    table: str
+    column: str
+    target_table: str
+    target_column: str | None
+    on_update: str
+    on_delete: str
+
+
+@dataclass(frozen=True)
+class RawSchema:
+    """Everything introspection needs, read in a handful of queries."""
+
+    relations: tuple[tuple[str, str], ...]  # (name, "table" | "view"), internal ones left out
+    columns: tuple[RawColumn, ...]
+    unique_indexes: tuple[tuple[str, tuple[str, ...]], ...]  # (table, columns) of full unique indexes
+    foreign_keys: tuple[RawForeignKey, ...]

@@ -1,0 +1,1 @@
+"""From the intermediate model to files: names, rendering, headers, exports and writing."""

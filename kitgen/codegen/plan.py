@@ -1,0 +1,62 @@
+"""Which entity goes where: module, class and field names, and each one's definition hash.
+
+Everything here is light (no renderer imports): the no-op path uses it to compare the
+hashes recorded in file headers with the schema, and renders nothing when they match.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from kitgen import __version__
+from kitgen.codegen.headers import digest
+from kitgen.codegen.names import class_names, field_names, module_names
+from kitgen.schema.model import Schema, Table
+
+MODEL_TYPES = ("pydantic", "dataclass")
+SUPPORT_MODULE = "_kitgen"
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """One entity to render: the table, its names, and the hash of all that decides its text."""
+
+    table: Table
+    module: str
+    class_name: str
+    fields: tuple[str, ...]  # one per column, in column order
+    model_type: str
+    schema_hash: str
+
+    @property
+    def filename(self) -> str:
+        return f"{self.module}.py"
+
+
+def plan_entities(schema: Schema, model_type: str) -> list[EntitySpec]:
+    """One spec per table and view, sorted by module name."""
+    modules = module_names([table.name for table in schema.tables])
+    classes = class_names([(table.name, table.model) for table in schema.tables])
+    specs = []
+    for table in schema.tables:
+        fields = tuple(field_names([column.name for column in table.columns]))
+        module, class_name = modules[table.name], classes[table.name]
+        specs.append(
+            EntitySpec(table, module, class_name, fields, model_type, definition_hash(table, module, class_name,
+                                                                                        fields, model_type))
+        )
+    return sorted(specs, key=lambda spec: spec.module)
+
+
+def definition_hash(table: Table, module: str, class_name: str, fields: tuple[str, ...], model_type: str) -> str:
+    """The hash of everything an entity's text depends on, the generator's version included."""
+    document = {
+        "generator": __version__,
+        "model_type": model_type,
+        "module": module,
+        "class": class_name,
+        "fields": fields,
+        "table": asdict(table),
+    }
+    return digest(json.dumps(document, sort_keys=True, ensure_ascii=True))

@@ -1,0 +1,256 @@
+"""Render entity modules: JSON Schema → datamodel-code-generator → libcst → module text.
+
+datamodel-code-generator writes the class (base, config, fields in column order) for
+every entity in one call; libcst then makes each class honour kitgen's contract —
+canonical annotations, column aliases, docstrings built from the schema as inert
+string literals, the ``ClassVar`` metadata and the ``from_row``/``to_row`` methods —
+and each module gets exactly the imports it uses.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import libcst as cst
+
+from kitgen.codegen.plan import EntitySpec
+from kitgen.schema.model import Column, Table
+from kitgen.schema.types import ANNOTATIONS
+
+JSON_TYPES: dict[str, dict[str, Any]] = {
+    "bool": {"type": "boolean"},
+    "datetime": {"type": "string", "format": "date-time"},
+    "date": {"type": "string", "format": "date"},
+    "time": {"type": "string", "format": "time"},
+    "decimal": {"type": "string", "format": "decimal"},
+    "json": {},
+    "uuid": {"type": "string", "format": "uuid"},
+    "int": {"type": "integer"},
+    "str": {"type": "string"},
+    "any": {},
+    "bytes": {"type": "string", "format": "binary"},
+    "float": {"type": "number"},
+}
+MODULE_IMPORTS = {"datetime": "datetime", "decimal": "decimal", "uuid": "uuid"}
+
+
+def render_entities(specs: Sequence[EntitySpec]) -> dict[str, str]:
+    """Module name → module body (without kitgen's header) for every spec."""
+    bodies: dict[str, str] = {}
+    for model_type in sorted({spec.model_type for spec in specs}):
+        group = [spec for spec in specs if spec.model_type == model_type]
+        classes = _classes(_run_renderer(group, model_type))
+        for spec in group:
+            bodies[spec.module] = _module(spec, _finish(classes[spec.class_name], spec))
+    return bodies
+
+
+# --- the renderer ---------------------------------------------------------------------------
+
+
+def json_schema(spec: EntitySpec) -> dict[str, Any]:
+    """The table as a JSON Schema object: every column required, nullable ones also null."""
+    properties = {}
+    for field, column in zip(spec.fields, spec.table.columns, strict=True):
+        schema = dict(JSON_TYPES[column.kind])
+        if column.nullable and schema:
+            schema["type"] = [schema["type"], "null"]
+        properties[field] = schema
+    return {"type": "object", "properties": properties, "required": list(spec.fields)}
+
+
+def _run_renderer(specs: Sequence[EntitySpec], model_type: str) -> str:
+    from datamodel_code_generator import (
+        DataModelType,
+        DatetimeClassType,
+        Formatter,
+        InputFileType,
+        PythonVersion,
+        generate,
+    )
+
+    output = {"pydantic": DataModelType.PydanticV2BaseModel, "dataclass": DataModelType.DataclassesDataclass}
+    result = generate(
+        {"$defs": {spec.class_name: json_schema(spec) for spec in specs}},
+        input_file_type=InputFileType.JsonSchema,
+        output_model_type=output[model_type],
+        target_python_version=PythonVersion.PY_311,
+        formatters=[Formatter.BUILTIN],
+        settings_path=Path("/"),  # never read the project's pyproject.toml
+        builtin_format_line_length=120,
+        disable_timestamp=True,
+        custom_file_header="# kitgen",
+        skip_root_model=True,
+        output_datetime_class=DatetimeClassType.Datetime,
+        use_standard_primitive_types=True,
+        allow_population_by_field_name=True,
+        custom_class_name_generator=lambda name: name,
+    )
+    return str(result)
+
+
+def _classes(source: str) -> dict[str, cst.ClassDef]:
+    module = cst.parse_module(source)
+    return {node.name.value: node for node in module.body if isinstance(node, cst.ClassDef)}
+
+
+# --- making each class honour the contract --------------------------------------------------
+
+
+def _finish(node: cst.ClassDef, spec: EntitySpec) -> cst.ClassDef:
+    """Docstring, the renderer's configuration, metadata, fields with their docs, methods."""
+    columns = dict(zip(spec.fields, spec.table.columns, strict=True))
+    config: list[cst.BaseStatement] = []
+    fields: list[cst.BaseStatement] = []
+    for statement in node.body.body:
+        field = _field_name(statement)
+        if field in columns:
+            fields += [_field(field, columns[field], spec.model_type), _docstring(field_docstring(columns[field]))]
+        elif field is None and not _is_docstring(statement):
+            config.append(statement)  # model_config, and anything else the renderer adds
+    sections = [config, _metadata(spec), fields]
+    body: list[cst.BaseStatement] = [_docstring(class_docstring(spec.table))]
+    for section in sections:
+        if section:
+            body += [_spaced(section[0]), *section[1:]]
+    body += _methods(spec)
+    return node.with_changes(body=node.body.with_changes(body=body), leading_lines=[])
+
+
+def _spaced(statement: cst.BaseStatement) -> cst.BaseStatement:
+    """The statement after one blank line."""
+    return statement.with_changes(leading_lines=[cst.EmptyLine(indent=False)])
+
+
+def _field_name(statement: cst.BaseStatement) -> str | None:
+    if isinstance(statement, cst.SimpleStatementLine) and isinstance(statement.body[0], cst.AnnAssign):
+        target = statement.body[0].target
+        return target.value if isinstance(target, cst.Name) else None
+    return None
+
+
+def _is_docstring(statement: cst.BaseStatement) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, cst.SimpleString)
+    )
+
+
+def annotation(column: Column) -> str:
+    base = ANNOTATIONS[column.kind]
+    if base == "typing.Any":
+        return "Any"  # imported from typing by every entity module
+    return f"{base} | None" if column.nullable else base
+
+
+def _field(field: str, column: Column, model_type: str) -> cst.BaseStatement:
+    text = f"{field}: {annotation(column)}"
+    if model_type == "pydantic" and field != column.name:
+        text += f" = Field(alias={literal(column.name)})"
+    return cst.parse_statement(text + "\n")
+
+
+def literal(text: str) -> str:
+    """A Python string literal holding ``text`` exactly, on one line, safe in any context."""
+    return json.dumps(text, ensure_ascii=True)
+
+
+def _docstring(text: str) -> cst.BaseStatement:
+    return cst.SimpleStatementLine([cst.Expr(cst.SimpleString('"""' + _escape_docstring(text) + '"""'))])
+
+
+def _escape_docstring(text: str) -> str:
+    """Backslashes, control and non-ASCII characters escaped; a quote only where it could close the string."""
+    escaped = json.dumps(text, ensure_ascii=True)[1:-1].replace('\\"', '"')
+    return re.sub(r'"(?="|$)', r'\\"', escaped)
+
+
+def class_docstring(table: Table) -> str:
+    origin = f", created by migration {table.created_by}" if table.created_by else ""
+    return f"{table.kind.capitalize()} {literal(table.name)}{origin}."
+
+
+def field_docstring(column: Column) -> str:
+    parts = [column.declared_type or "no declared type"]
+    if column.primary_key:
+        parts.append("primary key")
+    parts.append("not null" if column.not_null else "nullable")
+    if column.unique:
+        parts.append("unique")
+    if column.default is not None:
+        parts.append(f"default {column.default}")
+    if column.foreign_key is not None:
+        key = column.foreign_key
+        parts.append(f"references {key.table}" + (f"({key.column})" if key.column else ""))
+        parts += [f"on {event} {action.lower()}" for event, action in (("delete", key.on_delete),
+                  ("update", key.on_update)) if action != "NO ACTION"]
+    if column.generated:
+        parts.append("generated")
+    return ", ".join(parts) + "."
+
+
+def _metadata(spec: EntitySpec) -> list[cst.BaseStatement]:
+    table = spec.table
+    key = "".join(f"{literal(name)}, " for name in table.primary_key).rstrip(" ")
+    lines = [
+        f"__tablename__: ClassVar[str] = {literal(table.name)}",
+        f"__primary_key__: ClassVar[tuple[str, ...]] = ({key})",
+        _mapping("__columns__", [(field, column.name) for field, column in zip(spec.fields, table.columns)]),
+        _mapping("__kinds__", [(field, column.kind) for field, column in zip(spec.fields, table.columns)]),
+    ]
+    return [cst.parse_statement(line + "\n") for line in lines]
+
+
+def _mapping(name: str, pairs: list[tuple[str, str]]) -> str:
+    items = "".join(f"    {literal(key)}: {literal(value)},\n" for key, value in pairs)
+    return f"{name}: ClassVar[dict[str, str]] = {{\n{items}}}"
+
+
+def _methods(spec: EntitySpec) -> list[cst.BaseStatement]:
+    build = "cls.model_validate(values)" if spec.model_type == "pydantic" else "cls(**values)"
+    writable = [field for field, column in zip(spec.fields, spec.table.columns) if not column.generated]
+    values = "".join(f"            {literal(field)}: self.{field},\n" for field in writable)
+    source = f'''
+@classmethod
+def from_row(cls, row: Row) -> {spec.class_name}:
+    """An entity from a sqlite3.Row, a tuple in column order, or a mapping by column name."""
+    values = read_row(row, cls.__columns__, cls.__kinds__)
+    return {build}
+
+def to_row(self) -> dict[str, Any]:
+    """Column name -> value as SQLite stores it, to write this entity back."""
+    return write_row(
+        {{
+{values}        }},
+        self.__columns__,
+        self.__kinds__,
+    )
+'''
+    return [_spaced(method) for method in cst.parse_module(source.lstrip("\n")).body]
+
+
+# --- the module -----------------------------------------------------------------------------
+
+
+def _module(spec: EntitySpec, node: cst.ClassDef) -> str:
+    lines = ["", "from __future__ import annotations", ""]
+    lines += [f"import {name}" for name in _module_imports(spec)]
+    lines.append("from typing import Any, ClassVar" if spec.model_type == "pydantic" else "")
+    if spec.model_type == "dataclass":
+        lines[-1:] = ["from dataclasses import dataclass", "from typing import Any, ClassVar"]
+    lines.append("")
+    if spec.model_type == "pydantic":
+        aliased = any(field != column.name for field, column in zip(spec.fields, spec.table.columns))
+        lines += [f"from pydantic import BaseModel, ConfigDict{', Field' if aliased else ''}", ""]
+    lines += ["from ._kitgen import Row, read_row, write_row", "", "", ""]
+    return "\n".join(lines) + cst.Module(body=[node]).code
+
+
+def _module_imports(spec: EntitySpec) -> list[str]:
+    needed = {ANNOTATIONS[column.kind].split(".")[0] for column in spec.table.columns}
+    return sorted(name for name in needed if name in MODULE_IMPORTS)

@@ -1,0 +1,73 @@
+"""Raw schema rows → the intermediate model, with each column's Python type decided."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from kitgen.driver.base import RawColumn, RawSchema
+from kitgen.schema.model import Column, ForeignKey, Schema, Table
+from kitgen.schema.types import resolve_kind
+
+Origins = Mapping[str, tuple[str, str | None]]  # table → (creating migration, its model)
+
+
+def build_schema(raw: RawSchema, overrides: Mapping[str, str] | None = None, origins: Origins | None = None) -> Schema:
+    """The model of every table and view in ``raw``, sorted by name."""
+    overrides = overrides or {}
+    origins = origins or {}
+    columns: dict[str, list[RawColumn]] = {}
+    for column in raw.columns:
+        columns.setdefault(column.table, []).append(column)
+    tables = tuple(
+        _table(name, kind, columns.get(name, []), raw, overrides, origins.get(name)) for name, kind in raw.relations
+    )
+    return Schema(tables)
+
+
+def _table(
+    name: str,
+    kind: str,
+    raw_columns: list[RawColumn],
+    raw: RawSchema,
+    overrides: Mapping[str, str],
+    origin: tuple[str, str | None] | None,
+) -> Table:
+    unique_sets = [columns for table, columns in raw.unique_indexes if table == name]
+    single_unique = {columns[0] for columns in unique_sets if len(columns) == 1}
+    foreign = {
+        fk.column: ForeignKey(fk.target_table, fk.target_column, fk.on_delete, fk.on_update)
+        for fk in raw.foreign_keys
+        if fk.table == name
+    }
+    rowid_alias = _rowid_alias(raw_columns)
+    columns = tuple(
+        Column(
+            name=column.name,
+            declared_type=column.declared_type,
+            kind=resolve_kind(name, column.name, column.declared_type, overrides),
+            nullable=not (column.not_null or column.name == rowid_alias),
+            not_null=column.not_null or column.name == rowid_alias,
+            default=column.default,
+            primary_key=column.primary_key,
+            unique=column.name in single_unique and not column.primary_key,
+            foreign_key=foreign.get(column.name),
+            generated=column.generated,
+        )
+        for column in raw_columns
+    )
+    return Table(
+        name=name,
+        kind=kind,
+        columns=columns,
+        unique_together=tuple(sorted(columns_ for columns_ in unique_sets if len(columns_) > 1)),
+        created_by=origin[0] if origin else None,
+        model=origin[1] if origin else None,
+    )
+
+
+def _rowid_alias(columns: list[RawColumn]) -> str | None:
+    """The INTEGER PRIMARY KEY column, which can never hold NULL."""
+    keys = [column for column in columns if column.primary_key]
+    if len(keys) == 1 and keys[0].declared_type.upper() == "INTEGER":
+        return keys[0].name
+    return None

@@ -1,0 +1,75 @@
+"""Declared SQLite column types → Python types.
+
+Decided on the declared type, upper-cased, first match wins: SQLite's affinity rules
+(datatype3 §3.1) with the common type hints (BOOL, DATE, UUID, JSON…) put first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from kitgen.errors import ConfigError
+
+# kind → the annotation generated code uses for it
+ANNOTATIONS: dict[str, str] = {
+    "bool": "bool",
+    "datetime": "datetime.datetime",
+    "date": "datetime.date",
+    "time": "datetime.time",
+    "decimal": "decimal.Decimal",
+    "json": "typing.Any",
+    "uuid": "uuid.UUID",
+    "int": "int",
+    "str": "str",
+    "any": "typing.Any",
+    "bytes": "bytes",
+    "float": "float",
+}
+
+RULES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("BOOL",), "bool"),
+    (("DATETIME", "TIMESTAMP"), "datetime"),
+    (("DATE",), "date"),
+    (("TIME",), "time"),
+    (("DECIMAL", "NUMERIC", "MONEY"), "decimal"),
+    (("JSON",), "json"),
+    (("UUID",), "uuid"),
+    (("INT",), "int"),
+    (("CHAR", "CLOB", "TEXT"), "str"),
+    (("BLOB",), "bytes"),
+    (("REAL", "FLOA", "DOUB"), "float"),
+)
+
+
+def kind_of(declared_type: str) -> str:
+    """The kind of a declared type: a key of ``ANNOTATIONS``."""
+    upper = declared_type.upper()
+    if not upper.strip():
+        return "any"
+    for needles, kind in RULES:
+        if any(needle in upper for needle in needles):
+            return kind
+    return "decimal"  # NUMERIC affinity
+
+
+def resolve_kind(table: str, column: str, declared_type: str, overrides: Mapping[str, str]) -> str:
+    """``[tool.kitgen.types]`` wins: first ``table.column``, then the declared type; else the rules."""
+    for key in (f"{table}.{column}", declared_type.upper().strip()):
+        if key in overrides:
+            return overrides[key]
+    return kind_of(declared_type)
+
+
+def validate_overrides(overrides: object) -> dict[str, str]:
+    """Check a ``[tool.kitgen.types]`` table: declared type or table.column → a known kind."""
+    if not isinstance(overrides, dict):
+        raise ConfigError("[tool.kitgen.types] must be a table", 'write e.g. [tool.kitgen.types] "users.meta" = "json"')
+    checked: dict[str, str] = {}
+    for key, kind in sorted(overrides.items()):
+        if kind not in ANNOTATIONS:
+            raise ConfigError(
+                f"[tool.kitgen.types] {key!r} = {kind!r} is not a known type",
+                f"use one of {', '.join(sorted(ANNOTATIONS))}",
+            )
+        checked[key if "." in key else key.upper().strip()] = kind
+    return checked
