@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from kitgen import __version__, commands
+from kitgen.codegen.generate import GenerateResult
 from kitgen.commands import Confirm, RebuildResult
 from kitgen.config import Config, load_config
 from kitgen.errors import KitgenError, MigrationFailed
@@ -44,6 +45,8 @@ def project_options(function: F) -> F:
     options = [
         click.option("--database", type=click.Path(path_type=Path), help="SQLite database file."),
         click.option("--migrations", type=click.Path(path_type=Path), help="Migrations folder."),
+        click.option("--entities", type=click.Path(path_type=Path), help="Entities folder (a Python package)."),
+        click.option("--model-type", help="pydantic (default) or dataclass."),
         click.option("--lock-timeout", type=click.FloatRange(min=0), help="Seconds to wait for a lock (30)."),
     ]
     for option in reversed(options):
@@ -55,8 +58,8 @@ def force_option(function: F) -> F:
     return click.option("--force", is_flag=True, help="Do not ask for confirmation.")(function)
 
 
-def config_from(database: Path | None, migrations: Path | None, lock_timeout: float | None) -> Config:
-    return load_config(options={"database": database, "migrations": migrations, "lock_timeout": lock_timeout})
+def config_from(**options: object) -> Config:
+    return load_config(options=options)
 
 
 def terminal_confirm() -> Confirm | None:
@@ -80,9 +83,9 @@ def cli(traceback: bool) -> None:
 
 @cli.command("init")
 @project_options
-def init_command(database: Path | None, migrations: Path | None, lock_timeout: float | None) -> None:
+def init_command(**project: Any) -> None:
     """Create the project's folders, packages and .gitignore line (never overwrites)."""
-    result = commands.init_project(config_from(database, migrations, lock_timeout))
+    result = commands.init_project(config_from(**project))
     for created in result.created:
         echo(f"Created {created}")
     if not result.created:
@@ -94,11 +97,9 @@ def init_command(database: Path | None, migrations: Path | None, lock_timeout: f
 @click.option("--model", help="Entity class name for the table it creates, e.g. User.")
 @click.option("--sql", is_flag=True, help="Write a .sql migration instead of a .py one.")
 @project_options
-def make_migration_command(
-    name: str, model: str | None, sql: bool, database: Path | None, migrations: Path | None, lock_timeout: float | None
-) -> None:
+def make_migration_command(name: str, model: str | None, sql: bool, **project: Any) -> None:
     """Create a migration file NAME (e.g. create_users_table, add_bio_to_users)."""
-    config = config_from(database, migrations, lock_timeout)
+    config = config_from(**project)
     path = commands.make_migration(config, name, model=model, sql=sql)
     echo(f"Created {config.display(path)}")
 
@@ -106,25 +107,34 @@ def make_migration_command(
 @cli.command("migrate")
 @click.option("--step", is_flag=True, help="Give each migration its own batch.")
 @project_options
-def migrate_command(step: bool, database: Path | None, migrations: Path | None, lock_timeout: float | None) -> None:
+def migrate_command(step: bool, **project: Any) -> None:
     """Apply every pending migration."""
-    config = config_from(database, migrations, lock_timeout)
+    config = config_from(**project)
     with reporting_partial("Applied"):
         result = commands.migrate(config, step=step, on_wait=report_wait)
     print_ran("Applied", result.applied, nothing="Nothing to migrate.")
     for name in result.missing:
         warn(f"applied migration {name} has no file (restore it to be able to review it; rollback still works)")
+    print_entities(config, result.entities)
+
+
+@cli.command("generate")
+@click.option("--force", is_flag=True, help="Overwrite generated files that were edited by hand.")
+@project_options
+def generate_command(force: bool, **project: Any) -> None:
+    """Write the entities for the database's tables and views."""
+    config = config_from(**project)
+    result = commands.generate(config, force=force, on_wait=report_wait)
+    print_entities(config, result, quiet=False)
 
 
 @cli.command("migrate:status")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when anything is pending, changed or missing.")
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @project_options
-def status_command(
-    exit_code: bool, output: str, database: Path | None, migrations: Path | None, lock_timeout: float | None
-) -> None:
+def status_command(exit_code: bool, output: str, **project: Any) -> None:
     """Show every migration and its state."""
-    config = config_from(database, migrations, lock_timeout)
+    config = config_from(**project)
     result = commands.status(config)
     if output == "json":
         import json
@@ -140,60 +150,58 @@ def status_command(
 @click.option("--step", "steps", type=int, help="Roll back the last N migrations instead of the last batch.")
 @force_option
 @project_options
-def rollback_command(
-    steps: int | None, force: bool, database: Path | None, migrations: Path | None, lock_timeout: float | None
-) -> None:
+def rollback_command(steps: int | None, force: bool, **project: Any) -> None:
     """Roll back the last batch of migrations."""
-    config = config_from(database, migrations, lock_timeout)
+    config = config_from(**project)
     with reporting_partial("Rolled back"):
         result = commands.rollback(config, steps=steps, force=force, confirm=terminal_confirm(), on_wait=report_wait)
     print_ran("Rolled back", result.rolled_back, nothing="Nothing to roll back.")
+    print_entities(config, result.entities)
 
 
 @cli.command("migrate:reset")
 @force_option
 @project_options
-def reset_command(force: bool, database: Path | None, migrations: Path | None, lock_timeout: float | None) -> None:
+def reset_command(force: bool, **project: Any) -> None:
     """Roll back every migration."""
-    config = config_from(database, migrations, lock_timeout)
+    config = config_from(**project)
     with reporting_partial("Rolled back"):
         result = commands.reset(config, force=force, confirm=terminal_confirm(), on_wait=report_wait)
     print_ran("Rolled back", result.rolled_back, nothing="Nothing to roll back.")
+    print_entities(config, result.entities)
 
 
 @cli.command("migrate:refresh")
 @click.option("--step", is_flag=True, help="Give each migration its own batch.")
 @force_option
 @project_options
-def refresh_command(
-    step: bool, force: bool, database: Path | None, migrations: Path | None, lock_timeout: float | None
-) -> None:
+def refresh_command(step: bool, force: bool, **project: Any) -> None:
     """Roll back every migration, then migrate again."""
-    config = config_from(database, migrations, lock_timeout)
+    config = config_from(**project)
     with reporting_partial("Done"):
         result = commands.refresh(config, step=step, force=force, confirm=terminal_confirm(), on_wait=report_wait)
     print_rebuild(result)
+    print_entities(config, result.entities)
 
 
 @cli.command("migrate:fresh")
 @click.option("--step", is_flag=True, help="Give each migration its own batch.")
 @force_option
 @project_options
-def fresh_command(
-    step: bool, force: bool, database: Path | None, migrations: Path | None, lock_timeout: float | None
-) -> None:
+def fresh_command(step: bool, force: bool, **project: Any) -> None:
     """Drop every table, view, trigger and index, then migrate."""
-    config = config_from(database, migrations, lock_timeout)
+    config = config_from(**project)
     with reporting_partial("Applied"):
         result = commands.fresh(config, step=step, force=force, confirm=terminal_confirm(), on_wait=report_wait)
     print_rebuild(result)
+    print_entities(config, result.entities)
 
 
 # --- rendering -----------------------------------------------------------------------------
 
 
 class reporting_partial:
-    """On a failed migration, first list the ones of the same run that completed."""
+    """On a failed migration, first list the ones of the same run that completed, and their entities."""
 
     def __init__(self, verb: str) -> None:
         self.verb = verb
@@ -205,6 +213,28 @@ class reporting_partial:
         if isinstance(error, MigrationFailed):
             for name in error.done:
                 echo(f"{self.verb} {name}")
+            if isinstance(error.entities, GenerateResult):
+                print_entities(load_config(), error.entities, exit_on_flagged=False)
+
+
+def print_entities(config: Config, result: GenerateResult, *, quiet: bool = True, exit_on_flagged: bool = True) -> None:
+    """What generation wrote and deleted; then each flagged file with its diff, and exit 1 if any."""
+    for path in result.written:
+        echo(f"Wrote {config.display(path)}")
+    for path in result.deleted:
+        echo(f"Deleted {config.display(path)}")
+    if not quiet and not result.written and not result.deleted and not result.flagged:
+        echo(f"Entities are up to date ({result.unchanged} unchanged).")
+    for flagged in result.flagged:
+        echo(style(f"{config.display(flagged.path)}: {flagged.reason}", fg="red"), err=True)
+        if flagged.diff:
+            echo(flagged.diff.rstrip("\n"), err=True)
+    if result.flagged and exit_on_flagged:
+        edited = [f for f in result.flagged if f.reason == "edited"]
+        hint = "move your code out of them, then run kitgen generate --force to overwrite them"
+        if len(edited) < len(result.flagged):
+            hint = "move or rename the files kitgen did not generate; " + hint
+        fail(f"{len(result.flagged)} entity file(s) left as they are (listed above) — {hint}", 1)
 
 
 def print_ran(verb: str, ran: list[Ran], *, nothing: str) -> None:

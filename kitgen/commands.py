@@ -11,14 +11,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
+from kitgen.codegen import generate as generation
+from kitgen.codegen.generate import GenerateResult
+from kitgen.codegen.plan import plan_entities
 from kitgen.config import Config
 from kitgen.driver import AppliedMigration, Driver, open_driver
-from kitgen.errors import Aborted, MigrationFileError, ProtectedError, UsageError
+from kitgen.errors import Aborted, MigrationFailed, MigrationFileError, ProtectedError, UsageError
 from kitgen.migrations import files, runner
 from kitgen.migrations.formats import formats
 from kitgen.migrations.runner import MigrationState, Ran
+from kitgen.schema.introspect import introspect_schema
 
+T = TypeVar("T")
 Confirm = Callable[[str], bool]
 OnWait = Callable[[str], None]
 
@@ -36,11 +42,13 @@ class InitResult:
 class MigrateResult:
     applied: list[Ran]
     missing: list[str] = field(default_factory=list)
+    entities: GenerateResult = field(default_factory=GenerateResult)
 
 
 @dataclass(frozen=True)
 class RollbackResult:
     rolled_back: list[Ran]
+    entities: GenerateResult = field(default_factory=GenerateResult)
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,7 @@ class RebuildResult:
     rolled_back: list[Ran] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     applied: list[Ran] = field(default_factory=list)
+    entities: GenerateResult = field(default_factory=GenerateResult)
 
 
 @dataclass(frozen=True)
@@ -139,12 +148,40 @@ def _connected(config: Config, *, readonly: bool = False) -> Iterator[Driver]:
 
 
 def migrate(config: Config, *, step: bool = False, on_wait: OnWait = _ignore) -> MigrateResult:
-    """Apply every pending migration, in prefix order, one transaction each."""
+    """Apply every pending migration, in prefix order, one transaction each; then regenerate entities."""
     with _connected(config) as driver, driver.lock("kitgen migrate", on_wait):
-        applied = _apply_pending(config, driver, step=step)
+        applied = _regenerating_after_failure(config, driver, lambda: _apply_pending(config, driver, step=step))
         on_disk = {file.name for file in files.discover(config.migrations)}
         missing = [row.name for row in driver.applied_migrations() if row.name not in on_disk]
-        return MigrateResult(applied, missing)
+        return MigrateResult(applied, missing, _regenerate(config, driver))
+
+
+def generate(config: Config, *, force: bool = False, on_wait: OnWait = _ignore) -> GenerateResult:
+    """Bring the entities folder up to date with the database's schema."""
+    with _connected(config) as driver, driver.lock("kitgen generate", on_wait):
+        return _regenerate(config, driver, force=force)
+
+
+def _entity_plan(config: Config, driver: Driver, *, force: bool = False) -> generation.Plan:
+    specs = plan_entities(introspect_schema(driver, config.types), config.model_type)
+    return generation.plan_generation(config.entities, specs, force=force)
+
+
+def _regenerate(config: Config, driver: Driver, *, force: bool = False) -> GenerateResult:
+    plan = _entity_plan(config, driver, force=force)
+    if plan.current:
+        return GenerateResult(unchanged=len(plan.specs))
+    return generation.execute(plan, force=force)
+
+
+def _regenerating_after_failure(config: Config, driver: Driver, run: Callable[[], T]) -> T:
+    """Run a migration step; if a migration fails, the entities still follow what was applied."""
+    try:
+        return run()
+    except MigrationFailed as failure:
+        if failure.done:
+            failure.entities = _regenerate(config, driver)
+        raise
 
 
 def nothing_to_migrate(config: Config) -> bool:
@@ -155,7 +192,9 @@ def nothing_to_migrate(config: Config) -> bool:
     if not config.database.is_file():
         return False
     with _connected(config) as driver, driver.lock("kitgen migrate", _ignore, timeout=0):
-        return runner.all_applied(files.discover(config.migrations), driver.applied_migrations())
+        if not runner.all_applied(files.discover(config.migrations), driver.applied_migrations()):
+            return False
+        return _entity_plan(config, driver).current
 
 
 def _apply_pending(config: Config, driver: Driver, *, step: bool) -> list[Ran]:
@@ -230,11 +269,13 @@ def rollback(
         applied = driver.applied_migrations()
         chosen = _last_migrations(applied, steps)
         if not chosen:
-            return RollbackResult([])
+            return RollbackResult([], _regenerate(config, driver))
         what = f"{len(chosen)} migration{'s' if len(chosen) != 1 else ''} ({', '.join(r.name for r in chosen)})"
-        return RollbackResult(
-            _roll_back(config, driver, chosen, "migrate:rollback", force, confirm, f"Roll back {what}")
+        question = f"Roll back {what}"
+        rolled_back = _regenerating_after_failure(
+            config, driver, lambda: _roll_back(config, driver, chosen, "migrate:rollback", force, confirm, question)
         )
+        return RollbackResult(rolled_back, _regenerate(config, driver))
 
 
 def _refuse_if_prohibited(config: Config, command: str) -> None:
@@ -272,9 +313,12 @@ def reset(
     with _connected(config) as driver, driver.lock("kitgen migrate:reset", on_wait):
         rows = list(reversed(driver.applied_migrations()))
         if not rows:
-            return RollbackResult([])
+            return RollbackResult([], _regenerate(config, driver))
         question = f"Roll back all {len(rows)} migrations"
-        return RollbackResult(_roll_back(config, driver, rows, "migrate:reset", force, confirm, question))
+        rolled_back = _regenerating_after_failure(
+            config, driver, lambda: _roll_back(config, driver, rows, "migrate:reset", force, confirm, question)
+        )
+        return RollbackResult(rolled_back, _regenerate(config, driver))
 
 
 def refresh(
@@ -291,8 +335,13 @@ def refresh(
         runner.load_pending(files.discover(config.migrations), [])  # every file must load first
         rows = list(reversed(driver.applied_migrations()))
         question = f"Roll back all {len(rows)} migrations and apply them again"
-        rolled_back = _roll_back(config, driver, rows, "migrate:refresh", force, confirm, question) if rows else []
-        return RebuildResult(rolled_back=rolled_back, applied=_apply_pending(config, driver, step=step))
+
+        def rebuild() -> tuple[list[Ran], list[Ran]]:
+            rolled_back = _roll_back(config, driver, rows, "migrate:refresh", force, confirm, question) if rows else []
+            return rolled_back, _apply_pending(config, driver, step=step)
+
+        rolled_back, applied = _regenerating_after_failure(config, driver, rebuild)
+        return RebuildResult(rolled_back=rolled_back, applied=applied, entities=_regenerate(config, driver))
 
 
 def fresh(
@@ -310,4 +359,5 @@ def fresh(
         question = f"Drop every table, view, trigger and index in {config.database} and migrate again?"
         authorize(config, "migrate:fresh", force=force, confirm=confirm, question=question)
         dropped = driver.drop_all()
-        return RebuildResult(dropped=dropped, applied=_apply_pending(config, driver, step=step))
+        applied = _regenerating_after_failure(config, driver, lambda: _apply_pending(config, driver, step=step))
+        return RebuildResult(dropped=dropped, applied=applied, entities=_regenerate(config, driver))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,8 @@ class Config:
     entities: Path
     protect: bool = False
     lock_timeout: float = 30.0
+    model_type: str = "pydantic"
+    types: Mapping[str, str] = field(default_factory=dict)
     environment: str = ""
 
     @property
@@ -82,12 +84,30 @@ def _parse_seconds(key: str, value: object) -> object:
     return seconds
 
 
+def _parse_model_type(key: str, value: object) -> object:
+    from kitgen.codegen.plan import MODEL_TYPES
+
+    if value not in MODEL_TYPES:
+        raise ConfigError(
+            f"unknown {key} {value!r}", f"use one of {', '.join(MODEL_TYPES)} (--model-type or model_type)"
+        )
+    return value
+
+
+def _parse_types(key: str, value: object) -> object:
+    from kitgen.schema.types import validate_overrides
+
+    return validate_overrides(value)
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("database", "KITGEN_DATABASE", _parse_path, "database/database.sqlite"),
     Setting("migrations", "KITGEN_MIGRATIONS", _parse_path, "database/migrations"),
     Setting("entities", "KITGEN_ENTITIES", _parse_path, "app/entities"),
     Setting("protect", "KITGEN_PROTECT", _parse_bool, False),
     Setting("lock_timeout", "KITGEN_LOCK_TIMEOUT", _parse_seconds, 30.0),
+    Setting("model_type", "KITGEN_MODEL_TYPE", _parse_model_type, "pydantic"),
+    Setting("types", "", _parse_types, {}),
 )
 PATH_SETTINGS = frozenset({"database", "migrations", "entities"})
 
@@ -157,7 +177,7 @@ def _pick(
 ) -> tuple[object, Path]:
     if options.get(setting.name) is not None:
         return options[setting.name], cwd
-    if environ.get(setting.env):
+    if setting.env and environ.get(setting.env):
         return environ[setting.env], cwd
     if setting.name in from_file:
         return from_file[setting.name], root

@@ -44,6 +44,7 @@ class MigrationFailed(KitgenError):
     def __init__(self, what: str, hint: str = "", done: tuple[str, ...] = ()) -> None:
         super().__init__(what, hint)
         self.done = done
+        self.entities: object = None  # what regenerating entities after the applied ones did
 
 
 class ChangedMigrationsError(KitgenError):

@@ -27,6 +27,9 @@ class Project:
         self.database = root / "database" / "database.sqlite"
         self.entities = root / "app" / "entities"
         self.migrations.mkdir(parents=True)
+        self.entities.mkdir(parents=True)
+        (root / "app" / "__init__.py").write_text("", encoding="utf-8")
+        (self.entities / "__init__.py").write_text('"""Entities."""\n', encoding="utf-8")
         (root / "pyproject.toml").write_text('[project]\nname = "sample"\nversion = "0"\n', encoding="utf-8")
 
     # --- writing migrations ---

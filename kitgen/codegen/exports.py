@@ -34,9 +34,13 @@ def update_exports(source: str, exports: Sequence[Export], managed_modules: Iter
     body, position, old_names = _without_managed_imports(module.body, managed)
     wanted = sorted(set(exports))
     reused = {_export_of(statement): statement for statement in module.body if _is_managed(statement, managed)}
-    imports = [reused.get(export) or cst.parse_statement(f"from .{export[0]} import {export[1]}\n") for export in wanted]
+    imports = [
+        reused.get(export) or cst.parse_statement(f"from .{export[0]} import {export[1]}\n") for export in wanted
+    ]
     if position is None:
         position = _after_imports(body)
+    if imports and position > 0 and not reused.get(wanted[0]):
+        imports[0] = imports[0].with_changes(leading_lines=[cst.EmptyLine()])
     body[position:position] = imports
     body = _with_all(body, [name for _, name in wanted], old_names)
     return module.with_changes(body=body).code
@@ -70,9 +74,11 @@ def _is_managed(statement: cst.BaseStatement, managed: set[str]) -> bool:
     if node is None or node.module is None or not isinstance(node.names, Sequence) or len(node.names) != 1:
         return False
     alias = node.names[0]
-    return alias.asname is None and isinstance(alias.name, cst.Name) and cst.ensure_type(
-        node.module, cst.Name
-    ).value in managed
+    return (
+        alias.asname is None
+        and isinstance(alias.name, cst.Name)
+        and cst.ensure_type(node.module, cst.Name).value in managed
+    )
 
 
 def _export_of(statement: cst.BaseStatement) -> Export:
@@ -116,8 +122,10 @@ def _all_entries(statement: cst.BaseStatement) -> list[str] | None:
     if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
         return None
     node = statement.body[0]
-    target = node.target if isinstance(node, cst.AnnAssign) else (
-        node.targets[0].target if isinstance(node, cst.Assign) and len(node.targets) == 1 else None
+    target = (
+        node.target
+        if isinstance(node, cst.AnnAssign)
+        else (node.targets[0].target if isinstance(node, cst.Assign) and len(node.targets) == 1 else None)
     )
     value = node.value if isinstance(node, (cst.Assign, cst.AnnAssign)) else None
     if not (isinstance(target, cst.Name) and target.value == "__all__" and isinstance(value, (cst.List, cst.Tuple))):
@@ -131,6 +139,6 @@ def _all_entries(statement: cst.BaseStatement) -> list[str] | None:
 def _all_statement(names: list[str], previous: cst.BaseStatement | None) -> cst.BaseStatement:
     lines = "".join(f'    "{name}",\n' for name in names)
     statement = cst.parse_statement(f"__all__ = [\n{lines}]\n" if names else "__all__: list[str] = []\n")
-    if previous is not None:
+    if isinstance(previous, cst.SimpleStatementLine):
         return statement.with_changes(leading_lines=previous.leading_lines)
     return statement.with_changes(leading_lines=[cst.EmptyLine()])

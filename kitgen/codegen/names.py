@@ -18,16 +18,65 @@ NOT_IDENTIFIER = re.compile(r"[^0-9A-Za-z_]+")
 RESERVED_MODULES = frozenset({"__init__", "__main__", "kitgen_runtime"})
 # Names the generated modules import or define: a class must not shadow them.
 RESERVED_CLASSES = frozenset(
-    {"Any", "BaseModel", "ClassVar", "ConfigDict", "Field", "Mapping", "Self", "Sequence", "Struct", "TypedDict",
-     "annotations", "dataclass", "dataclasses", "datetime", "decimal", "json", "msgspec", "typing", "uuid"}
+    {
+        "Any",
+        "BaseModel",
+        "ClassVar",
+        "ConfigDict",
+        "Field",
+        "Mapping",
+        "Self",
+        "Sequence",
+        "Struct",
+        "TypedDict",
+        "annotations",
+        "dataclass",
+        "dataclasses",
+        "datetime",
+        "decimal",
+        "json",
+        "msgspec",
+        "typing",
+        "uuid",
+    }
 )
 # Attributes of the entity classes themselves: a field must not shadow them.
 RESERVED_FIELDS = frozenset(
-    {"construct", "copy", "dict", "fields", "from_orm", "from_row", "json", "model_computed_fields", "model_config",
-     "model_construct", "model_copy", "model_dump", "model_dump_json", "model_extra", "model_fields",
-     "model_fields_set", "model_json_schema", "model_parametrized_name", "model_post_init", "model_rebuild",
-     "model_validate", "model_validate_json", "model_validate_strings", "parse_file", "parse_obj", "parse_raw",
-     "schema", "schema_json", "self", "to_row", "update_forward_refs", "validate", "cls"}
+    {
+        "construct",
+        "copy",
+        "dict",
+        "fields",
+        "from_orm",
+        "from_row",
+        "json",
+        "model_computed_fields",
+        "model_config",
+        "model_construct",
+        "model_copy",
+        "model_dump",
+        "model_dump_json",
+        "model_extra",
+        "model_fields",
+        "model_fields_set",
+        "model_json_schema",
+        "model_parametrized_name",
+        "model_post_init",
+        "model_rebuild",
+        "model_validate",
+        "model_validate_json",
+        "model_validate_strings",
+        "parse_file",
+        "parse_obj",
+        "parse_raw",
+        "schema",
+        "schema_json",
+        "self",
+        "to_row",
+        "update_forward_refs",
+        "validate",
+        "cls",
+    }
 )
 
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from kitgen import __version__
 from kitgen.codegen.headers import digest
 from kitgen.codegen.names import class_names, field_names, module_names
-from kitgen.schema.model import Schema, Table
+from kitgen.schema.model import Column, Schema, Table
 
 MODEL_TYPES = ("pydantic", "dataclass")
 SUPPORT_MODULE = "_kitgen"
@@ -30,6 +30,11 @@ class EntitySpec:
     schema_hash: str
 
     @property
+    def pairs(self) -> list[tuple[str, Column]]:
+        """(field name, column) in column order."""
+        return list(zip(self.fields, self.table.columns, strict=True))
+
+    @property
     def filename(self) -> str:
         return f"{self.module}.py"
 
@@ -43,8 +48,14 @@ def plan_entities(schema: Schema, model_type: str) -> list[EntitySpec]:
         fields = tuple(field_names([column.name for column in table.columns]))
         module, class_name = modules[table.name], classes[table.name]
         specs.append(
-            EntitySpec(table, module, class_name, fields, model_type, definition_hash(table, module, class_name,
-                                                                                        fields, model_type))
+            EntitySpec(
+                table,
+                module,
+                class_name,
+                fields,
+                model_type,
+                definition_hash(table, module, class_name, fields, model_type),
+            )
         )
     return sorted(specs, key=lambda spec: spec.module)
 

@@ -55,7 +55,7 @@ def render_entities(specs: Sequence[EntitySpec]) -> dict[str, str]:
 def json_schema(spec: EntitySpec) -> dict[str, Any]:
     """The table as a JSON Schema object: every column required, nullable ones also null."""
     properties = {}
-    for field, column in zip(spec.fields, spec.table.columns, strict=True):
+    for field, column in spec.pairs:
         schema = dict(JSON_TYPES[column.kind])
         if column.nullable and schema:
             schema["type"] = [schema["type"], "null"]
@@ -64,14 +64,9 @@ def json_schema(spec: EntitySpec) -> dict[str, Any]:
 
 
 def _run_renderer(specs: Sequence[EntitySpec], model_type: str) -> str:
-    from datamodel_code_generator import (
-        DataModelType,
-        DatetimeClassType,
-        Formatter,
-        InputFileType,
-        PythonVersion,
-        generate,
-    )
+    from datamodel_code_generator import generate
+    from datamodel_code_generator.enums import DataModelType, InputFileType
+    from datamodel_code_generator.format import DatetimeClassType, Formatter, PythonVersion
 
     output = {"pydantic": DataModelType.PydanticV2BaseModel, "dataclass": DataModelType.DataclassesDataclass}
     result = generate(
@@ -103,10 +98,12 @@ def _classes(source: str) -> dict[str, cst.ClassDef]:
 
 def _finish(node: cst.ClassDef, spec: EntitySpec) -> cst.ClassDef:
     """Docstring, the renderer's configuration, metadata, fields with their docs, methods."""
-    columns = dict(zip(spec.fields, spec.table.columns, strict=True))
+    columns = dict(spec.pairs)
     config: list[cst.BaseStatement] = []
     fields: list[cst.BaseStatement] = []
     for statement in node.body.body:
+        if not isinstance(statement, cst.BaseStatement):
+            continue
         field = _field_name(statement)
         if field in columns:
             fields += [_field(field, columns[field], spec.model_type), _docstring(field_docstring(columns[field]))]
@@ -187,8 +184,11 @@ def field_docstring(column: Column) -> str:
     if column.foreign_key is not None:
         key = column.foreign_key
         parts.append(f"references {key.table}" + (f"({key.column})" if key.column else ""))
-        parts += [f"on {event} {action.lower()}" for event, action in (("delete", key.on_delete),
-                  ("update", key.on_update)) if action != "NO ACTION"]
+        parts += [
+            f"on {event} {action.lower()}"
+            for event, action in (("delete", key.on_delete), ("update", key.on_update))
+            if action != "NO ACTION"
+        ]
     if column.generated:
         parts.append("generated")
     return ", ".join(parts) + "."
@@ -200,8 +200,8 @@ def _metadata(spec: EntitySpec) -> list[cst.BaseStatement]:
     lines = [
         f"__tablename__: ClassVar[str] = {literal(table.name)}",
         f"__primary_key__: ClassVar[tuple[str, ...]] = ({key})",
-        _mapping("__columns__", [(field, column.name) for field, column in zip(spec.fields, table.columns)]),
-        _mapping("__kinds__", [(field, column.kind) for field, column in zip(spec.fields, table.columns)]),
+        _mapping("__columns__", [(field, column.name) for field, column in spec.pairs]),
+        _mapping("__kinds__", [(field, column.kind) for field, column in spec.pairs]),
     ]
     return [cst.parse_statement(line + "\n") for line in lines]
 
@@ -213,7 +213,7 @@ def _mapping(name: str, pairs: list[tuple[str, str]]) -> str:
 
 def _methods(spec: EntitySpec) -> list[cst.BaseStatement]:
     build = "cls.model_validate(values)" if spec.model_type == "pydantic" else "cls(**values)"
-    writable = [field for field, column in zip(spec.fields, spec.table.columns) if not column.generated]
+    writable = [field for field, column in spec.pairs if not column.generated]
     values = "".join(f"            {literal(field)}: self.{field},\n" for field in writable)
     source = f'''
 @classmethod
@@ -245,7 +245,7 @@ def _module(spec: EntitySpec, node: cst.ClassDef) -> str:
         lines[-1:] = ["from dataclasses import dataclass", "from typing import Any, ClassVar"]
     lines.append("")
     if spec.model_type == "pydantic":
-        aliased = any(field != column.name for field, column in zip(spec.fields, spec.table.columns))
+        aliased = any(field != column.name for field, column in spec.pairs)
         lines += [f"from pydantic import BaseModel, ConfigDict{', Field' if aliased else ''}", ""]
     lines += ["from ._kitgen import Row, read_row, write_row", "", "", ""]
     return "\n".join(lines) + cst.Module(body=[node]).code

@@ -25,6 +25,7 @@ class AppliedMigration:
     transactional: bool
     model: str | None
     applied_at: str
+    created: tuple[str, ...] = ()  # tables and views that did not exist before it ran
 
 
 class StatementError(Exception):
@@ -67,12 +68,20 @@ class Driver(Protocol):
 
     def ensure_tracking_table(self) -> None: ...
 
+    def relation_names(self, db: Database) -> frozenset[str]:
+        """The names of every table and view, seen through ``db``."""
+        ...
+
     def record_applied(self, db: Database, row: AppliedMigration) -> None: ...
 
     def forget_applied(self, db: Database, name: str) -> None: ...
 
     def drop_all(self) -> list[str]:
         """Drop every table, view, trigger and index; return what was dropped."""
+        ...
+
+    def read_schema(self) -> RawSchema:
+        """Every table and view with columns, unique indexes and foreign keys (internal ones left out)."""
         ...
 
 

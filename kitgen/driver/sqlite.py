@@ -7,13 +7,14 @@ split into statements instead of using ``sqlite3.executescript``, which commits 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from kitgen.driver.base import TRACKING_TABLE, AppliedMigration, StatementError
+from kitgen.driver.base import TRACKING_TABLE, AppliedMigration, RawSchema, StatementError
 from kitgen.driver.filelock import exclusive_lock
 from kitgen.errors import DatabaseError, LockTimeout
 from kitgen.migrations.base import Database, Params
@@ -28,9 +29,10 @@ TRACKING_DDL = f"""CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (
     format TEXT NOT NULL,
     transactional INTEGER NOT NULL,
     model TEXT,
-    applied_at TEXT NOT NULL
+    applied_at TEXT NOT NULL,
+    created TEXT NOT NULL DEFAULT '[]'
 )"""
-TRACKING_COLUMNS = "name, batch, checksum, raw_hash, source, format, transactional, model, applied_at"
+TRACKING_COLUMNS = "name, batch, checksum, raw_hash, source, format, transactional, model, applied_at, created"
 
 
 def split_script(script: str, first_line: int = 1) -> list[tuple[int, str]]:
@@ -267,7 +269,7 @@ class SQLiteDriver:
 
     def record_applied(self, db: Database, row: AppliedMigration) -> None:
         db.execute(
-            f"INSERT INTO {TRACKING_TABLE} ({TRACKING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO {TRACKING_TABLE} ({TRACKING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 row.name,
                 row.batch,
@@ -278,8 +280,21 @@ class SQLiteDriver:
                 int(row.transactional),
                 row.model,
                 row.applied_at,
+                json.dumps(list(row.created)),
             ),
         )
+
+    def relation_names(self, db: Database) -> frozenset[str]:
+        rows = db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").fetchall()
+        return frozenset(row[0] for row in rows)
+
+    def read_schema(self) -> RawSchema:
+        from kitgen.driver.sqlite_schema import read_schema
+
+        if not self.exists:
+            return RawSchema((), (), (), ())
+        with self.guard():
+            return read_schema(self.connection)
 
     def forget_applied(self, db: Database, name: str) -> None:
         db.execute(f"DELETE FROM {TRACKING_TABLE} WHERE name = ?", (name,))
@@ -297,8 +312,10 @@ class SQLiteDriver:
 
 
 def _applied_from_row(row: tuple[Any, ...]) -> AppliedMigration:
-    name, batch, checksum, raw_hash, source, fmt, transactional, model, applied_at = row
-    return AppliedMigration(name, batch, checksum, raw_hash, source, fmt, bool(transactional), model, applied_at)
+    name, batch, checksum, raw_hash, source, fmt, transactional, model, applied_at, created = row
+    return AppliedMigration(
+        name, batch, checksum, raw_hash, source, fmt, bool(transactional), model, applied_at, tuple(json.loads(created))
+    )
 
 
 def _drop_schema(db: Database) -> list[str]:

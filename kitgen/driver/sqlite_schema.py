@@ -33,8 +33,20 @@ FROM sqlite_master AS m JOIN pragma_foreign_key_list(m.name) AS fk
 WHERE m.type = 'table'
 ORDER BY m.name, fk.id, fk.seq
 """
-SHADOW_SUFFIXES = ("_data", "_idx", "_content", "_docsize", "_config", "_node", "_rowid", "_parent", "_segments",
-                   "_segdir", "_stat", "_vocab")
+SHADOW_SUFFIXES = (
+    "_data",
+    "_idx",
+    "_content",
+    "_docsize",
+    "_config",
+    "_node",
+    "_rowid",
+    "_parent",
+    "_segments",
+    "_segdir",
+    "_stat",
+    "_vocab",
+)
 
 
 def read_schema(connection: sqlite3.Connection) -> RawSchema:
@@ -64,7 +76,12 @@ def _shadow_tables(connection: sqlite3.Connection, relations: list[tuple[str, st
         return {row[1] for row in connection.execute("PRAGMA table_list") if row[2] == "shadow"}
     except sqlite3.Error:  # SQLite before 3.37
         virtual = [name for name, _, sql in relations if (sql or "").upper().startswith("CREATE VIRTUAL TABLE")]
-        return {name for name, _, _ in relations for v in virtual if name.startswith(v) and name[len(v):] in SHADOW_SUFFIXES}
+        return {
+            name
+            for name, _, _ in relations
+            for v in virtual
+            if name.startswith(v) and name[len(v) :] in SHADOW_SUFFIXES
+        }
 
 
 def _unique_indexes(connection: sqlite3.Connection, kept: dict[str, str]) -> tuple[tuple[str, tuple[str, ...]], ...]:

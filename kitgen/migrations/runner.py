@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from kitgen.errors import (
     MigrationFailed,
     MigrationFileError,
 )
+from kitgen.migrations.base import Database
 from kitgen.migrations.files import MigrationFile
 from kitgen.migrations.formats import LoadedMigration, Step, format_for, raw_hash
 
@@ -141,12 +142,19 @@ def _apply_one(driver: Driver, item: Pending, batch: int) -> None:
     )
     if migration.transactional:
         with driver.transaction() as db:
+            before = driver.relation_names(db)
             migration.up(db)
-            driver.record_applied(db, row)
+            driver.record_applied(db, replace(row, created=_created(driver, db, before)))
     else:
-        migration.up(driver.autocommit())
+        outside = driver.autocommit()
+        before = driver.relation_names(outside)
+        migration.up(outside)
         with driver.transaction() as db:
-            driver.record_applied(db, row)
+            driver.record_applied(db, replace(row, created=_created(driver, db, before)))
+
+
+def _created(driver: Driver, db: Database, before: frozenset[str]) -> tuple[str, ...]:
+    return tuple(sorted(driver.relation_names(db) - before))
 
 
 def load_recorded(rows: Sequence[AppliedMigration], folder: Path) -> list[LoadedMigration]:

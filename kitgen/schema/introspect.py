@@ -4,11 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from kitgen.driver.base import RawColumn, RawSchema
+from kitgen.driver.base import AppliedMigration, Driver, RawColumn, RawSchema
 from kitgen.schema.model import Column, ForeignKey, Schema, Table
 from kitgen.schema.types import resolve_kind
 
 Origins = Mapping[str, tuple[str, str | None]]  # table → (creating migration, its model)
+
+
+def introspect_schema(driver: Driver, overrides: Mapping[str, str] | None = None) -> Schema:
+    """The database's schema as the intermediate model, with who created each table."""
+    return build_schema(driver.read_schema(), overrides, origins(driver.applied_migrations()))
+
+
+def origins(applied: list[AppliedMigration]) -> dict[str, tuple[str, str | None]]:
+    """Table → (the migration that created it, the model it asked for).
+
+    A migration's ``model`` names the one table it created, or, when it created several,
+    the one its name is about (``create_users_table`` → ``users``).
+    """
+    found: dict[str, tuple[str, str | None]] = {}
+    for row in applied:
+        tables = list(row.created)
+        about = [table for table in tables if row.name.endswith(f"_create_{table}_table")]
+        modelled = tables[0] if len(tables) == 1 else (about[0] if len(about) == 1 else None)
+        for table in tables:
+            found[table] = (row.name, row.model if table == modelled else None)
+    return found
 
 
 def build_schema(raw: RawSchema, overrides: Mapping[str, str] | None = None, origins: Origins | None = None) -> Schema:
