@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 from conftest import Project, assert_one_error, run_on_terminal
 
+from kitgen.codegen.names import module_base
+
 # --- helpers ---------------------------------------------------------------------------------
 
 Step = Callable[[Project], object]
@@ -485,9 +487,16 @@ def test_expected_failure(project: Project, case: Case) -> None:
     assert applied_names(project) == applied + list(case.kept)
     assert set(dump or ()) <= set(project.dump())
     assert set(project.tables()) == tables | set(case.kept.values())
+    # ... and the entities follow what was applied.
+    for table in case.kept.values():
+        assert (project.entities / f"{module_base(table)}.py").is_file()
     database = str(project.database.relative_to(project.root))
-    assert {k: v for k, v in project_files(project).items() if k != database} == {
-        k: v for k, v in files.items() if k != database
+
+    def unchanged(path: str) -> bool:
+        return path != database and not path.startswith("app/entities/")
+
+    assert {k: v for k, v in project_files(project).items() if unchanged(k)} == {
+        k: v for k, v in files.items() if unchanged(k)
     }
 
 

@@ -46,6 +46,28 @@ def update_exports(source: str, exports: Sequence[Export], managed_modules: Iter
     return module.with_changes(body=body).code
 
 
+def _as_block(
+    imports: list[cst.BaseStatement], old_block: list[cst.BaseStatement], *, blank_before: bool
+) -> list[cst.BaseStatement]:
+    """One contiguous block: the lines before the old block's first import stay on top; comments stay put."""
+    if not imports:
+        return []
+    first_lines = _leading(old_block[0]) if old_block else ([cst.EmptyLine()] if blank_before else [])
+    block = [imports[0].with_changes(leading_lines=first_lines) if _is_simple(imports[0]) else imports[0]]
+    for statement in imports[1:]:
+        comments = [line for line in _leading(statement) if line.comment is not None]
+        block.append(statement.with_changes(leading_lines=comments) if _is_simple(statement) else statement)
+    return block
+
+
+def _is_simple(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine)
+
+
+def _leading(statement: cst.BaseStatement) -> list[cst.EmptyLine]:
+    return list(statement.leading_lines) if isinstance(statement, cst.SimpleStatementLine) else []
+
+
 def _without_managed_imports(
     statements: Sequence[cst.BaseStatement], managed: set[str]
 ) -> tuple[list[cst.BaseStatement], int | None, set[str]]:
