@@ -19,6 +19,9 @@ COUNT = 200
 def build_kitgen_project(root: Path) -> None:
     migrations = root / "database" / "migrations"
     migrations.mkdir(parents=True)
+    (root / "app" / "entities").mkdir(parents=True)
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "entities" / "__init__.py").write_text('"""Entities."""\n')
     (root / "pyproject.toml").write_text('[project]\nname = "bench"\nversion = "0"\n')
     for index in range(COUNT):
         name = f"2026_01_01_{index:06d}_create_table_{index}"
@@ -83,7 +86,7 @@ def main(runs: int = 20) -> None:
         build_kitgen_project(root / "kitgen")
         python = time_command("python -c pass", [sys.executable, "-c", "pass"], cwd=root, runs=runs)
         kitgen = time_command(
-            f"kitgen migrate, {COUNT} applied, nothing to do", [KITGEN, "migrate"], cwd=root / "kitgen", runs=runs
+            f"kitgen migrate, {COUNT} applied + entities", [KITGEN, "migrate"], cwd=root / "kitgen", runs=runs
         )
         rows: list[tuple[Timing, Timing | None, str]] = [(python, None, ""), (kitgen, python, "≤ 6x python")]
         if alembic_available():

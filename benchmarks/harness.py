@@ -15,6 +15,15 @@ BIN = Path(sys.executable).parent
 KITGEN = str(BIN / "kitgen")
 
 
+def compile_kitgen() -> None:
+    """Byte-compile kitgen as an installed package would be, even under PYTHONDONTWRITEBYTECODE."""
+    import compileall
+
+    import kitgen
+
+    compileall.compile_dir(str(Path(kitgen.__file__).parent), quiet=1)
+
+
 @dataclass(frozen=True)
 class Timing:
     """Wall-clock seconds of repeated runs of one piece of work."""

@@ -9,7 +9,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import bench_noop_migrate
+import bench_noop_migrate  # noqa: E402
+from harness import compile_kitgen  # noqa: E402
 
 
 def main() -> None:
@@ -17,6 +18,7 @@ def main() -> None:
         f"kitgen benchmarks, {date.today()}, Python {platform.python_version()}, {platform.machine()}, "
         f"{platform.processor() or platform.system()}"
     )
+    compile_kitgen()
     bench_noop_migrate.main()
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +49,8 @@ def read_text(path: Path) -> str:
 
 def write_atomically(path: Path, text: str) -> None:
     """Write to a temporary file in the same folder, then rename over the target."""
+    import tempfile
+
     try:
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:

@@ -8,6 +8,7 @@ reach outside the entities folder, and collisions are settled in sorted order.
 
 from __future__ import annotations
 
+import functools
 import keyword
 import re
 from collections.abc import Iterable, Sequence
@@ -89,6 +90,7 @@ def snake(text: str) -> str:
     return re.sub(r"_+", "_", inflection.underscore(ascii_identifier(text)))
 
 
+@functools.lru_cache(maxsize=4096)
 def module_base(table: str) -> str:
     """``people`` → ``person``, ``user_profiles`` → ``user_profile``, ``../x`` → ``x``."""
     name = snake(inflection.singularize(snake(table)) or table)

@@ -6,8 +6,7 @@ hashes recorded in file headers with the schema, and renders nothing when they m
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from kitgen import __version__
 from kitgen.codegen.headers import digest
@@ -62,12 +61,5 @@ def plan_entities(schema: Schema, model_type: str) -> list[EntitySpec]:
 
 def definition_hash(table: Table, module: str, class_name: str, fields: tuple[str, ...], model_type: str) -> str:
     """The hash of everything an entity's text depends on, the generator's version included."""
-    document = {
-        "generator": __version__,
-        "model_type": model_type,
-        "module": module,
-        "class": class_name,
-        "fields": fields,
-        "table": asdict(table),
-    }
-    return digest(json.dumps(document, sort_keys=True, ensure_ascii=True))
+    # repr() of the frozen dataclasses is deterministic and spells out every field, nested ones too.
+    return digest(repr((__version__, model_type, module, class_name, fields, table)))
