@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: migrate test lint bench
+.PHONY: migrate check test lint bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 
 migrate: $(STAMP)
 	$(BIN)/kitgen migrate
+
+check: $(STAMP)
+	$(BIN)/kitgen check
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

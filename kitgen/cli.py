@@ -146,6 +146,68 @@ def status_command(exit_code: bool, output: str, **project: Any) -> None:
         sys.exit(1)
 
 
+MIGRATION_HINTS = {
+    "pending": "not applied yet; run kitgen migrate",
+    "changed": "applied, but the file changed since; restore it, or put the change in a new migration",
+    "missing": "applied, but the file is gone; restore it from version control",
+}
+
+
+@cli.command("check")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--diff", is_flag=True, help="Show what kitgen would write for each stale or edited file.")
+@project_options
+def check_command(output: str, diff: bool, **project: Any) -> None:
+    """Check the entities against the migrations, without a database (exit 1 on any problem)."""
+    try:
+        config = config_from(**project)
+        result = commands.check(config, diff=diff, with_database=project.get("database") is not None)
+    except KitgenError as exc:
+        exc.exit_code = 2  # the check itself could not run
+        raise
+    entries = check_entries(config, result)
+    if output == "json":
+        import json
+
+        summary = {
+            state: sum(1 for e in entries if e["state"] == state) for state in sorted({e["state"] for e in entries})
+        }
+        echo(json.dumps({"clean": result.clean, "entries": entries, "summary": summary}, indent=2))
+    else:
+        print_check(entries)
+    if not result.clean:
+        sys.exit(1)
+
+
+def check_entries(config: Config, result: commands.CheckResult) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = [
+        {"file": config.display(e.path), "table": e.table, "state": e.state, "message": e.message, "diff": e.diff}
+        for e in result.entities
+    ]
+    for state in result.migrations:
+        path = config.display(config.migrations / state.name)
+        entries.append(
+            {"file": path, "table": None, "state": state.state, "message": MIGRATION_HINTS[state.state], "diff": ""}
+        )
+    return entries
+
+
+def print_check(entries: list[dict[str, Any]]) -> None:
+    for entry in entries:
+        if entry["state"] != "ok":
+            echo(f"{entry['file']}: {style(entry['state'], fg='red')} — {entry['message']}")
+            if entry["diff"]:
+                echo(entry["diff"].rstrip("\n"))
+    counts: dict[str, int] = {}
+    for entry in entries:
+        counts[entry["state"]] = counts.get(entry["state"], 0) + 1
+    echo(
+        ", ".join(f"{count} {state}" for state, count in sorted(counts.items())) + "."
+        if counts
+        else "Nothing to check."
+    )
+
+
 @cli.command("migrate:rollback")
 @click.option("--step", "steps", type=int, help="Roll back the last N migrations instead of the last batch.")
 @force_option

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -339,3 +339,22 @@ def _drop_schema(db: Database) -> list[str]:
 
 def _quote(identifier: str) -> str:
     return identifier.replace('"', '""')
+
+
+class MemorySQLiteDriver(SQLiteDriver):
+    """A private in-memory database: for replaying migrations without touching any file."""
+
+    def __init__(self) -> None:
+        self.path = Path(":memory:")
+        self.display_name = ":memory:"
+        self.lock_timeout = 0.0
+        self.readonly = False
+        self._connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self._connection.execute("PRAGMA foreign_keys = ON")
+
+    @property
+    def exists(self) -> bool:
+        return True
+
+    def lock(self, command: str, on_wait: Callable[[str], None], timeout: float | None = None) -> Any:
+        return nullcontext()  # nobody else can see this database
