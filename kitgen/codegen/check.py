@@ -45,10 +45,11 @@ def check_entities(folder: Path, specs: Sequence[EntitySpec], *, with_diffs: boo
         if module not in wanted and file.header is not None:
             states.append(EntityState(file.path, file.header.source, ORPHAN, HINTS[ORPHAN]))
     states += _support_states(folder, bool(specs))
-    plan = plan_generation(folder, specs)
-    if plan.exports:
+    if plan_generation(folder, specs).exports:
         message = "the exports are out of step with the entities; run kitgen generate"
         states.append(EntityState(folder / "__init__.py", None, STALE, message))
+    else:
+        states.append(EntityState(folder / "__init__.py", None, OK, ""))
     states.sort(key=lambda state: (str(state.path), state.state))
     return _with_diffs(states, specs) if with_diffs else states
 
