@@ -26,4 +26,5 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict kitgen
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet alembic sqlalchemy sqlacodegen
 	$(BIN)/python benchmarks/run.py

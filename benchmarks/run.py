@@ -9,6 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import bench_generate  # noqa: E402
 import bench_noop_migrate  # noqa: E402
 from harness import compile_kitgen  # noqa: E402
 
@@ -20,6 +21,7 @@ def main() -> None:
     )
     compile_kitgen()
     bench_noop_migrate.main()
+    bench_generate.main()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -43,9 +44,10 @@ def render_entities(specs: Sequence[EntitySpec]) -> dict[str, str]:
     bodies: dict[str, str] = {}
     for model_type in sorted({spec.model_type for spec in specs}):
         group = [spec for spec in specs if spec.model_type == model_type]
-        classes = _classes(_run_renderer(group, model_type))
+        module = cst.parse_module(_run_renderer(group, model_type))
+        classes = {node.name.value: node for node in module.body if isinstance(node, cst.ClassDef)}
         for spec in group:
-            bodies[spec.module] = _module(spec, _finish(classes[spec.class_name], spec))
+            bodies[spec.module] = _module(spec, _finish(classes[spec.class_name], spec, module))
     return bodies
 
 
@@ -88,49 +90,39 @@ def _run_renderer(specs: Sequence[EntitySpec], model_type: str) -> str:
     return str(result)
 
 
-def _classes(source: str) -> dict[str, cst.ClassDef]:
-    module = cst.parse_module(source)
-    return {node.name.value: node for node in module.body if isinstance(node, cst.ClassDef)}
-
-
 # --- making each class honour the contract --------------------------------------------------
 
 
-def _finish(node: cst.ClassDef, spec: EntitySpec) -> cst.ClassDef:
-    """Docstring, the renderer's configuration, metadata, fields with their docs, methods."""
+def _finish(node: cst.ClassDef, spec: EntitySpec, module: cst.Module) -> str:
+    """The class as the renderer made it, with docstring, metadata, canonical fields and methods."""
     columns = dict(spec.pairs)
-    config: list[cst.BaseStatement] = []
-    fields: list[cst.BaseStatement] = []
+    config: list[str] = []
+    fields: list[str] = []
     for statement in node.body.body:
-        if not isinstance(statement, cst.BaseStatement):
-            continue
         field = _field_name(statement)
         if field in columns:
             fields += [_field(field, columns[field], spec.model_type), _docstring(field_docstring(columns[field]))]
         elif field is None and not _is_docstring(statement):
-            config.append(statement)  # model_config, and anything else the renderer adds
-    sections = [config, _metadata(spec), fields]
-    body: list[cst.BaseStatement] = [_docstring(class_docstring(spec.table))]
-    for section in sections:
-        if section:
-            body += [_spaced(section[0]), *section[1:]]
-    body += _methods(spec)
-    return node.with_changes(body=node.body.with_changes(body=body), leading_lines=[])
+            config.append(module.code_for_node(statement).strip("\n"))  # model_config and the like
+    sections = ["\n".join(section) for section in (config, _metadata(spec), fields, _methods(spec)) if section]
+    body = "\n\n".join([_docstring(class_docstring(spec.table)), *sections])
+    return _class_line(node, module) + textwrap.indent(body, "    ", lambda line: bool(line.strip())) + "\n"
 
 
-def _spaced(statement: cst.BaseStatement) -> cst.BaseStatement:
-    """The statement after one blank line."""
-    return statement.with_changes(leading_lines=[cst.EmptyLine(indent=False)])
+def _class_line(node: cst.ClassDef, module: cst.Module) -> str:
+    decorators = "".join(f"@{module.code_for_node(decorator.decorator)}\n" for decorator in node.decorators)
+    bases = ", ".join(module.code_for_node(base.value) for base in node.bases)
+    return f"{decorators}class {node.name.value}({bases}):\n" if bases else f"{decorators}class {node.name.value}:\n"
 
 
-def _field_name(statement: cst.BaseStatement) -> str | None:
+def _field_name(statement: cst.BaseStatement | cst.BaseSmallStatement) -> str | None:
     if isinstance(statement, cst.SimpleStatementLine) and isinstance(statement.body[0], cst.AnnAssign):
         target = statement.body[0].target
         return target.value if isinstance(target, cst.Name) else None
     return None
 
 
-def _is_docstring(statement: cst.BaseStatement) -> bool:
+def _is_docstring(statement: cst.BaseStatement | cst.BaseSmallStatement) -> bool:
     return (
         isinstance(statement, cst.SimpleStatementLine)
         and isinstance(statement.body[0], cst.Expr)
@@ -145,11 +137,11 @@ def annotation(column: Column) -> str:
     return f"{base} | None" if column.nullable else base
 
 
-def _field(field: str, column: Column, model_type: str) -> cst.BaseStatement:
+def _field(field: str, column: Column, model_type: str) -> str:
     text = f"{field}: {annotation(column)}"
     if model_type == "pydantic" and field != column.name:
         text += f" = Field(alias={literal(column.name)})"
-    return cst.parse_statement(text + "\n")
+    return text
 
 
 def literal(text: str) -> str:
@@ -157,8 +149,8 @@ def literal(text: str) -> str:
     return json.dumps(text, ensure_ascii=True)
 
 
-def _docstring(text: str) -> cst.BaseStatement:
-    return cst.SimpleStatementLine([cst.Expr(cst.SimpleString('"""' + _escape_docstring(text) + '"""'))])
+def _docstring(text: str) -> str:
+    return '"""' + _escape_docstring(text) + '"""'
 
 
 def _escape_docstring(text: str) -> str:
@@ -194,7 +186,7 @@ def field_docstring(column: Column) -> str:
     return ", ".join(parts) + "."
 
 
-def _metadata(spec: EntitySpec) -> list[cst.BaseStatement]:
+def _metadata(spec: EntitySpec) -> list[str]:
     table = spec.table
     key = "".join(f"{literal(name)}, " for name in table.primary_key).rstrip(" ")
     lines = [
@@ -203,7 +195,7 @@ def _metadata(spec: EntitySpec) -> list[cst.BaseStatement]:
         _mapping("__columns__", [(field, column.name) for field, column in spec.pairs]),
         _mapping("__kinds__", [(field, column.kind) for field, column in spec.pairs]),
     ]
-    return [cst.parse_statement(line + "\n") for line in lines]
+    return lines
 
 
 def _mapping(name: str, pairs: list[tuple[str, str]]) -> str:
@@ -211,7 +203,7 @@ def _mapping(name: str, pairs: list[tuple[str, str]]) -> str:
     return f"{name}: ClassVar[dict[str, str]] = {{\n{items}}}"
 
 
-def _methods(spec: EntitySpec) -> list[cst.BaseStatement]:
+def _methods(spec: EntitySpec) -> list[str]:
     build = "cls.model_validate(values)" if spec.model_type == "pydantic" else "cls(**values)"
     writable = [field for field, column in spec.pairs if not column.generated]
     values = "".join(f"            {literal(field)}: self.{field},\n" for field in writable)
@@ -231,13 +223,13 @@ def to_row(self) -> dict[str, Any]:
         self.__kinds__,
     )
 '''
-    return [_spaced(method) for method in cst.parse_module(source.lstrip("\n")).body]
+    return [source.strip("\n")]
 
 
 # --- the module -----------------------------------------------------------------------------
 
 
-def _module(spec: EntitySpec, node: cst.ClassDef) -> str:
+def _module(spec: EntitySpec, class_text: str) -> str:
     lines = ["", "from __future__ import annotations", ""]
     lines += [f"import {name}" for name in _module_imports(spec)]
     lines.append("from typing import Any, ClassVar" if spec.model_type == "pydantic" else "")
@@ -248,7 +240,7 @@ def _module(spec: EntitySpec, node: cst.ClassDef) -> str:
         aliased = any(field != column.name for field, column in spec.pairs)
         lines += [f"from pydantic import BaseModel, ConfigDict{', Field' if aliased else ''}", ""]
     lines += ["from ._kitgen import Row, read_row, write_row", "", "", ""]
-    return "\n".join(lines) + cst.Module(body=[node]).code
+    return "\n".join(lines) + class_text
 
 
 def _module_imports(spec: EntitySpec) -> list[str]:

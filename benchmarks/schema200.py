@@ -1,0 +1,77 @@
+"""A 200-table project of ~15 columns each, as migrations, for the generation benchmarks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from harness import KITGEN
+
+TABLES = 200
+TYPES = [
+    "INTEGER NOT NULL",
+    "TEXT",
+    "TEXT NOT NULL",
+    "REAL",
+    "NUMERIC(10,2)",
+    "DATETIME",
+    "DATE",
+    "BOOLEAN NOT NULL",
+    "BLOB",
+    "JSON",
+    "UUID",
+    "VARCHAR(40)",
+    "INTEGER",
+    "TIMESTAMP NOT NULL",
+]
+
+
+def table_sql(index: int) -> str:
+    columns = ["id INTEGER PRIMARY KEY"] + [f"c{n}_{index} {TYPES[n % len(TYPES)]}" for n in range(14)]
+    if index:
+        columns.append(f"FOREIGN KEY (c0_{index}) REFERENCES table_{index - 1}s(id)")
+    return f"CREATE TABLE table_{index}s (\n    " + ",\n    ".join(columns) + "\n);"
+
+
+def build_project(root: Path, *, migrate: bool = True) -> Path:
+    """The project with its migrations (one file per table), migrated when asked; returns the database."""
+    migrations = root / "database" / "migrations"
+    migrations.mkdir(parents=True)
+    (root / "app" / "entities").mkdir(parents=True)
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "entities" / "__init__.py").write_text('"""Entities."""\n')
+    (root / "pyproject.toml").write_text('[project]\nname = "bench"\nversion = "0"\n')
+    for index in range(TABLES):
+        (migrations / f"2026_01_01_{index:06d}_create_table_{index}s_table.sql").write_text(
+            f"-- migrate:up\n{table_sql(index)}\n\n-- migrate:down\nDROP TABLE table_{index}s;\n"
+        )
+    if migrate:
+        subprocess.run([KITGEN, "migrate"], cwd=root, check=True, capture_output=True)
+    return root / "database" / "database.sqlite"
+
+
+def equivalent_json_schema(path: Path) -> None:
+    """The same 200 tables as one JSON Schema, for datamodel-codegen's own CLI."""
+    kinds = {
+        "INTEGER NOT NULL": {"type": "integer"},
+        "TEXT": {"type": ["string", "null"]},
+        "TEXT NOT NULL": {"type": "string"},
+        "REAL": {"type": ["number", "null"]},
+        "NUMERIC(10,2)": {"type": ["string", "null"], "format": "decimal"},
+        "DATETIME": {"type": ["string", "null"], "format": "date-time"},
+        "DATE": {"type": ["string", "null"], "format": "date"},
+        "BOOLEAN NOT NULL": {"type": "boolean"},
+        "BLOB": {"type": ["string", "null"], "format": "binary"},
+        "JSON": {},
+        "UUID": {"type": ["string", "null"], "format": "uuid"},
+        "VARCHAR(40)": {"type": ["string", "null"]},
+        "INTEGER": {"type": ["integer", "null"]},
+        "TIMESTAMP NOT NULL": {"type": "string", "format": "date-time"},
+    }
+    definitions = {}
+    for index in range(TABLES):
+        properties = {"id": {"type": "integer"}}
+        properties |= {f"c{n}_{index}": kinds[TYPES[n % len(TYPES)]] for n in range(14)}
+        definitions[f"Table{index}"] = {"type": "object", "properties": properties, "required": list(properties)}
+    path.write_text(json.dumps({"$defs": definitions}))
