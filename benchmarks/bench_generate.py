@@ -3,7 +3,6 @@ then one changed table in that project (files written, time)."""
 
 from __future__ import annotations
 
-
 import shutil
 import subprocess
 import sys

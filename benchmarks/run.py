@@ -9,9 +9,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import bench_generate  # noqa: E402
-import bench_noop_migrate  # noqa: E402
-from harness import compile_kitgen  # noqa: E402
+import bench_generate
+import bench_noop_migrate
+from harness import compile_kitgen
 
 
 def main() -> None:
