@@ -46,7 +46,7 @@ def project_options(function: F) -> F:
         click.option("--database", type=click.Path(path_type=Path), help="SQLite database file."),
         click.option("--migrations", type=click.Path(path_type=Path), help="Migrations folder."),
         click.option("--entities", type=click.Path(path_type=Path), help="Entities folder (a Python package)."),
-        click.option("--model-type", help="pydantic (default) or dataclass."),
+        click.option("--model-type", help="pydantic (default), dataclass or msgspec."),
         click.option("--lock-timeout", type=click.FloatRange(min=0), help="Seconds to wait for a lock (30)."),
     ]
     for option in reversed(options):

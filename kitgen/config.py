@@ -87,6 +87,11 @@ def _parse_seconds(key: str, value: object) -> object:
 def _parse_model_type(key: str, value: object) -> object:
     from kitgen.codegen.plan import MODEL_TYPES
 
+    if value == "typeddict":
+        raise ConfigError(
+            "model type 'typeddict' is not offered: a TypedDict cannot carry the from_row/to_row methods of entities",
+            f"use one of {', '.join(MODEL_TYPES)}",
+        )
     if value not in MODEL_TYPES:
         raise ConfigError(
             f"unknown {key} {value!r}", f"use one of {', '.join(MODEL_TYPES)} (--model-type or model_type)"

@@ -13,7 +13,7 @@ from kitgen.codegen.headers import digest
 from kitgen.codegen.names import class_names, field_names, module_names
 from kitgen.schema.model import Column, Schema, Table
 
-MODEL_TYPES = ("pydantic", "dataclass")
+MODEL_TYPES = ("pydantic", "dataclass", "msgspec")
 SUPPORT_MODULE = "_kitgen"
 
 

@@ -36,6 +36,7 @@ JSON_TYPES: dict[str, dict[str, Any]] = {
     "bytes": {"type": "string", "format": "binary"},
     "float": {"type": "number"},
 }
+RENAMES = {"pydantic": " = Field(alias={})", "dataclass": "", "msgspec": " = field(name={})"}
 MODULE_IMPORTS = {"datetime": "datetime", "decimal": "decimal", "uuid": "uuid"}
 
 
@@ -70,7 +71,11 @@ def _run_renderer(specs: Sequence[EntitySpec], model_type: str) -> str:
     from datamodel_code_generator.enums import DataModelType, InputFileType
     from datamodel_code_generator.format import DatetimeClassType, Formatter, PythonVersion
 
-    output = {"pydantic": DataModelType.PydanticV2BaseModel, "dataclass": DataModelType.DataclassesDataclass}
+    output = {
+        "pydantic": DataModelType.PydanticV2BaseModel,
+        "dataclass": DataModelType.DataclassesDataclass,
+        "msgspec": DataModelType.MsgspecStruct,
+    }
     result = generate(
         {"$defs": {spec.class_name: json_schema(spec) for spec in specs}},
         input_file_type=InputFileType.JsonSchema,
@@ -139,8 +144,8 @@ def annotation(column: Column) -> str:
 
 def _field(field: str, column: Column, model_type: str) -> str:
     text = f"{field}: {annotation(column)}"
-    if model_type == "pydantic" and field != column.name:
-        text += f" = Field(alias={literal(column.name)})"
+    if field != column.name:
+        text += RENAMES[model_type].format(literal(column.name))
     return text
 
 
@@ -230,17 +235,23 @@ def to_row(self) -> dict[str, Any]:
 
 
 def _module(spec: EntitySpec, class_text: str) -> str:
-    lines = ["", "from __future__ import annotations", ""]
-    lines += [f"import {name}" for name in _module_imports(spec)]
-    lines.append("from typing import Any, ClassVar" if spec.model_type == "pydantic" else "")
+    """Imports in ruff's (isort's) order, each section only what the class uses, then the class."""
+    standard = [f"import {name}" for name in _module_imports(spec)]
     if spec.model_type == "dataclass":
-        lines[-1:] = ["from dataclasses import dataclass", "from typing import Any, ClassVar"]
-    lines.append("")
-    if spec.model_type == "pydantic":
-        aliased = any(field != column.name for field, column in spec.pairs)
-        lines += [f"from pydantic import BaseModel, ConfigDict{', Field' if aliased else ''}", ""]
-    lines += ["from ._kitgen import Row, read_row, write_row", "", "", ""]
-    return "\n".join(lines) + class_text
+        standard.append("from dataclasses import dataclass")
+    standard.append("from typing import Any, ClassVar")
+    aliased = any(field != column.name for field, column in spec.pairs)
+    third_party = {
+        "pydantic": f"from pydantic import BaseModel, ConfigDict{', Field' if aliased else ''}",
+        "msgspec": f"from msgspec import Struct{', field' if aliased else ''}",
+    }.get(spec.model_type)
+    sections = [
+        "from __future__ import annotations",
+        "\n".join(standard),
+        third_party,
+        "from ._kitgen import Row, read_row, write_row",
+    ]
+    return "\n" + "\n\n".join(section for section in sections if section) + "\n\n\n" + class_text
 
 
 def _module_imports(spec: EntitySpec) -> list[str]:
