@@ -32,22 +32,21 @@ def update_exports(source: str, exports: Sequence[Export], managed_modules: Iter
         ) from exc
     managed = set(managed_modules) | {name for name, _ in exports}
     body, position, old_names = _without_managed_imports(module.body, managed)
+    old_block = [statement for statement in module.body if _is_managed(statement, managed)]
+    reused = {_export_of(statement): statement for statement in old_block}
     wanted = sorted(set(exports))
-    reused = {_export_of(statement): statement for statement in module.body if _is_managed(statement, managed)}
     imports = [
         reused.get(export) or cst.parse_statement(f"from .{export[0]} import {export[1]}\n") for export in wanted
     ]
     if position is None:
         position = _after_imports(body)
-    if imports and position > 0 and not reused.get(wanted[0]):
-        imports[0] = imports[0].with_changes(leading_lines=[cst.EmptyLine()])
-    body[position:position] = imports
+    body[position:position] = _as_block(imports, old_block, blank_before=position > 0)
     body = _with_all(body, [name for _, name in wanted], old_names)
     return module.with_changes(body=body).code
 
 
 def _as_block(
-    imports: list[cst.BaseStatement], old_block: list[cst.BaseStatement], *, blank_before: bool
+    imports: Sequence[cst.BaseStatement], old_block: Sequence[cst.BaseStatement], *, blank_before: bool
 ) -> list[cst.BaseStatement]:
     """One contiguous block: the lines before the old block's first import stay on top; comments stay put."""
     if not imports:

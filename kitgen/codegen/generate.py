@@ -149,6 +149,7 @@ def _exports_text(plan: Plan, kept_orphans: Sequence[files.ExistingFile]) -> str
     path = plan.folder / "__init__.py"
     source = files.read_text(path) if path.exists() else EXPORTS_DOCSTRING
     gone = {orphan.module for orphan in plan.orphans} - {orphan.module for orphan in kept_orphans}
+    gone |= dangling_imports(plan.folder, source)
     exports = [(spec.module, spec.class_name) for spec in plan.specs]
     return update_exports(source, exports, gone, str(path))
 
@@ -158,10 +159,13 @@ def _exports_current(folder: Path, specs: Sequence[EntitySpec], orphans: Sequenc
     path = folder / "__init__.py"
     if not path.exists():
         return False
+    source = files.read_text(path)
     try:
-        tree = ast.parse(files.read_text(path))
+        tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return False  # updating it will report the problem
+    if dangling_imports(folder, source):
+        return False
     managed = {spec.module for spec in specs} | {orphan.module for orphan in orphans}
     wanted = {(spec.module, spec.class_name) for spec in specs}
     imported, listed = set(), None
@@ -175,6 +179,22 @@ def _exports_current(folder: Path, specs: Sequence[EntitySpec], orphans: Sequenc
     names = {name for _, name in wanted}
     stale_names = {name for _, name in imported} - names
     return imported == wanted and listed is not None and names <= listed and not (stale_names & listed)
+
+
+def dangling_imports(folder: Path, source: str) -> set[str]:
+    """Modules that ``from .module import Name`` lines of the exports import but that no longer exist."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    imported = {
+        node.module for node in tree.body if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
+    }
+    return {
+        module
+        for module in imported
+        if "." not in module and not (folder / f"{module}.py").exists() and not (folder / module).is_dir()
+    }
 
 
 def _targets_all(node: ast.Assign | ast.AnnAssign) -> bool:
