@@ -128,6 +128,52 @@ def generate_command(force: bool, **project: Any) -> None:
     print_entities(config, result, quiet=False)
 
 
+@cli.command("watch")
+@click.option(
+    "--debounce",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Milliseconds of quiet before acting on changes.",
+)
+@click.option("--redo", is_flag=True, help="Roll back and reapply an edited migration of the last batch.")
+@project_options
+def watch_command(debounce: int, redo: bool, **project: Any) -> None:
+    """Migrate and regenerate entities whenever migration files change (Ctrl-C to stop)."""
+    from kitgen import watch
+
+    config = config_from(**project)
+    if redo and config.destructive_prohibited:
+        commands.authorize(config, "watch --redo", force=True, confirm=None, question="")
+    print_event(config, watch.first_run(config), first=True)
+    for event in watch.watch_project(config, debounce_ms=debounce, redo=redo):
+        print_event(config, event)
+        if event.ready:
+            echo(f"Watching {config.display(config.migrations)} and {config.display(config.entities)}…")
+    echo("Stopped watching.")
+
+
+def print_event(config: Config, event: Any, *, first: bool = False) -> None:
+    """One line per event: what happened and how long it took; errors as the commands print them."""
+    for path in event.edited:
+        echo(
+            style(f"{config.display(path)}: edited", fg="red") + " — generated code was changed by hand; it will "
+            "not be overwritten (move the change out, or kitgen generate --force)",
+            err=True,
+        )
+    if event.error is not None:
+        echo(style("Error: ", fg="red", bold=True) + str(event.error), err=True)
+        return
+    if event.result is None:
+        return
+    parts = [f"rolled back {item.name}" for item in event.redone]
+    parts += [f"applied {item.name} ({item.milliseconds:.0f} ms)" for item in event.result.applied]
+    parts += [f"wrote {path.name}" for path in event.result.entities.written]
+    parts += [f"deleted {path.name}" for path in event.result.entities.deleted]
+    if parts or first:
+        echo(", ".join(parts or ["up to date"]) + f", {event.milliseconds:.0f} ms")
+
+
 @cli.command("migrate:status")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when anything is pending, changed or missing.")
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)

@@ -18,7 +18,14 @@ from kitgen.codegen.generate import GenerateResult
 from kitgen.codegen.plan import plan_entities
 from kitgen.config import Config
 from kitgen.driver import AppliedMigration, Driver, open_driver, open_memory_driver
-from kitgen.errors import Aborted, MigrationFailed, MigrationFileError, ProtectedError, UsageError
+from kitgen.errors import (
+    Aborted,
+    ChangedMigrationsError,
+    MigrationFailed,
+    MigrationFileError,
+    ProtectedError,
+    UsageError,
+)
 from kitgen.migrations import files, runner
 from kitgen.migrations.formats import formats
 from kitgen.migrations.runner import MigrationState, Ran
@@ -353,6 +360,21 @@ def _roll_back(
     loaded = runner.load_recorded(rows, config.migrations)
     authorize(config, command, force=force, confirm=confirm, question=f"{question} on {config.database}?")
     return runner.roll_back_all(driver, loaded, {row.name: row.batch for row in rows})
+
+
+def redo_last_batch(config: Config, changed: tuple[str, ...], *, on_wait: OnWait = _ignore) -> list[Ran]:
+    """Roll back the last batch when every changed migration is in it (``watch --redo``).
+
+    The recorded ``down`` of each runs, newest first; the following ``migrate`` applies the files
+    as they are now. A changed migration outside the last batch is refused as ``migrate`` would.
+    """
+    _refuse_if_prohibited(config, "watch --redo")
+    with _connected(config) as driver, driver.lock("kitgen watch --redo", on_wait):
+        applied = driver.applied_migrations()
+        last = _last_migrations(applied, None)
+        if not last or not set(changed) <= {row.name for row in last}:
+            raise ChangedMigrationsError(changed)
+        return _roll_back(config, driver, last, "watch --redo", True, None, "")
 
 
 def reset(

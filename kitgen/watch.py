@@ -1,0 +1,163 @@
+"""``kitgen watch``: migrate and regenerate as migration files change, and survive bad input.
+
+The loop keeps its imports warm, so an event costs only its own work. Each batch of file
+changes (editors' temporary files, swap files and backups filtered out, bursts of writes
+coalesced) becomes one event; an event never raises: its outcome, error included, is
+reported to the caller, which prints it. SIGINT and SIGTERM end the loop between events.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from kitgen import commands
+from kitgen.codegen import files as entity_files
+from kitgen.codegen import headers
+from kitgen.config import Config
+from kitgen.errors import ChangedMigrationsError, KitgenError, ProtectedError
+from kitgen.migrations.files import is_candidate
+from kitgen.migrations.runner import Ran
+
+
+@dataclass(frozen=True)
+class Event:
+    """What one batch of changes led to."""
+
+    milliseconds: float
+    result: commands.MigrateResult | None = None
+    redone: list[Ran] = field(default_factory=list)
+    error: KitgenError | None = None
+    edited: list[Path] = field(default_factory=list)  # generated files found edited by hand
+    ready: bool = False  # the watcher is running: changes from now on will be seen
+
+
+def watch_filter(config: Config) -> Callable[[object, str], bool]:
+    """Migration files and generated-looking entity modules; never temporary, swap or backup files."""
+    migrations, entities = str(config.migrations), str(config.entities)
+
+    def wanted(change: object, path: str) -> bool:
+        folder, name = os.path.split(path)
+        if folder == migrations:
+            return is_candidate(name)
+        return folder == entities and name.endswith(".py") and not name.startswith((".", "#", "~"))
+
+    return wanted
+
+
+def first_run(config: Config) -> Event:
+    """The full migrate that starts watching."""
+    return _migrate_event(config, redo=False, started=time.perf_counter())
+
+
+def watch_project(
+    config: Config, *, debounce_ms: int = 30, redo: bool = False, stop: threading.Event | None = None
+) -> Iterator[Event]:
+    """One event per batch of relevant changes, until ``stop`` is set (SIGINT/SIGTERM set it)."""
+    import watchfiles
+
+    if redo and config.destructive_prohibited:
+        raise ProtectedError("watch --redo rolls migrations back and is refused here", "run watch without --redo")
+    stop = stop or threading.Event()
+    warm_up(config)
+    with _stopping_on_signals(stop):
+        changes = watchfiles.watch(
+            config.migrations,
+            config.entities,
+            watch_filter=watch_filter(config),
+            debounce=max(1000, debounce_ms * 20),
+            step=debounce_ms,
+            stop_event=stop,
+            rust_timeout=200,
+            yield_on_timeout=True,
+            raise_interrupt=False,
+            recursive=False,
+        )
+        ready = False
+        for batch in changes:
+            if stop.is_set():
+                return
+            if not ready:
+                ready = True  # the first (empty) batch: anything saved before now is caught up here
+                catch_up = _migrate_event(config, redo=redo, started=time.perf_counter())
+                yield Event(catch_up.milliseconds, catch_up.result, catch_up.redone, catch_up.error, ready=True)
+            if batch:
+                yield handle_batch(config, {Path(path) for _, path in batch}, redo=redo)
+
+
+def warm_up(config: Config) -> None:
+    """Load and exercise the renderer once, so that the first change is as fast as the others."""
+    from kitgen.codegen.plan import plan_entities
+    from kitgen.codegen.render import render_entities
+    from kitgen.schema.model import Column, Schema, Table
+
+    table = Table("warm_up", "table", (Column("id", "INTEGER", "int", nullable=False, not_null=True, primary_key=1),))
+    render_entities(plan_entities(Schema((table,)), config.model_type))
+
+
+def handle_batch(config: Config, paths: set[Path], *, redo: bool) -> Event:
+    """Migrate when a migration changed; report generated files edited by hand."""
+    started = time.perf_counter()
+    edited = sorted(path for path in paths if path.parent == config.entities and _edited(path))
+    if not any(path.parent == config.migrations for path in paths):
+        return Event(_elapsed(started), edited=edited)
+    event = _migrate_event(config, redo=redo, started=started)
+    return Event(event.milliseconds, event.result, event.redone, event.error, sorted({*edited, *_flagged(event)}))
+
+
+def _migrate_event(config: Config, *, redo: bool, started: float) -> Event:
+    redone: list[Ran] = []
+    try:
+        try:
+            result = commands.migrate(config)
+        except ChangedMigrationsError as changed:
+            if not redo:
+                raise
+            redone = commands.redo_last_batch(config, changed.names)
+            result = commands.migrate(config)
+    except KitgenError as error:
+        return Event(_elapsed(started), redone=redone, error=error)
+    return Event(_elapsed(started), result=result, redone=redone)
+
+
+def _flagged(event: Event) -> list[Path]:
+    if event.result is None:
+        return []
+    return [flagged.path for flagged in event.result.entities.flagged if flagged.reason == "edited"]
+
+
+def _edited(path: Path) -> bool:
+    try:
+        return headers.is_edited(entity_files.read_text(path))
+    except OSError:  # deleted or renamed meanwhile
+        return False
+
+
+def _elapsed(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+class _stopping_on_signals:
+    """SIGINT and SIGTERM set the stop event instead of interrupting whatever is being written."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.previous: dict[int, object] = {}
+
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
+        self.stop.set()
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self.previous[signum] = signal.signal(signum, self._handler)
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]

@@ -1,0 +1,244 @@
+"""``kitgen watch`` in a subprocess over a real project, driven by real file changes."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import KITGEN, Project
+
+USERS = "2026_01_01_000001_create_users_table"
+TAGS = "2026_01_01_000002_create_tags_table"
+
+
+class Watcher:
+    """A running ``kitgen watch`` whose output lines can be waited for."""
+
+    def __init__(self, project: Project, *args: str, env: dict[str, str] | None = None) -> None:
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("KITGEN_") and k != "NO_COLOR"}
+        environ.update({"NO_COLOR": "1", **(env or {})})
+        self.process = subprocess.Popen(
+            [KITGEN, "watch", *args],
+            cwd=project.root,
+            env=environ,
+            text=True,
+            bufsize=1,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_for(self, pattern: str, timeout: float = 30) -> str:
+        """The next line matching ``pattern``; fails with everything seen so far."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            self.seen.append(line)
+            if re.search(pattern, line):
+                return line
+        raise AssertionError(
+            f"no line matching {pattern!r} within {timeout} s; output so far:\n" + "\n".join(self.seen)
+        )
+
+    def quiet(self, seconds: float) -> list[str]:
+        """Lines printed during ``seconds``."""
+        deadline, lines = time.monotonic() + seconds, []
+        while time.monotonic() < deadline:
+            try:
+                lines.append(self.lines.get(timeout=0.05))
+            except queue.Empty:
+                continue
+        self.seen += lines
+        return lines
+
+    def stop(self, signum: int = signal.SIGTERM) -> tuple[int, str]:
+        self.process.send_signal(signum)
+        code = self.process.wait(timeout=30)
+        time.sleep(0.1)
+        rest = []
+        while not self.lines.empty():
+            rest.append(self.lines.get())
+        self.seen += rest
+        return code, "\n".join(self.seen)
+
+
+@pytest.fixture
+def watcher(project: Project) -> Iterator[Watcher]:
+    project.create_table(USERS, "users", "id INTEGER PRIMARY KEY, name TEXT NOT NULL")
+    running = Watcher(project)
+    running.wait_for("^Watching ")
+    yield running
+    if running.process.poll() is None:
+        running.process.kill()
+        running.process.wait()
+
+
+def test_starts_with_a_full_migrate_and_applies_a_new_migration(project: Project, watcher: Watcher) -> None:
+    assert any(f"applied {USERS}" in line for line in watcher.seen)
+    assert (project.entities / "user.py").is_file()
+
+    project.create_table(TAGS, "tags", "id INTEGER PRIMARY KEY, label TEXT")
+
+    line = watcher.wait_for(f"applied {TAGS}")
+    assert re.search(r"wrote tag\.py.*, \d+ ms$", line), line
+    assert "class Tag(BaseModel)" in (project.entities / "tag.py").read_text()
+    code, output = watcher.stop()
+    assert code == 0
+    assert "Stopped watching." in output and "Traceback" not in output
+
+
+def test_a_syntax_error_is_reported_and_the_fix_is_applied(project: Project, watcher: Watcher) -> None:
+    broken = project.migrations / f"{TAGS}.py"
+    broken.write_text("from kitgen import Migration\n\nclass M(Migration:\n    pass\n")
+
+    line = watcher.wait_for("^Error: ")
+    assert f"{TAGS}.py has a syntax error at line 3" in line and " — " in line
+
+    project.python(TAGS, 'db.execute("CREATE TABLE tags (id INTEGER PRIMARY KEY)")', 'db.execute("DROP TABLE tags")')
+    watcher.wait_for(f"applied {TAGS}")
+    assert (project.entities / "tag.py").is_file()
+    assert watcher.stop()[0] == 0
+
+
+def test_failing_sql_is_reported_and_leaves_nothing_applied(project: Project, watcher: Watcher) -> None:
+    project.sql(TAGS, "CREATE TABLE tags (id INTEGER PRIMARY KEY);\nINSERT INTO nowhere VALUES (1);")
+
+    line = watcher.wait_for("^Error: ")
+    assert "no such table: nowhere" in line and "at line 3" in line
+    assert "tags" not in project.tables()
+
+    project.sql(TAGS, "CREATE TABLE tags (id INTEGER PRIMARY KEY);", "DROP TABLE tags;")
+    watcher.wait_for(f"applied {TAGS}")
+    assert "tags" in project.tables()
+    assert watcher.stop()[0] == 0
+
+
+def test_a_hand_edited_entity_is_reported_and_never_overwritten(project: Project, watcher: Watcher) -> None:
+    user = project.entities / "user.py"
+    edited = user.read_text() + "\n# my own helper\n"
+    user.write_text(edited)
+
+    watcher.wait_for(r"app/entities/user\.py: edited")
+
+    project.sql(TAGS, "ALTER TABLE users ADD COLUMN email TEXT;", "ALTER TABLE users DROP COLUMN email;")
+    watcher.wait_for(f"applied {TAGS}")
+    assert user.read_text() == edited
+    assert watcher.stop()[0] == 0
+
+
+def test_an_edited_applied_migration_is_refused_without_redo(project: Project, watcher: Watcher) -> None:
+    project.create_table(USERS, "users", "id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT")
+
+    line = watcher.wait_for("^Error: ")
+    assert "changed since it ran" in line and USERS in line
+    assert watcher.stop()[0] == 0
+
+
+def test_redo_rolls_back_the_last_batch_and_applies_the_new_version(project: Project) -> None:
+    project.create_table(USERS, "users", "id INTEGER PRIMARY KEY, name TEXT NOT NULL")
+    watcher = Watcher(project, "--redo")
+    try:
+        watcher.wait_for("^Watching ")
+        project.create_table(USERS, "users", "id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT")
+
+        line = watcher.wait_for(f"applied {USERS}")
+        assert line.startswith(f"rolled back {USERS}, applied {USERS}")
+        assert "email: str | None" in (project.entities / "user.py").read_text()
+        assert watcher.stop()[0] == 0
+    finally:
+        if watcher.process.poll() is None:
+            watcher.process.kill()
+
+
+def test_redo_is_refused_where_destructive_commands_are(project: Project) -> None:
+    project.create_table(USERS, "users")
+    result = subprocess.run(
+        [KITGEN, "watch", "--redo"],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KITGEN_ENV": "production"},
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: watch --redo is refused") and "Traceback" not in result.stderr
+
+
+def test_editor_save_patterns_act_once(project: Project, watcher: Watcher) -> None:
+    final = project.migrations / f"{TAGS}.sql"
+    swap = project.migrations / f".{TAGS}.sql.swp"
+    swap.write_text("junk")
+    temporary = project.migrations / f".{TAGS}.sql.tmp123"
+    temporary.write_text(
+        "-- migrate:up\nCREATE TABLE tags (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE tags;\n"
+    )
+    os.replace(temporary, final)  # write-and-rename, as many editors save
+    (project.migrations / f"{TAGS}.sql~").write_text("backup")
+    swap.unlink()
+
+    watcher.wait_for(f"applied {TAGS}")
+    later = watcher.quiet(1.5)
+    assert not [line for line in later if "applied" in line or line.startswith("Error")], later
+    assert watcher.stop()[0] == 0
+
+
+def test_several_writes_in_a_row_are_one_event(project: Project, watcher: Watcher) -> None:
+    path = project.migrations / f"{TAGS}.sql"
+    with path.open("w") as handle:
+        for part in (
+            "-- migrate:up\n",
+            "CREATE TABLE tags (",
+            "id INTEGER PRIMARY KEY);\n",
+            "-- migrate:down\n",
+            "DROP TABLE tags;\n",
+        ):
+            handle.write(part)
+            handle.flush()
+            time.sleep(0.005)
+
+    watcher.wait_for(f"applied {TAGS}")
+    assert not [line for line in watcher.quiet(1.0) if line.startswith("Error")]
+    assert watcher.stop()[0] == 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signals_end_it_cleanly(watcher: Watcher, signum: int) -> None:
+    code, output = watcher.stop(signum)
+    assert code == 0
+    assert output.splitlines()[-1] == "Stopped watching."
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output
+
+
+def test_no_half_written_files_after_a_stop(project: Project, watcher: Watcher) -> None:
+    project.create_table(TAGS, "tags")
+    time.sleep(0.02)
+    watcher.stop(signal.SIGTERM)
+    leftovers = [path.name for path in project.entities.iterdir() if path.name.endswith(".tmp")]
+    assert leftovers == []
+    for path in project.entities.glob("*.py"):
+        compile(path.read_text(), str(path), "exec")
+
+
+def test_missing_folder_is_one_error(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    result = subprocess.run([KITGEN, "watch"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "Error: " in result.stderr and "Traceback" not in result.stderr
