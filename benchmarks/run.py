@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_generate
 import bench_noop_migrate
+import bench_watch
 from harness import compile_kitgen
 
 
@@ -22,6 +23,7 @@ def main() -> None:
     compile_kitgen()
     bench_noop_migrate.main()
     bench_generate.main()
+    bench_watch.main()
 
 
 if __name__ == "__main__":
