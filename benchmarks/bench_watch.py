@@ -59,7 +59,7 @@ def main() -> None:
     ordered = sorted(latencies)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     print(
-        f"\nkitgen watch, migration saved -> entity on disk, {SAVES} saves: median {statistics.median(ordered):.0f} ms, "
+        f"\nkitgen watch, saved -> entity on disk, {SAVES} saves: median {statistics.median(ordered):.0f} ms, "
         f"p95 {p95:.0f} ms, min {ordered[0]:.0f} ms, max {ordered[-1]:.0f} ms (goal: median ≤ 100 ms)"
     )
 
