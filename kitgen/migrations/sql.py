@@ -16,7 +16,6 @@ from kitgen.migrations.formats import Description, Format, LoadedMigration, Step
 
 MARKER = re.compile(r"^--\s*migrate:(up|down)\b(.*)$", re.MULTILINE)
 MODEL = re.compile(r"^--\s*kitgen:model\s+([A-Za-z_][A-Za-z0-9_]*)\s*$", re.MULTILINE)
-QUOTES = {"'": "'", '"': '"', "`": "`", "[": "]"}
 
 
 @dataclass(frozen=True)
@@ -102,48 +101,20 @@ def _is_word(char: str) -> bool:
     return char.isalnum() or char in "_$'\"`[]"
 
 
+TOKEN = re.compile(
+    r"""
+    (?P<quoted>'(?:[^']|'')*'?|"(?:[^"]|"")*"?|`(?:[^`]|``)*`?|\[[^\]]*\]?)
+    |(?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))
+    |(?P<space>\s+)
+    |(?P<code>[^'"`\[\s/-]+|[/-])
+    """,
+    re.DOTALL | re.VERBOSE,
+)
+
+
 def _tokens(sql: str) -> list[tuple[str, str]]:
-    """Cut SQL into (kind, text) pieces: quoted, comment, space and code."""
-    tokens: list[tuple[str, str]] = []
-    index, length = 0, len(sql)
-    while index < length:
-        end, kind = _token_end(sql, index)
-        tokens.append((kind, sql[index:end]))
-        index = end
-    return tokens
-
-
-def _token_end(sql: str, index: int) -> tuple[int, str]:
-    char = sql[index]
-    if char in QUOTES:
-        return _quoted_end(sql, index, QUOTES[char]), "quoted"
-    if sql.startswith("--", index):
-        end = sql.find("\n", index)
-        return (len(sql) if end == -1 else end), "comment"
-    if sql.startswith("/*", index):
-        end = sql.find("*/", index + 2)
-        return (len(sql) if end == -1 else end + 2), "comment"
-    if char.isspace():
-        end = index
-        while end < len(sql) and sql[end].isspace():
-            end += 1
-        return end, "space"
-    end = index + 1
-    while end < len(sql) and not (sql[end] in QUOTES or sql[end].isspace() or sql.startswith(("--", "/*"), end)):
-        end += 1
-    return end, "code"
-
-
-def _quoted_end(sql: str, index: int, closing: str) -> int:
-    end = index + 1
-    while True:
-        end = sql.find(closing, end)
-        if end == -1:
-            return len(sql)
-        if closing != "]" and sql.startswith(closing * 2, end):
-            end += 2
-            continue
-        return end + 1
+    """Cut SQL into (kind, text) pieces: quoted, comment, space and code (unterminated quotes run to the end)."""
+    return [(match.lastgroup or "code", match.group()) for match in TOKEN.finditer(sql)]
 
 
 def sql_checksum(source: str) -> str:
