@@ -86,7 +86,12 @@ def ascii_identifier(text: str) -> str:
     return NOT_IDENTIFIER.sub("_", inflection.transliterate(text)).strip("_")
 
 
+SNAKE = re.compile(r"[a-z0-9_]+")
+
+
 def snake(text: str) -> str:
+    if SNAKE.fullmatch(text):  # already snake_case: the common case, kept cheap
+        return re.sub(r"_+", "_", text).strip("_")
     return re.sub(r"_+", "_", inflection.underscore(ascii_identifier(text)))
 
 

@@ -39,8 +39,19 @@ def build_schema(raw: RawSchema, overrides: Mapping[str, str] | None = None, ori
     columns: dict[str, list[RawColumn]] = {}
     for column in raw.columns:
         columns.setdefault(column.table, []).append(column)
+    unique: dict[str, list[tuple[str, ...]]] = {}
+    for table, unique_columns in raw.unique_indexes:
+        unique.setdefault(table, []).append(unique_columns)
+    foreign: dict[str, dict[str, ForeignKey]] = {}
+    for fk in raw.foreign_keys:
+        foreign.setdefault(fk.table, {})[fk.column] = ForeignKey(
+            fk.target_table, fk.target_column, fk.on_delete, fk.on_update
+        )
     tables = tuple(
-        _table(name, kind, columns.get(name, []), raw, overrides, origins.get(name)) for name, kind in raw.relations
+        _table(
+            name, kind, columns.get(name, []), unique.get(name, []), foreign.get(name, {}), overrides, origins.get(name)
+        )
+        for name, kind in raw.relations
     )
     return Schema(tables)
 
@@ -49,17 +60,12 @@ def _table(
     name: str,
     kind: str,
     raw_columns: list[RawColumn],
-    raw: RawSchema,
+    unique_sets: list[tuple[str, ...]],
+    foreign: dict[str, ForeignKey],
     overrides: Mapping[str, str],
     origin: tuple[str, str | None] | None,
 ) -> Table:
-    unique_sets = [columns for table, columns in raw.unique_indexes if table == name]
     single_unique = {columns[0] for columns in unique_sets if len(columns) == 1}
-    foreign = {
-        fk.column: ForeignKey(fk.target_table, fk.target_column, fk.on_delete, fk.on_update)
-        for fk in raw.foreign_keys
-        if fk.table == name
-    }
     rowid_alias = _rowid_alias(raw_columns)
     columns = tuple(
         Column(
