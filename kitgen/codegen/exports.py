@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 
 import libcst as cst
 
+from kitgen.codegen.names import natural_key
 from kitgen.errors import KitgenError
 
 Export = tuple[str, str]  # (module, class)
@@ -34,14 +35,14 @@ def update_exports(source: str, exports: Sequence[Export], managed_modules: Iter
     body, position, old_names = _without_managed_imports(module.body, managed)
     old_block = [statement for statement in module.body if _is_managed(statement, managed)]
     reused = {_export_of(statement): statement for statement in old_block}
-    wanted = sorted(set(exports))
+    wanted = sorted(set(exports), key=lambda export: (natural_key(export[0]), export[1]))
     imports = [
         reused.get(export) or cst.parse_statement(f"from .{export[0]} import {export[1]}\n") for export in wanted
     ]
     if position is None:
         position = _after_imports(body)
     body[position:position] = _as_block(imports, old_block, blank_before=position > 0)
-    body = _with_all(body, [name for _, name in wanted], old_names)
+    body = _with_all(body, sorted((name for _, name in wanted), key=all_order), old_names)
     return module.with_changes(body=body).code
 
 
@@ -65,6 +66,12 @@ def _is_simple(statement: cst.BaseStatement) -> bool:
 
 def _leading(statement: cst.BaseStatement) -> list[cst.EmptyLine]:
     return list(statement.leading_lines) if isinstance(statement, cst.SimpleStatementLine) else []
+
+
+def all_order(name: str) -> tuple[int, tuple[tuple[int, int | str], ...]]:
+    """``__all__`` in ruff's isort-style order: CONSTANTS, then Classes, then the rest, numbers by value."""
+    group = 0 if name.isupper() else 1 if name[:1].isupper() else 2
+    return group, natural_key(name)
 
 
 def _without_managed_imports(

@@ -22,6 +22,10 @@ RESERVED_CLASSES = frozenset(
     {
         "Any",
         "BaseModel",
+        "Row",
+        "field",
+        "read_row",
+        "write_row",
         "ClassVar",
         "ConfigDict",
         "Field",
@@ -41,9 +45,25 @@ RESERVED_CLASSES = frozenset(
         "uuid",
     }
 )
-# Attributes of the entity classes themselves: a field must not shadow them.
+# Attributes of the entity classes, and names their annotations and methods use: a field must not shadow them.
 RESERVED_FIELDS = frozenset(
     {
+        "Any",
+        "ClassVar",
+        "Field",
+        "Row",
+        "bool",
+        "bytes",
+        "datetime",
+        "decimal",
+        "field",
+        "float",
+        "int",
+        "read_row",
+        "str",
+        "typing",
+        "uuid",
+        "write_row",
         "construct",
         "copy",
         "dict",
@@ -103,7 +123,7 @@ def module_base(table: str) -> str:
         return "table"
     if name[0].isdigit():
         name = f"table_{name}"
-    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in RESERVED_MODULES:
+    if keyword.iskeyword(name) or name in RESERVED_MODULES:
         name += "_"
     return name
 
@@ -126,9 +146,14 @@ def field_base(column: str) -> str:
         name = "column"
     elif name[0].isdigit():
         name = f"field_{name}"
-    if leading_underscore or keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in RESERVED_FIELDS:
+    if leading_underscore or keyword.iskeyword(name) or name in RESERVED_FIELDS:
         name += "_"
     return name
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key with numbers compared by value (``v2`` before ``v10``), as ruff sorts imports."""
+    return tuple((1, int(part)) if part.isdigit() else (0, part) for part in re.split(r"(\d+)", text) if part)
 
 
 def deduplicate(bases: Sequence[str], taken: Iterable[str] = (), separator: str = "_") -> list[str]:
@@ -148,7 +173,7 @@ def deduplicate(bases: Sequence[str], taken: Iterable[str] = (), separator: str 
 def module_names(tables: Sequence[str]) -> dict[str, str]:
     """Table → module name. A table whose own name is the singular keeps it on a collision."""
     bases = {table: module_base(table) for table in tables}
-    ordered = sorted(tables, key=lambda table: (snake(table) != bases[table], table))
+    ordered = sorted(tables, key=lambda table: (table != bases[table], table))
     return dict(zip(ordered, deduplicate([bases[table] for table in ordered]), strict=True))
 
 

@@ -9,7 +9,6 @@ and each module gets exactly the imports it uses.
 
 from __future__ import annotations
 
-import json
 import re
 import textwrap
 from collections.abc import Sequence
@@ -36,6 +35,7 @@ JSON_TYPES: dict[str, dict[str, Any]] = {
     "bytes": {"type": "string", "format": "binary"},
     "float": {"type": "number"},
 }
+MSGSPEC_UNNAMEABLE = re.compile(r'[\\"\x00-\x1f]')  # msgspec refuses these in renames; __columns__ keeps them
 RENAMES = {"pydantic": " = Field(alias={})", "dataclass": "", "msgspec": " = field(name={})"}
 MODULE_IMPORTS = {"datetime": "datetime", "decimal": "decimal", "uuid": "uuid"}
 
@@ -100,15 +100,14 @@ def _run_renderer(specs: Sequence[EntitySpec], model_type: str) -> str:
 
 def _finish(node: cst.ClassDef, spec: EntitySpec, module: cst.Module) -> str:
     """The class as the renderer made it, with docstring, metadata, canonical fields and methods."""
-    columns = dict(spec.pairs)
-    config: list[str] = []
+    config = [
+        module.code_for_node(statement).strip("\n")
+        for statement in node.body.body
+        if _field_name(statement) is None and not _is_docstring(statement)
+    ]  # model_config and the like; the fields themselves come from the spec, whatever the renderer named them
     fields: list[str] = []
-    for statement in node.body.body:
-        field = _field_name(statement)
-        if field in columns:
-            fields += [_field(field, columns[field], spec.model_type), _docstring(field_docstring(columns[field]))]
-        elif field is None and not _is_docstring(statement):
-            config.append(module.code_for_node(statement).strip("\n"))  # model_config and the like
+    for field, column in spec.pairs:
+        fields += [_field(field, column, spec.model_type), _docstring(field_docstring(column))]
     sections = ["\n".join(section) for section in (config, _metadata(spec), fields, _methods(spec)) if section]
     body = "\n\n".join([_docstring(class_docstring(spec.table)), *sections])
     return _class_line(node, module) + textwrap.indent(body, "    ", lambda line: bool(line.strip())) + "\n"
@@ -144,14 +143,19 @@ def annotation(column: Column) -> str:
 
 def _field(field: str, column: Column, model_type: str) -> str:
     text = f"{field}: {annotation(column)}"
-    if field != column.name:
+    if field != column.name and not (model_type == "msgspec" and MSGSPEC_UNNAMEABLE.search(column.name)):
         text += RENAMES[model_type].format(literal(column.name))
     return text
 
 
 def literal(text: str) -> str:
-    """A Python string literal holding ``text`` exactly, on one line, safe in any context."""
-    return json.dumps(text, ensure_ascii=True)
+    """A Python string literal holding ``text`` exactly, ASCII only, on one line, safe in any context."""
+    return '"' + _escape(text).replace('"', '\\"') + '"'
+
+
+def _escape(text: str) -> str:
+    """Backslashes, control and non-ASCII characters as Python escapes (\\n, \\xe9, \\U0001f600…)."""
+    return text.encode("unicode_escape").decode("ascii")
 
 
 def _docstring(text: str) -> str:
@@ -160,8 +164,7 @@ def _docstring(text: str) -> str:
 
 def _escape_docstring(text: str) -> str:
     """Backslashes, control and non-ASCII characters escaped; a quote only where it could close the string."""
-    escaped = json.dumps(text, ensure_ascii=True)[1:-1].replace('\\"', '"')
-    return re.sub(r'"(?="|$)', r'\\"', escaped)
+    return re.sub(r'"(?="|$)', r'\\"', _escape(text))
 
 
 def class_docstring(table: Table) -> str:
@@ -193,7 +196,8 @@ def field_docstring(column: Column) -> str:
 
 def _metadata(spec: EntitySpec) -> list[str]:
     table = spec.table
-    key = "".join(f"{literal(name)}, " for name in table.primary_key).rstrip(" ")
+    names = [literal(name) for name in table.primary_key]
+    key = f"{names[0]}," if len(names) == 1 else ", ".join(names)
     lines = [
         f"__tablename__: ClassVar[str] = {literal(table.name)}",
         f"__primary_key__: ClassVar[tuple[str, ...]] = ({key})",
@@ -240,7 +244,7 @@ def _module(spec: EntitySpec, class_text: str) -> str:
     if spec.model_type == "dataclass":
         standard.append("from dataclasses import dataclass")
     standard.append("from typing import Any, ClassVar")
-    aliased = any(field != column.name for field, column in spec.pairs)
+    aliased = any(_field(field, column, spec.model_type).endswith(")") for field, column in spec.pairs)
     third_party = {
         "pydantic": f"from pydantic import BaseModel, ConfigDict{', Field' if aliased else ''}",
         "msgspec": f"from msgspec import Struct{', field' if aliased else ''}",

@@ -117,3 +117,5 @@ class RawSchema:
     columns: tuple[RawColumn, ...]
     unique_indexes: tuple[tuple[str, tuple[str, ...]], ...]  # (table, columns) of full unique indexes
     foreign_keys: tuple[RawForeignKey, ...]
+    indexed_keys: frozenset[str] = frozenset()  # tables whose primary key is not the rowid
+    without_rowid: frozenset[str] = frozenset()

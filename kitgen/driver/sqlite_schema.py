@@ -6,6 +6,7 @@ sqlite_master instead of being run once per table.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 from kitgen.driver.base import TRACKING_TABLE, RawColumn, RawForeignKey, RawSchema
@@ -24,9 +25,16 @@ ORDER BY m.name, p.cid
 UNIQUE_INDEXES = """
 SELECT m.name, il.name, ii.seqno, ii.name
 FROM sqlite_master AS m JOIN pragma_index_list(m.name) AS il JOIN pragma_index_info(il.name) AS ii
-WHERE m.type = 'table' AND il."unique" = 1 AND il.partial = 0
+WHERE m.type = 'table' AND il."unique" = 1 AND il.partial = 0 AND il.origin != 'pk'
 ORDER BY m.name, il.name, ii.seqno
 """
+# A primary key backed by an index of its own is not an alias of the rowid (INTEGER PRIMARY KEY DESC,
+# WITHOUT ROWID tables, non-INTEGER keys).
+INDEXED_KEYS = """
+SELECT DISTINCT m.name FROM sqlite_master AS m JOIN pragma_index_list(m.name) AS il
+WHERE m.type = 'table' AND il.origin = 'pk'
+"""
+WITHOUT_ROWID = re.compile(r"\)\s*(?:STRICT\s*,\s*)?WITHOUT\s+ROWID\b", re.IGNORECASE)
 FOREIGN_KEYS = """
 SELECT m.name, fk.id, fk.seq, fk."from", fk."table", fk."to", fk.on_update, fk.on_delete
 FROM sqlite_master AS m JOIN pragma_foreign_key_list(m.name) AS fk
@@ -60,6 +68,8 @@ def read_schema(connection: sqlite3.Connection) -> RawSchema:
     )
     return RawSchema(
         relations=tuple(sorted(kept.items())),
+        indexed_keys=frozenset(row[0] for row in connection.execute(INDEXED_KEYS) if row[0] in kept),
+        without_rowid=frozenset(name for name, _, sql in relations if name in kept and WITHOUT_ROWID.search(sql or "")),
         columns=columns,
         unique_indexes=_unique_indexes(connection, kept),
         foreign_keys=tuple(

@@ -49,7 +49,14 @@ def build_schema(raw: RawSchema, overrides: Mapping[str, str] | None = None, ori
         )
     tables = tuple(
         _table(
-            name, kind, columns.get(name, []), unique.get(name, []), foreign.get(name, {}), overrides, origins.get(name)
+            name,
+            kind,
+            columns.get(name, []),
+            unique.get(name, []),
+            foreign.get(name, {}),
+            overrides,
+            origins.get(name),
+            _never_null_keys(name, columns.get(name, []), raw),
         )
         for name, kind in raw.relations
     )
@@ -64,16 +71,16 @@ def _table(
     foreign: dict[str, ForeignKey],
     overrides: Mapping[str, str],
     origin: tuple[str, str | None] | None,
+    never_null: set[str],
 ) -> Table:
     single_unique = {columns[0] for columns in unique_sets if len(columns) == 1}
-    rowid_alias = _rowid_alias(raw_columns)
     columns = tuple(
         Column(
             name=column.name,
             declared_type=column.declared_type,
             kind=resolve_kind(name, column.name, column.declared_type, overrides),
-            nullable=not (column.not_null or column.name == rowid_alias),
-            not_null=column.not_null or column.name == rowid_alias,
+            nullable=not (column.not_null or column.name in never_null),
+            not_null=column.not_null or column.name in never_null,
             default=column.default,
             primary_key=column.primary_key,
             unique=column.name in single_unique and not column.primary_key,
@@ -92,9 +99,15 @@ def _table(
     )
 
 
-def _rowid_alias(columns: list[RawColumn]) -> str | None:
-    """The INTEGER PRIMARY KEY column, which can never hold NULL."""
+def _never_null_keys(table: str, columns: list[RawColumn], raw: RawSchema) -> set[str]:
+    """Key columns that can never hold NULL: the rowid alias, or every key column WITHOUT ROWID.
+
+    Only a lone ``INTEGER PRIMARY KEY`` with no index of its own aliases the rowid; other keys
+    of ordinary tables accept NULL, as SQLite has always allowed.
+    """
     keys = [column for column in columns if column.primary_key]
-    if len(keys) == 1 and keys[0].declared_type.upper() == "INTEGER":
-        return keys[0].name
-    return None
+    if table in raw.without_rowid:
+        return {column.name for column in keys}
+    if len(keys) == 1 and keys[0].declared_type.upper() == "INTEGER" and table not in raw.indexed_keys:
+        return {keys[0].name}
+    return set()

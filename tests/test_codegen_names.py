@@ -1,0 +1,327 @@
+"""Python names for tables and columns: readable, valid, collision-free and deterministic."""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import random
+from pathlib import Path
+
+import pytest
+from entity_helpers import render_files
+
+from kitgen.codegen.names import (
+    RESERVED_FIELDS,
+    class_base,
+    class_names,
+    field_base,
+    field_names,
+    module_base,
+    module_names,
+)
+from kitgen.codegen.plan import MODEL_TYPES, SUPPORT_MODULE, plan_entities
+from kitgen.schema.model import Column, Schema, Table
+
+TRICKY_TABLES = [
+    "users",
+    "user",
+    "User",
+    "USERS",
+    "people",
+    "person",
+    "categories",
+    "user_profiles",
+    "UserProfiles",
+    "table/with/slashes.csv",
+    "../x",
+    "x",
+    "../../etc/passwd",
+    "/abs/path",
+    "C:\\x\\y",
+    "..",
+    ".",
+    "",
+    "_",
+    "__init__",
+    "__main__",
+    "__init__.py",
+    "_kitgen",
+    "kitgen_runtime",
+    "select",
+    "class",
+    "import",
+    "None",
+    "True",
+    "match",
+    "case",
+    "123",
+    "1abc",
+    "café",
+    "日本",
+    "Ελληνικά",
+    "naïve table",
+    "a\nb",
+    "x\x00y",
+    "fields",
+    "Field",
+    "json",
+    "rows",
+]
+
+
+# --- modules ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("table", "module"),
+    [
+        ("people", "person"),
+        ("categories", "category"),
+        ("user_profiles", "user_profile"),
+        ("users", "user"),
+        ("user", "user"),
+        ("UserProfiles", "user_profile"),
+        ("User Profiles", "user_profile"),
+        ("HTTPRequests", "http_request"),
+        ("analyses", "analysis"),
+        ("table/with/slashes.csv", "table_with_slashes_csv"),
+        ("../x", "x"),
+        ("../../etc/passwd", "etc_passwd"),
+        ("/abs/path", "abs_path"),
+        ("a.b.c", "a_b_c"),
+        ("select", "select"),  # SQL keyword, not a Python one
+        ("class", "class_"),
+        ("import", "import_"),
+        ("match", "match"),  # soft keywords are valid names, and differ between Python versions
+        ("case", "case"),
+        ("", "table"),
+        ("..", "table"),
+        ("日本", "table"),
+        ("123", "table_123"),
+        ("1abc", "table_1abc"),
+        ("café", "cafe"),
+        ("__init__", "init"),
+        ("__main__", "main"),
+        ("kitgen_runtime", "kitgen_runtime_"),
+    ],
+)
+def test_module_base(table: str, module: str) -> None:
+    assert module_base(table) == module
+
+
+def test_user_and_users_the_table_named_like_the_module_keeps_it() -> None:
+    assert module_names(["users", "user"]) == {"user": "user", "users": "user_2"}
+    assert module_names(["user", "users"]) == {"user": "user", "users": "user_2"}
+    assert module_names(["people", "person"]) == {"person": "person", "people": "person_2"}
+
+
+@pytest.mark.parametrize(("exact", "other"), [("x", "../x"), ("user", "User"), ("user", "USERS"), ("x", "X")])
+def test_a_table_named_exactly_like_the_module_keeps_it(exact: str, other: str) -> None:
+    # "A table whose own name is the singular keeps it on a collision": the table literally named
+    # ``x`` is that table, not ``../x`` (nor ``X``) which only normalise to it.
+    assert module_names([other, exact])[exact] == exact
+    assert module_names([exact, other])[exact] == exact
+
+
+def test_module_collisions_are_deterministic_and_unique() -> None:
+    expected = module_names(TRICKY_TABLES)
+    shuffler = random.Random(7)
+    for _ in range(20):
+        shuffled = TRICKY_TABLES[:]
+        shuffler.shuffle(shuffled)
+        assert module_names(shuffled) == expected
+    assert len(set(expected.values())) == len(TRICKY_TABLES)
+
+
+def test_module_names_are_safe_file_names(tmp_path: Path) -> None:
+    folder = tmp_path / "entities"
+    folder.mkdir()
+    for table, module in module_names(TRICKY_TABLES).items():
+        assert module.isidentifier() and module.isascii(), (table, module)
+        assert not keyword.iskeyword(module), (table, module)
+        assert module not in {"__init__", "__main__", SUPPORT_MODULE}, (table, module)
+        assert not module.startswith("_"), (table, module)  # private support modules stay kitgen's
+        path = folder / f"{module}.py"
+        assert path.resolve().parent == folder.resolve(), (table, module)
+        assert "/" not in module and "\\" not in module and "." not in module
+
+
+# --- classes ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("table", "model", "name"),
+    [
+        ("people", None, "Person"),
+        ("user_profiles", None, "UserProfile"),
+        ("categories", None, "Category"),
+        ("table/with/slashes.csv", None, "TableWithSlashesCsv"),
+        ("", None, "Table"),
+        ("日本", None, "Table"),
+        ("class", None, "Class"),
+        ("None", None, "NoneEntity"),  # keyword as a class name
+        ("True", None, "TrueEntity"),
+        ("users", "Member", "Member"),  # the migration's model
+        ("users", "member", "member"),
+        ("users", "class", "User"),  # not usable: falls back to the table
+        ("users", "my model", "User"),
+        ("users", "1st", "User"),
+        ("users", "", "User"),
+        ("fields", None, "FieldEntity"),  # would shadow pydantic's Field
+        ("users", "Field", "FieldEntity"),
+        ("users", "BaseModel", "BaseModelEntity"),
+        ("any", None, "AnyEntity"),
+        ("class_vars", None, "ClassVarEntity"),
+        ("config_dicts", None, "ConfigDictEntity"),
+    ],
+)
+def test_class_base(table: str, model: str | None, name: str) -> None:
+    assert class_base(table, model) == name
+
+
+def imported_names() -> set[str]:
+    """Every name the generated modules import, read from real generated modules."""
+    kinds = [("DATETIME", "datetime"), ("DECIMAL", "decimal"), ("UUID", "uuid"), ("JSON", "json"), ("TEXT", "str")]
+    columns = (
+        *(Column(f"c{i}", declared, kind, nullable=True) for i, (declared, kind) in enumerate(kinds)),
+        Column("with space", "TEXT", "str", nullable=True),
+    )
+    schema = Schema((Table("t", "table", columns),))
+    names: set[str] = set()
+    for model_type in MODEL_TYPES:
+        for text in render_files(schema, model_type).values():
+            for node in ast.parse(text).body:
+                if isinstance(node, ast.Import | ast.ImportFrom) and not (
+                    isinstance(node, ast.ImportFrom) and node.module == "__future__"
+                ):
+                    names |= {alias.asname or alias.name.split(".")[0] for alias in node.names}
+    return names
+
+
+IMPORTED = sorted(imported_names())
+
+
+def test_imported_names_are_what_the_modules_use() -> None:
+    assert {"Any", "ClassVar", "BaseModel", "ConfigDict", "Field", "dataclass", "Struct", "field", "uuid"} <= set(
+        IMPORTED
+    )
+
+
+@pytest.mark.parametrize("imported", IMPORTED)
+def test_a_class_never_shadows_a_name_its_module_imports(imported: str) -> None:
+    assert class_names([("t", imported)])["t"] != imported  # asked for by a migration
+    table = inflection_plural(imported)
+    assert class_names([(table, None)])[table] != imported  # or derived from the table name
+
+
+def inflection_plural(name: str) -> str:
+    import inflection
+
+    return inflection.pluralize(inflection.underscore(name))
+
+
+def test_rows_table_does_not_shadow_the_row_type() -> None:
+    # The generated modules do ``from ._kitgen import Row, read_row, write_row``.
+    assert class_names([("rows", None)])["rows"] != "Row"
+
+
+def test_class_collisions_models_first_then_table_names() -> None:
+    assert class_names([("users", None), ("user", None)]) == {"user": "User", "users": "User2"}
+    assert class_names([("accounts", None), ("users", "Account")]) == {"users": "Account", "accounts": "Account2"}
+    assert class_names([("b", "Thing"), ("a", "Thing")]) == {"a": "Thing", "b": "Thing2"}
+    assert class_names([("fields", None), ("x", "Field")]) == {"x": "FieldEntity", "fields": "FieldEntity2"}
+
+
+def test_class_names_are_deterministic_unique_and_valid() -> None:
+    items = [(table, None) for table in TRICKY_TABLES] + [("extra_a", "User"), ("extra_b", "Field")]
+    expected = class_names(items)
+    shuffler = random.Random(11)
+    for _ in range(20):
+        shuffled = items[:]
+        shuffler.shuffle(shuffled)
+        assert class_names(shuffled) == expected
+    assert len(set(expected.values())) == len(items)
+    for name in expected.values():
+        assert name.isidentifier() and not keyword.iskeyword(name), name
+
+
+# --- fields ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("column", "field"),
+    [
+        ("id", "id"),
+        ("created_at", "created_at"),
+        ("CreatedAt", "created_at"),
+        ("HTTPCode", "http_code"),
+        ("my column", "my_column"),
+        ("a-b", "a_b"),
+        ("a.b", "a_b"),
+        ("a\nb", "a_b"),
+        ('"quoted"', "quoted"),
+        ("class", "class_"),
+        ("from", "from_"),
+        ("import", "import_"),
+        ("None", "none"),  # snake case is no keyword any more
+        ("match", "match"),  # soft keywords are valid names, and differ between Python versions
+        ("case", "case"),
+        ("_", "column_"),
+        ("", "column"),
+        ("日本", "column"),
+        ("1st", "field_1st"),
+        ("naïve", "naive"),
+        ("café", "cafe"),
+        ("_private", "private_"),  # pydantic would make a leading underscore private
+        ("__dunder__", "dunder_"),
+        ("json", "json_"),  # BaseModel attributes
+        ("schema", "schema_"),
+        ("model_config", "model_config_"),
+        ("model_fields", "model_fields_"),
+        ("model_dump", "model_dump_"),
+        ("copy", "copy_"),
+        ("dict", "dict_"),
+        ("validate", "validate_"),
+        ("from_row", "from_row_"),  # the entity's own methods
+        ("to_row", "to_row_"),
+        ("self", "self_"),
+        ("cls", "cls_"),
+        ("date", "date"),
+        ("type", "type"),
+    ],
+)
+def test_field_base(column: str, field: str) -> None:
+    assert field_base(column) == field
+
+
+def test_field_clashes_get_a_suffix_in_column_order() -> None:
+    assert field_names(["my col", "my_col", "MyCol"]) == ["my_col", "my_col_2", "my_col_3"]
+    assert field_names(["MyCol", "my col", "my_col"]) == ["my_col", "my_col_2", "my_col_3"]
+    assert field_names(["a", "a_2", "A"]) == ["a", "a_2", "a_3"]  # a suffix never reuses a taken name
+    assert field_names(["", "", "日本"]) == ["column", "column_2", "column_3"]
+    assert field_names(["json", "json_"]) == ["json_", "json__2"]
+
+
+def test_field_names_are_valid_unique_and_never_reserved() -> None:
+    columns = [*TRICKY_TABLES, *sorted(RESERVED_FIELDS), *keyword.kwlist, *keyword.softkwlist]
+    fields = field_names(columns)
+    assert len(fields) == len(columns)
+    assert len(set(fields)) == len(fields)
+    for column, field in zip(columns, fields, strict=True):
+        assert field.isidentifier() and field.isascii(), (column, field)
+        assert not keyword.iskeyword(field), (column, field)
+        assert field not in RESERVED_FIELDS, (column, field)
+        assert not field.startswith("_"), (column, field)
+    assert field_names(columns) == fields
+
+
+def test_plan_is_the_same_whatever_the_table_order() -> None:
+    tables = [
+        Table(name, "table", (Column("id", "INTEGER", "int", False, True, primary_key=1),)) for name in TRICKY_TABLES
+    ]
+    expected = plan_entities(Schema(tuple(tables)), "pydantic")
+    assert [spec.module for spec in expected] == sorted(spec.module for spec in expected)
+    shuffler = random.Random(3)
+    for _ in range(5):
+        shuffler.shuffle(tables)
+        assert plan_entities(Schema(tuple(tables)), "pydantic") == expected
