@@ -69,7 +69,7 @@ def print_table(title: str, rows: Sequence[tuple[Timing, Timing | None, str]]) -
     print(header)
     print("-" * len(header))
     for timing, reference, goal in rows:
-        ratio = f"{timing.median / reference.median:.2f}x {reference.label[:8]}" if reference else "—"
+        ratio = f"{timing.median / reference.median:.2f}x {reference.label.split()[0][:8]}" if reference else "—"
         print(
             f"{timing.label:<44} {timing.median * 1000:>7.1f}ms {min(timing.samples) * 1000:>7.1f}ms "
             f"{max(timing.samples) * 1000:>7.1f}ms {ratio:>16}  {goal}"

@@ -138,6 +138,7 @@ def class_base(table: str, model: str | None) -> str:
     return name
 
 
+@functools.lru_cache(maxsize=8192)
 def field_base(column: str) -> str:
     """Snake case; keywords get a trailing ``_``; other characters become ``_``."""
     leading_underscore = column.startswith("_")

@@ -6,6 +6,7 @@ Decided on the declared type, upper-cased, first match wins: SQLite's affinity r
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from kitgen.errors import ConfigError
@@ -41,6 +42,7 @@ RULES: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def kind_of(declared_type: str) -> str:
     """The kind of a declared type: a key of ``ANNOTATIONS``."""
     upper = declared_type.upper()
