@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,14 @@ class ExistingFile:
     @property
     def module(self) -> str:
         return self.path.stem
+
+
+TEMPORARY = re.compile(r"^\..+\.py\.[^.]+\.tmp$")  # what write_atomically leaves when killed mid-write
+
+
+def leftover_temporaries(folder: Path) -> list[Path]:
+    """Temporary files of writes that never finished (the writer was killed)."""
+    return sorted(folder / entry for entry in os.listdir(folder) if TEMPORARY.match(entry))
 
 
 def scan(folder: Path) -> dict[str, ExistingFile]:

@@ -42,10 +42,11 @@ class Plan:
     orphans: list[files.ExistingFile]  # generated for a table or view that is gone
     support: str | None  # the support module's text, when it must be written
     exports: bool  # whether __init__.py needs its exports updated
+    leftovers: list[Path] = field(default_factory=list)  # temporary files of interrupted writes
 
     @property
     def current(self) -> bool:
-        return not (self.stale or self.conflicts or self.orphans or self.support or self.exports)
+        return not (self.stale or self.conflicts or self.orphans or self.support or self.exports or self.leftovers)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ def plan_generation(folder: Path, specs: Sequence[EntitySpec], *, force: bool = 
         orphans=orphans,
         support=support if support_needed else None,
         exports=not _exports_current(folder, specs, orphans),
+        leftovers=files.leftover_temporaries(folder),
     )
 
 
@@ -117,7 +119,7 @@ def execute(plan: Plan, *, force: bool = False) -> GenerateResult:
             outputs[exports_path] = exports
     for path in sorted(outputs, key=lambda path: path.name == "__init__.py"):  # exports last
         files.write_atomically(path, outputs[path])
-    for path in deleted:
+    for path in [*deleted, *plan.leftovers]:
         files.remove(path)
     unchanged = len(plan.specs) - len([p for p in outputs if p.stem in {s.module for s in plan.specs}])
     return GenerateResult(sorted(outputs), deleted, flagged, unchanged)
