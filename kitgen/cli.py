@@ -318,11 +318,11 @@ class reporting_partial:
         return None
 
     def __exit__(self, kind: object, error: object, tb: object) -> None:
-        if isinstance(error, MigrationFailed):
+        if isinstance(error, KitgenError):
             for name in error.done:
                 echo(f"{self.verb} {name}")
-            if isinstance(error.entities, GenerateResult):
-                print_entities(load_config(), error.entities, exit_on_flagged=False)
+        if isinstance(error, MigrationFailed) and isinstance(error.entities, GenerateResult):
+            print_entities(load_config(), error.entities, exit_on_flagged=False)
 
 
 def print_entities(config: Config, result: GenerateResult, *, quiet: bool = True, exit_on_flagged: bool = True) -> None:

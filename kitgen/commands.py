@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from kitgen.codegen import files as entity_files
 from kitgen.codegen import generate as generation
 from kitgen.codegen.generate import GenerateResult
 from kitgen.codegen.plan import plan_entities
@@ -21,6 +22,7 @@ from kitgen.driver import AppliedMigration, Driver, open_driver, open_memory_dri
 from kitgen.errors import (
     Aborted,
     ChangedMigrationsError,
+    KitgenError,
     MigrationFailed,
     MigrationFileError,
     ProtectedError,
@@ -164,7 +166,12 @@ def migrate(config: Config, *, step: bool = False, on_wait: OnWait = _ignore) ->
         applied = _regenerating_after_failure(config, driver, lambda: _apply_pending(config, driver, step=step))
         on_disk = {file.name for file in files.discover(config.migrations)}
         missing = [row.name for row in driver.applied_migrations() if row.name not in on_disk]
-        return MigrateResult(applied, missing, _regenerate(config, driver))
+        try:
+            entities = _regenerate(config, driver)
+        except KitgenError as error:
+            error.done = tuple(item.name for item in applied)  # applied, and reported, before the failure
+            raise
+        return MigrateResult(applied, missing, entities)
 
 
 def generate(config: Config, *, force: bool = False, on_wait: OnWait = _ignore) -> GenerateResult:
@@ -215,6 +222,7 @@ def _apply_pending(config: Config, driver: Driver, *, step: bool) -> list[Ran]:
     pending = runner.load_pending(found, applied)
     if not pending:
         return []
+    entity_files.ensure_writable(config.entities)  # the entities will follow: check before changing anything
     driver.ensure_tracking_table()
     return runner.apply_all(driver, pending, first_batch=runner.next_batch(applied), step=step)
 

@@ -11,6 +11,7 @@ class KitgenError(Exception):
     """Root of every error kitgen expects and explains."""
 
     exit_code = 1
+    done: tuple[str, ...] = ()  # migrations of the same run that completed before the failure
 
     def __init__(self, what: str, hint: str = "") -> None:
         super().__init__(what)

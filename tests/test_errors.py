@@ -122,6 +122,14 @@ def read_only_database_folder(project: Project) -> AbstractContextManager[object
     return read_only(project.database.parent)
 
 
+def read_only_entities_folder(project: Project) -> AbstractContextManager[object]:
+    return read_only(project.entities)
+
+
+def no_entities_folder(project: Project) -> None:
+    shutil.rmtree(project.entities)
+
+
 @contextmanager
 def locked_database(project: Project) -> Iterator[None]:
     """Another connection holding an exclusive lock on the database for the block."""
@@ -379,6 +387,44 @@ CASES = [
         ("migrate",),
         ("database.sqlite.lock", "writable"),
         during=read_only_database_folder,
+    ),
+    Case(
+        "entities-folder-read-only",
+        (*MIGRATED, sql(POSTS, "CREATE TABLE posts (id INTEGER);")),
+        ("migrate",),
+        ("cannot write in the entities folder", "writable"),
+        during=read_only_entities_folder,
+    ),
+    Case(
+        "entities-folder-missing",
+        (*MIGRATED, no_entities_folder, sql(POSTS, "CREATE TABLE posts (id INTEGER);")),
+        ("migrate",),
+        ("entities folder", "does not exist", "kitgen init"),
+    ),
+    Case(
+        "model-type-unknown",
+        (*MIGRATED, sql(POSTS, "CREATE TABLE posts (id INTEGER);")),
+        ("migrate", "--model-type", "attrs"),
+        ("unknown model_type 'attrs'", "pydantic"),
+    ),
+    Case(
+        "model-type-typeddict",
+        (*MIGRATED, sql(POSTS, "CREATE TABLE posts (id INTEGER);")),
+        ("generate", "--model-type", "typeddict"),
+        ("typeddict", "from_row"),
+    ),
+    Case(
+        "make-migration-name-unicode",
+        MIGRATED,
+        ("make:migration", "créer_users"),
+        ("invalid migration name", "snake_case"),
+        code=2,
+    ),
+    Case(
+        "migration-file-name-unicode",
+        (*MIGRATED, sql("2026_01_01_000002_créer_posts", "CREATE TABLE posts (id INTEGER);")),
+        ("migrate",),
+        ("2026_01_01_000002_créer_posts.sql", "does not match"),
     ),
     Case(
         "database-locked-by-another-connection",

@@ -51,6 +51,20 @@ def scan(folder: Path) -> dict[str, ExistingFile]:
     return found
 
 
+def ensure_writable(folder: Path) -> None:
+    """Fail before anything changes when the entities cannot be written (missing or read-only folder)."""
+    import tempfile
+
+    scan(folder)  # a missing folder is an error naming it
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise EntitiesFolderError(
+            f"cannot write in the entities folder {folder}: {exc.strerror}", "make it writable, then run again"
+        ) from exc
+
+
 def read_text(path: Path) -> str:
     with path.open("r", encoding="utf-8", errors="surrogateescape", newline="") as handle:
         return handle.read()
