@@ -1,0 +1,118 @@
+"""Apply 500 migrations to an empty database: `kitgen migrate` beside `alembic upgrade head`.
+
+Both projects hold the same 500 revisions, a linear chain in which each creates one small table
+with one statement. Every measured run starts from an empty database: the database file is deleted
+first and, for kitgen, the generated entity files too (``app/entities/__init__.py`` is reset), so
+kitgen's runs include generating the 500 entity modules that `migrate` always ends with.
+alembic has no counterpart to that step. The tools take turns, run by run, so that both see the
+same machine; each run is checked to have created all 500 tables (and, for kitgen, 500 entity
+modules). Needs alembic (``make bench`` installs it).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import tempfile
+from contextlib import closing
+from pathlib import Path
+
+from bench_generate import clear_entities
+from bench_noop_migrate import alembic_available, build_alembic_project
+from harness import KITGEN, Timing, print_table, time_command
+
+COUNT = 500
+
+
+def build_kitgen_project(root: Path) -> None:
+    """The same chain as kitgen Python migrations (alembic's revisions are Python too); not applied."""
+    migrations = root / "database" / "migrations"
+    migrations.mkdir(parents=True)
+    (root / "app" / "entities").mkdir(parents=True)
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "entities" / "__init__.py").write_text('"""Entities."""\n')
+    (root / "pyproject.toml").write_text('[project]\nname = "bench"\nversion = "0"\n')
+    for index in range(COUNT):
+        (migrations / f"2026_01_01_{index:06d}_create_table_{index}.py").write_text(
+            "from kitgen import Database, Migration\n\n\n"
+            f"class CreateTable{index}(Migration):\n"
+            "    def up(self, db: Database) -> None:\n"
+            f'        db.execute("CREATE TABLE t{index} (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")\n\n'
+            "    def down(self, db: Database) -> None:\n"
+            f'        db.execute("DROP TABLE t{index}")\n'
+        )
+
+
+def count_tables(database: Path) -> int:
+    with closing(sqlite3.connect(database)) as connection:
+        return connection.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+
+
+def verify(root: Path, database: Path, *, entities: bool) -> None:
+    """The previous run, if any, created all the tables (and, for kitgen, their entity modules)."""
+    if not database.exists():
+        return
+    tables = count_tables(database) - 1  # kitgen_migrations, alembic_version
+    modules = len(list((root / "app" / "entities").glob("t*.py"))) if entities else COUNT
+    if (tables, modules) != (COUNT, COUNT):
+        raise SystemExit(f"{root.name}: a run left {tables} tables and {modules} entity modules, expected {COUNT}")
+
+
+def delete_database(database: Path) -> None:
+    """The database file and any companion (journal, WAL, shared memory, kitgen's lock file)."""
+    for path in database.parent.glob(f"{database.name}*"):
+        path.unlink()
+
+
+def reset_kitgen(root: Path) -> None:
+    database = root / "database" / "database.sqlite"
+    verify(root, database, entities=True)
+    delete_database(database)
+    clear_entities(root)
+
+
+def reset_alembic(root: Path) -> None:
+    database = root / "bench.sqlite"
+    verify(root, database, entities=False)
+    delete_database(database)
+
+
+def main(runs: int = 5) -> None:
+    if not alembic_available():
+        print(f"\nApply {COUNT} migrations: skipped, alembic is not installed (`make bench` installs it)")
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        kitgen_root = Path(folder) / "kitgen"
+        alembic_root = Path(folder) / "alembic"
+        build_kitgen_project(kitgen_root)
+        build_alembic_project(alembic_root, COUNT, upgrade=False)
+        commands = {
+            "kitgen": (f"kitgen migrate, {COUNT}, incl. entity generation", [KITGEN, "migrate"], kitgen_root),
+            "alembic": (
+                f"alembic upgrade head, {COUNT} (no entities)",
+                [sys.executable, "-m", "alembic", "upgrade", "head"],
+                alembic_root,
+            ),
+        }
+        resets = {"kitgen": reset_kitgen, "alembic": reset_alembic}
+        samples: dict[str, list[float]] = {name: [] for name in commands}
+        for round_ in range(runs):  # alternate the tools, so that both see the same machine
+            for name, (label, argv, root) in commands.items():
+                timing = time_command(
+                    label,
+                    argv,
+                    cwd=root,
+                    runs=1,
+                    warmup=1 if round_ == 0 else 0,
+                    prepare=lambda reset=resets[name], root=root: reset(root),
+                )
+                samples[name] += timing.samples
+        kitgen, alembic = (Timing(commands[name][0], samples[name]) for name in ("kitgen", "alembic"))
+        reset_kitgen(kitgen_root)  # checks the last runs
+        reset_alembic(alembic_root)
+        rows: list[tuple[Timing, Timing | None, str]] = [(alembic, None, ""), (kitgen, alembic, "≤ alembic")]
+        print_table(f"Apply {COUNT} migrations to an empty database ({runs} runs each)", rows)
+
+
+if __name__ == "__main__":
+    main()
