@@ -1,0 +1,94 @@
+"""``kitgen migrate``, ``kitgen generate`` and ``kitgen migrate:status``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kitgen.codegen.generate import GenerateResult
+from kitgen.commands.session import (
+    OnWait,
+    apply_pending,
+    connected,
+    entity_plan,
+    ignore,
+    regenerate,
+    regenerating_after_failure,
+)
+from kitgen.config import Config
+from kitgen.errors import KitgenError, MigrationFileError
+from kitgen.migrations import files, runner
+from kitgen.migrations.formats import formats
+from kitgen.migrations.runner import MigrationState, Ran
+
+
+@dataclass(frozen=True)
+class MigrateResult:
+    applied: list[Ran]
+    missing: list[str] = field(default_factory=list)
+    entities: GenerateResult = field(default_factory=GenerateResult)
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    database: str
+    migrations: list[MigrationState]
+
+    @property
+    def clean(self) -> bool:
+        return all(state.state == runner.APPLIED for state in self.migrations)
+
+
+def migrate(config: Config, *, step: bool = False, on_wait: OnWait = ignore) -> MigrateResult:
+    """Apply every pending migration, in prefix order, one transaction each; then regenerate entities."""
+    with connected(config) as driver, driver.lock("kitgen migrate", on_wait):
+        applied = regenerating_after_failure(config, driver, lambda: apply_pending(config, driver, step=step))
+        on_disk = {file.name for file in files.discover(config.migrations)}
+        missing = [row.name for row in driver.applied_migrations() if row.name not in on_disk]
+        try:
+            entities = regenerate(config, driver)
+        except KitgenError as error:
+            error.done = tuple(item.name for item in applied)  # applied, and reported, before the failure
+            raise
+        return MigrateResult(applied, missing, entities)
+
+
+def generate(config: Config, *, force: bool = False, on_wait: OnWait = ignore) -> GenerateResult:
+    """Bring the entities folder up to date with the database's schema."""
+    with connected(config) as driver, driver.lock("kitgen generate", on_wait):
+        return regenerate(config, driver, force=force)
+
+
+def nothing_to_migrate(config: Config) -> bool:
+    """Whether every migration file is applied and unchanged, and none is missing.
+
+    Decided from raw hashes under the lock, without waiting for it: a held lock means "not sure".
+    """
+    if not config.database.is_file():
+        return False
+    with connected(config) as driver, driver.lock("kitgen migrate", ignore, timeout=0):
+        if not runner.all_applied(files.discover(config.migrations), driver.applied_migrations()):
+            return False
+        return entity_plan(config, driver).current
+
+
+def status(config: Config) -> StatusResult:
+    """The state of every migration; reads the database without changing it."""
+    with connected(config, readonly=True) as driver:
+        applied = driver.applied_migrations()
+    states = runner.compare(files.discover(config.migrations), applied)
+    return StatusResult(str(config.database), [_with_options(config, state) for state in states])
+
+
+def _with_options(config: Config, state: MigrationState) -> MigrationState:
+    """Pending migrations: read their transaction option from the file, without running it."""
+    if state.state != runner.PENDING:
+        return state
+    for suffix, fmt in sorted(formats().items()):
+        path = config.migrations / f"{state.name}{suffix}"
+        if path.exists():
+            try:
+                description = fmt.describe(path.read_text(encoding="utf-8"), path)
+            except (MigrationFileError, UnicodeDecodeError):
+                return state
+            return MigrationState(state.name, state.state, transactional=description.transactional)
+    return state

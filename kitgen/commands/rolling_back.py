@@ -1,0 +1,181 @@
+"""The destructive commands: rollback, reset, refresh, fresh, and the redo of ``watch --redo``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kitgen.codegen.generate import GenerateResult
+from kitgen.commands.session import (
+    Confirm,
+    OnWait,
+    apply_pending,
+    connected,
+    ignore,
+    regenerate,
+    regenerating_after_failure,
+)
+from kitgen.config import Config
+from kitgen.driver import AppliedMigration, Driver
+from kitgen.errors import Aborted, ChangedMigrationsError, ProtectedError, UsageError
+from kitgen.migrations import files, runner
+from kitgen.migrations.runner import Ran
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    rolled_back: list[Ran]
+    entities: GenerateResult = field(default_factory=GenerateResult)
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    """What ``refresh`` and ``fresh`` did: rolled back or dropped, then applied."""
+
+    rolled_back: list[Ran] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    applied: list[Ran] = field(default_factory=list)
+    entities: GenerateResult = field(default_factory=GenerateResult)
+
+
+def authorize(config: Config, command: str, *, force: bool, confirm: Confirm | None, question: str) -> None:
+    """Refuse when prohibited; otherwise pass with --force or a confirmed question."""
+    if config.destructive_prohibited:
+        reason = "KITGEN_ENV=production" if config.environment == "production" else "protect = true in [tool.kitgen]"
+        raise ProtectedError(
+            f"{command} is refused for {config.database} ({reason})",
+            "destructive commands are disabled here; run it against a development database",
+        )
+    if force:
+        return
+    if confirm is None:
+        raise Aborted(
+            f"{command} would change {config.database} and needs confirmation",
+            "run it on a terminal to confirm, or pass --force",
+        )
+    if not confirm(question):
+        raise Aborted(f"{command} cancelled", "nothing was changed")
+
+
+def rollback(
+    config: Config,
+    *,
+    steps: int | None = None,
+    force: bool = False,
+    confirm: Confirm | None = None,
+    on_wait: OnWait = ignore,
+) -> RollbackResult:
+    """Roll back the last batch, or the last ``steps`` migrations, newest first."""
+    if steps is not None and steps < 1:
+        raise UsageError(f"--step must be at least 1, got {steps}", "pass the number of migrations to roll back")
+    _refuse_if_prohibited(config, "migrate:rollback")
+    with connected(config) as driver, driver.lock("kitgen migrate:rollback", on_wait):
+        applied = driver.applied_migrations()
+        chosen = _last_migrations(applied, steps)
+        if not chosen:
+            return RollbackResult([], regenerate(config, driver))
+        what = f"{len(chosen)} migration{'s' if len(chosen) != 1 else ''} ({', '.join(r.name for r in chosen)})"
+        question = f"Roll back {what}"
+        rolled_back = regenerating_after_failure(
+            config, driver, lambda: _roll_back(config, driver, chosen, "migrate:rollback", force, confirm, question)
+        )
+        return RollbackResult(rolled_back, regenerate(config, driver))
+
+
+def _refuse_if_prohibited(config: Config, command: str) -> None:
+    if config.destructive_prohibited:
+        authorize(config, command, force=True, confirm=None, question="")
+
+
+def _last_migrations(applied: list[AppliedMigration], steps: int | None) -> list[AppliedMigration]:
+    newest_first = list(reversed(applied))
+    if steps is not None:
+        return newest_first[:steps]
+    last_batch = max((row.batch for row in applied), default=None)
+    return [row for row in newest_first if row.batch == last_batch]
+
+
+def _roll_back(
+    config: Config,
+    driver: Driver,
+    rows: list[AppliedMigration],
+    command: str,
+    force: bool,
+    confirm: Confirm | None,
+    question: str,
+) -> list[Ran]:
+    loaded = runner.load_recorded(rows, config.migrations)
+    authorize(config, command, force=force, confirm=confirm, question=f"{question} on {config.database}?")
+    return runner.roll_back_all(driver, loaded, {row.name: row.batch for row in rows})
+
+
+def redo_last_batch(config: Config, changed: tuple[str, ...], *, on_wait: OnWait = ignore) -> list[Ran]:
+    """Roll back the last batch when every changed migration is in it (``watch --redo``).
+
+    The recorded ``down`` of each runs, newest first; the following ``migrate`` applies the files
+    as they are now. A changed migration outside the last batch is refused as ``migrate`` would.
+    """
+    _refuse_if_prohibited(config, "watch --redo")
+    with connected(config) as driver, driver.lock("kitgen watch --redo", on_wait):
+        applied = driver.applied_migrations()
+        last = _last_migrations(applied, None)
+        if not last or not set(changed) <= {row.name for row in last}:
+            raise ChangedMigrationsError(changed)
+        return _roll_back(config, driver, last, "watch --redo", True, None, "")
+
+
+def reset(
+    config: Config, *, force: bool = False, confirm: Confirm | None = None, on_wait: OnWait = ignore
+) -> RollbackResult:
+    """Roll back every applied migration, newest first."""
+    _refuse_if_prohibited(config, "migrate:reset")
+    with connected(config) as driver, driver.lock("kitgen migrate:reset", on_wait):
+        rows = list(reversed(driver.applied_migrations()))
+        if not rows:
+            return RollbackResult([], regenerate(config, driver))
+        question = f"Roll back all {len(rows)} migrations"
+        rolled_back = regenerating_after_failure(
+            config, driver, lambda: _roll_back(config, driver, rows, "migrate:reset", force, confirm, question)
+        )
+        return RollbackResult(rolled_back, regenerate(config, driver))
+
+
+def refresh(
+    config: Config,
+    *,
+    step: bool = False,
+    force: bool = False,
+    confirm: Confirm | None = None,
+    on_wait: OnWait = ignore,
+) -> RebuildResult:
+    """Roll back every migration, then apply them all again."""
+    _refuse_if_prohibited(config, "migrate:refresh")
+    with connected(config) as driver, driver.lock("kitgen migrate:refresh", on_wait):
+        runner.load_pending(files.discover(config.migrations), [])  # every file must load first
+        rows = list(reversed(driver.applied_migrations()))
+        question = f"Roll back all {len(rows)} migrations and apply them again"
+
+        def rebuild() -> tuple[list[Ran], list[Ran]]:
+            rolled_back = _roll_back(config, driver, rows, "migrate:refresh", force, confirm, question) if rows else []
+            return rolled_back, apply_pending(config, driver, step=step)
+
+        rolled_back, applied = regenerating_after_failure(config, driver, rebuild)
+        return RebuildResult(rolled_back=rolled_back, applied=applied, entities=regenerate(config, driver))
+
+
+def fresh(
+    config: Config,
+    *,
+    step: bool = False,
+    force: bool = False,
+    confirm: Confirm | None = None,
+    on_wait: OnWait = ignore,
+) -> RebuildResult:
+    """Drop every table, view, trigger and index, then apply every migration."""
+    _refuse_if_prohibited(config, "migrate:fresh")
+    with connected(config) as driver, driver.lock("kitgen migrate:fresh", on_wait):
+        runner.load_pending(files.discover(config.migrations), [])  # every file must load first
+        question = f"Drop every table, view, trigger and index in {config.database} and migrate again?"
+        authorize(config, "migrate:fresh", force=force, confirm=confirm, question=question)
+        dropped = driver.drop_all()
+        applied = regenerating_after_failure(config, driver, lambda: apply_pending(config, driver, step=step))
+        return RebuildResult(dropped=dropped, applied=applied, entities=regenerate(config, driver))
