@@ -1,11 +1,10 @@
-"""The command line: parse, call a command function, print, map errors to exit codes.
+"""The command line: parse options, call a command function, show its result, map errors to exit codes.
 
-This module is the only place that prints or exits.
+This module and ``kitgen.output`` (how results are shown) are the only places that print or exit.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,34 +13,31 @@ from typing import Any, TypeVar
 import click
 
 from kitgen import __version__, commands
-from kitgen.codegen.generate import GenerateResult
-from kitgen.commands import Confirm, RebuildResult
+from kitgen.commands import Confirm
 from kitgen.config import Config, load_config
-from kitgen.errors import KitgenError, MigrationFailed
-from kitgen.migrations.runner import MigrationState, Ran
+from kitgen.errors import KitgenError
+from kitgen.output import (
+    check_entries,
+    echo,
+    fail,
+    print_check,
+    print_entities,
+    print_event,
+    print_ran,
+    print_rebuild,
+    print_status,
+    report_wait,
+    reporting_partial,
+    status_document,
+    warn,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 SHOW_TRACEBACK = {"on": False}
 
 
-def _color() -> bool | None:
-    return False if os.environ.get("NO_COLOR") else None
-
-
-def echo(message: str = "", *, err: bool = False) -> None:
-    click.echo(message, err=err, color=_color())
-
-
-def style(text: str, **styles: Any) -> str:
-    return text if os.environ.get("NO_COLOR") else click.style(text, **styles)
-
-
-def warn(message: str) -> None:
-    echo(style("Warning: ", fg="yellow") + message, err=True)
-
-
 def project_options(function: F) -> F:
-    """--database, --migrations and --lock-timeout, shared by every command."""
+    """--database, --migrations, --entities, --model-type and --lock-timeout, shared by every command."""
     options = [
         click.option("--database", type=click.Path(path_type=Path), help="SQLite database file."),
         click.option("--migrations", type=click.Path(path_type=Path), help="Migrations folder."),
@@ -67,10 +63,6 @@ def terminal_confirm() -> Confirm | None:
     if not sys.stdin.isatty():
         return None
     return lambda question: click.confirm(question, default=False, err=True)
-
-
-def report_wait(holder: str) -> None:
-    echo(style(f"Waiting for the migration lock, held by {holder}…", fg="yellow"), err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -153,27 +145,6 @@ def watch_command(debounce: int, redo: bool, **project: Any) -> None:
     echo("Stopped watching.")
 
 
-def print_event(config: Config, event: Any, *, first: bool = False) -> None:
-    """One line per event: what happened and how long it took; errors as the commands print them."""
-    for path in event.edited:
-        echo(
-            style(f"{config.display(path)}: edited", fg="red") + " — generated code was changed by hand; it will "
-            "not be overwritten (move the change out, or kitgen generate --force)",
-            err=True,
-        )
-    if event.error is not None:
-        echo(style("Error: ", fg="red", bold=True) + str(event.error), err=True)
-        return
-    if event.result is None:
-        return
-    parts = [f"rolled back {item.name}" for item in event.redone]
-    parts += [f"applied {item.name} ({item.milliseconds:.0f} ms)" for item in event.result.applied]
-    parts += [f"wrote {path.name}" for path in event.result.entities.written]
-    parts += [f"deleted {path.name}" for path in event.result.entities.deleted]
-    if parts or first:
-        echo(", ".join(parts or ["up to date"]) + f", {event.milliseconds:.0f} ms")
-
-
 @cli.command("migrate:status")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when anything is pending, changed or missing.")
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -190,13 +161,6 @@ def status_command(exit_code: bool, output: str, **project: Any) -> None:
         print_status(config, result.migrations)
     if exit_code and not result.clean:
         sys.exit(1)
-
-
-MIGRATION_HINTS = {
-    "pending": "not applied yet; run kitgen migrate",
-    "changed": "applied, but the file changed since; restore it, or put the change in a new migration",
-    "missing": "applied, but the file is gone; restore it from version control",
-}
 
 
 @cli.command("check")
@@ -223,35 +187,6 @@ def check_command(output: str, diff: bool, **project: Any) -> None:
         print_check(entries)
     if not result.clean:
         sys.exit(1)
-
-
-def check_entries(config: Config, result: commands.CheckResult) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = [
-        {"file": config.display(e.path), "table": e.table, "state": e.state, "message": e.message, "diff": e.diff}
-        for e in result.entities
-    ]
-    for state in result.migrations:
-        path = config.display(config.migrations / state.name)
-        entries.append(
-            {"file": path, "table": None, "state": state.state, "message": MIGRATION_HINTS[state.state], "diff": ""}
-        )
-    return entries
-
-
-def print_check(entries: list[dict[str, Any]]) -> None:
-    for entry in entries:
-        if entry["state"] != "ok":
-            echo(f"{entry['file']}: {style(entry['state'], fg='red')} — {entry['message']}")
-            if entry["diff"]:
-                echo(entry["diff"].rstrip("\n"))
-    counts: dict[str, int] = {}
-    for entry in entries:
-        counts[entry["state"]] = counts.get(entry["state"], 0) + 1
-    echo(
-        ", ".join(f"{count} {state}" for state, count in sorted(counts.items())) + "."
-        if counts
-        else "Nothing to check."
-    )
 
 
 @cli.command("migrate:rollback")
@@ -303,112 +238,6 @@ def fresh_command(step: bool, force: bool, **project: Any) -> None:
         result = commands.fresh(config, step=step, force=force, confirm=terminal_confirm(), on_wait=report_wait)
     print_rebuild(result)
     print_entities(config, result.entities)
-
-
-# --- rendering -----------------------------------------------------------------------------
-
-
-class reporting_partial:
-    """On a failed migration, first list the ones of the same run that completed, and their entities."""
-
-    def __init__(self, verb: str) -> None:
-        self.verb = verb
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: object, error: object, tb: object) -> None:
-        if isinstance(error, KitgenError):
-            for name in error.done:
-                echo(f"{self.verb} {name}")
-        if isinstance(error, MigrationFailed) and isinstance(error.entities, GenerateResult):
-            print_entities(load_config(), error.entities, exit_on_flagged=False)
-
-
-def print_entities(config: Config, result: GenerateResult, *, quiet: bool = True, exit_on_flagged: bool = True) -> None:
-    """What generation wrote and deleted; then each flagged file with its diff, and exit 1 if any."""
-    for path in result.written:
-        echo(f"Wrote {config.display(path)}")
-    for path in result.deleted:
-        echo(f"Deleted {config.display(path)}")
-    if not quiet and not result.written and not result.deleted and not result.flagged:
-        echo(f"Entities are up to date ({result.unchanged} unchanged).")
-    for flagged in result.flagged:
-        echo(style(f"{config.display(flagged.path)}: {flagged.reason}", fg="red"), err=True)
-        if flagged.diff:
-            echo(flagged.diff.rstrip("\n"), err=True)
-    if result.flagged and exit_on_flagged:
-        edited = [f for f in result.flagged if f.reason == "edited"]
-        hint = "move your code out of them, then run kitgen generate --force to overwrite them"
-        if len(edited) < len(result.flagged):
-            hint = "move or rename the files kitgen did not generate; " + hint
-        fail(f"{len(result.flagged)} entity file(s) left as they are (listed above) — {hint}", 1)
-
-
-def print_ran(verb: str, ran: list[Ran], *, nothing: str) -> None:
-    if not ran:
-        echo(nothing)
-        return
-    for item in ran:
-        echo(f"{verb} {style(item.name, fg='green')} (batch {item.batch}, {item.milliseconds:.0f} ms)")
-    total = sum(item.milliseconds for item in ran)
-    echo(f"{verb} {len(ran)} migration{'s' if len(ran) != 1 else ''} in {total:.0f} ms.")
-
-
-def print_rebuild(result: RebuildResult) -> None:
-    if result.dropped:
-        echo(f"Dropped {len(result.dropped)} objects: {', '.join(result.dropped)}")
-    if result.rolled_back:
-        print_ran("Rolled back", result.rolled_back, nothing="")
-    print_ran("Applied", result.applied, nothing="Nothing to migrate.")
-
-
-STATE_COLORS = {"applied": "green", "pending": "yellow", "changed": "red", "missing": "red"}
-
-
-def state_label(state: MigrationState) -> str:
-    label = f"{state.state} (batch {state.batch})" if state.state == "applied" else state.state
-    return label if state.transactional else f"{label}, no transaction"
-
-
-def print_status(config: Config, states: list[MigrationState]) -> None:
-    echo(f"Database: {config.display(config.database)}")
-    if not states:
-        echo("No migrations yet: create one with kitgen make:migration NAME.")
-        return
-    width = max(len(state.name) for state in states)
-    echo(f"{'Migration'.ljust(width)}  State")
-    for state in states:
-        echo(f"{state.name.ljust(width)}  {style(state_label(state), fg=STATE_COLORS[state.state])}")
-    echo(summary_line(states))
-
-
-def summary_line(states: list[MigrationState]) -> str:
-    counts = {name: sum(1 for s in states if s.state == name) for name in STATE_COLORS}
-    return ", ".join(f"{count} {name}" for name, count in counts.items() if count) + "."
-
-
-def status_document(config: Config, result: commands.StatusResult) -> dict[str, Any]:
-    entries = [
-        {
-            "name": state.name,
-            "state": state.state,
-            "batch": state.batch,
-            "applied_at": state.applied_at,
-            "transaction": state.transactional,
-        }
-        for state in result.migrations
-    ]
-    summary = {name: sum(1 for s in result.migrations if s.state == name) for name in STATE_COLORS}
-    return {"database": config.display(config.database), "migrations": entries, "summary": summary}
-
-
-# --- entry point ---------------------------------------------------------------------------
-
-
-def fail(message: str, code: int) -> None:
-    echo(style("Error: ", fg="red", bold=True) + message, err=True)
-    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:

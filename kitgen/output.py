@@ -1,0 +1,197 @@
+"""How the command line shows results: one line per thing done, errors as ``Error: <what> — <hint>``.
+
+The printing half of the CLI (``kitgen.cli`` parses and dispatches): with it, the only code that
+prints or exits.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from kitgen import commands
+from kitgen.codegen.generate import GenerateResult
+from kitgen.commands import RebuildResult
+from kitgen.config import Config, load_config
+from kitgen.errors import KitgenError, MigrationFailed
+from kitgen.migrations.runner import MigrationState, Ran
+
+
+def _color() -> bool | None:
+    return False if os.environ.get("NO_COLOR") else None
+
+
+def echo(message: str = "", *, err: bool = False) -> None:
+    click.echo(message, err=err, color=_color())
+
+
+def style(text: str, **styles: Any) -> str:
+    return text if os.environ.get("NO_COLOR") else click.style(text, **styles)
+
+
+def warn(message: str) -> None:
+    echo(style("Warning: ", fg="yellow") + message, err=True)
+
+
+def report_wait(holder: str) -> None:
+    echo(style(f"Waiting for the migration lock, held by {holder}…", fg="yellow"), err=True)
+
+
+def print_event(config: Config, event: Any, *, first: bool = False) -> None:
+    """One line per event: what happened and how long it took; errors as the commands print them."""
+    for path in event.edited:
+        echo(
+            style(f"{config.display(path)}: edited", fg="red") + " — generated code was changed by hand; it will "
+            "not be overwritten (move the change out, or kitgen generate --force)",
+            err=True,
+        )
+    if event.error is not None:
+        echo(style("Error: ", fg="red", bold=True) + str(event.error), err=True)
+        return
+    if event.result is None:
+        return
+    parts = [f"rolled back {item.name}" for item in event.redone]
+    parts += [f"applied {item.name} ({item.milliseconds:.0f} ms)" for item in event.result.applied]
+    parts += [f"wrote {path.name}" for path in event.result.entities.written]
+    parts += [f"deleted {path.name}" for path in event.result.entities.deleted]
+    if parts or first:
+        echo(", ".join(parts or ["up to date"]) + f", {event.milliseconds:.0f} ms")
+
+
+MIGRATION_HINTS = {
+    "pending": "not applied yet; run kitgen migrate",
+    "changed": "applied, but the file changed since; restore it, or put the change in a new migration",
+    "missing": "applied, but the file is gone; restore it from version control",
+}
+
+
+def check_entries(config: Config, result: commands.CheckResult) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = [
+        {"file": config.display(e.path), "table": e.table, "state": e.state, "message": e.message, "diff": e.diff}
+        for e in result.entities
+    ]
+    for state in result.migrations:
+        path = config.display(config.migrations / state.name)
+        entries.append(
+            {"file": path, "table": None, "state": state.state, "message": MIGRATION_HINTS[state.state], "diff": ""}
+        )
+    return entries
+
+
+def print_check(entries: list[dict[str, Any]]) -> None:
+    for entry in entries:
+        if entry["state"] != "ok":
+            echo(f"{entry['file']}: {style(entry['state'], fg='red')} — {entry['message']}")
+            if entry["diff"]:
+                echo(entry["diff"].rstrip("\n"))
+    counts: dict[str, int] = {}
+    for entry in entries:
+        counts[entry["state"]] = counts.get(entry["state"], 0) + 1
+    echo(
+        ", ".join(f"{count} {state}" for state, count in sorted(counts.items())) + "."
+        if counts
+        else "Nothing to check."
+    )
+
+
+class reporting_partial:
+    """On a failed migration, first list the ones of the same run that completed, and their entities."""
+
+    def __init__(self, verb: str) -> None:
+        self.verb = verb
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, error: object, tb: object) -> None:
+        if isinstance(error, KitgenError):
+            for name in error.done:
+                echo(f"{self.verb} {name}")
+        if isinstance(error, MigrationFailed) and isinstance(error.entities, GenerateResult):
+            print_entities(load_config(), error.entities, exit_on_flagged=False)
+
+
+def print_entities(config: Config, result: GenerateResult, *, quiet: bool = True, exit_on_flagged: bool = True) -> None:
+    """What generation wrote and deleted; then each flagged file with its diff, and exit 1 if any."""
+    for path in result.written:
+        echo(f"Wrote {config.display(path)}")
+    for path in result.deleted:
+        echo(f"Deleted {config.display(path)}")
+    if not quiet and not result.written and not result.deleted and not result.flagged:
+        echo(f"Entities are up to date ({result.unchanged} unchanged).")
+    for flagged in result.flagged:
+        echo(style(f"{config.display(flagged.path)}: {flagged.reason}", fg="red"), err=True)
+        if flagged.diff:
+            echo(flagged.diff.rstrip("\n"), err=True)
+    if result.flagged and exit_on_flagged:
+        edited = [f for f in result.flagged if f.reason == "edited"]
+        hint = "move your code out of them, then run kitgen generate --force to overwrite them"
+        if len(edited) < len(result.flagged):
+            hint = "move or rename the files kitgen did not generate; " + hint
+        fail(f"{len(result.flagged)} entity file(s) left as they are (listed above) — {hint}", 1)
+
+
+def print_ran(verb: str, ran: list[Ran], *, nothing: str) -> None:
+    if not ran:
+        echo(nothing)
+        return
+    for item in ran:
+        echo(f"{verb} {style(item.name, fg='green')} (batch {item.batch}, {item.milliseconds:.0f} ms)")
+    total = sum(item.milliseconds for item in ran)
+    echo(f"{verb} {len(ran)} migration{'s' if len(ran) != 1 else ''} in {total:.0f} ms.")
+
+
+def print_rebuild(result: RebuildResult) -> None:
+    if result.dropped:
+        echo(f"Dropped {len(result.dropped)} objects: {', '.join(result.dropped)}")
+    if result.rolled_back:
+        print_ran("Rolled back", result.rolled_back, nothing="")
+    print_ran("Applied", result.applied, nothing="Nothing to migrate.")
+
+
+STATE_COLORS = {"applied": "green", "pending": "yellow", "changed": "red", "missing": "red"}
+
+
+def state_label(state: MigrationState) -> str:
+    label = f"{state.state} (batch {state.batch})" if state.state == "applied" else state.state
+    return label if state.transactional else f"{label}, no transaction"
+
+
+def print_status(config: Config, states: list[MigrationState]) -> None:
+    echo(f"Database: {config.display(config.database)}")
+    if not states:
+        echo("No migrations yet: create one with kitgen make:migration NAME.")
+        return
+    width = max(len(state.name) for state in states)
+    echo(f"{'Migration'.ljust(width)}  State")
+    for state in states:
+        echo(f"{state.name.ljust(width)}  {style(state_label(state), fg=STATE_COLORS[state.state])}")
+    echo(summary_line(states))
+
+
+def summary_line(states: list[MigrationState]) -> str:
+    counts = {name: sum(1 for s in states if s.state == name) for name in STATE_COLORS}
+    return ", ".join(f"{count} {name}" for name, count in counts.items() if count) + "."
+
+
+def status_document(config: Config, result: commands.StatusResult) -> dict[str, Any]:
+    entries = [
+        {
+            "name": state.name,
+            "state": state.state,
+            "batch": state.batch,
+            "applied_at": state.applied_at,
+            "transaction": state.transactional,
+        }
+        for state in result.migrations
+    ]
+    summary = {name: sum(1 for s in result.migrations if s.state == name) for name in STATE_COLORS}
+    return {"database": config.display(config.database), "migrations": entries, "summary": summary}
+
+
+def fail(message: str, code: int) -> None:
+    echo(style("Error: ", fg="red", bold=True) + message, err=True)
+    sys.exit(code)
