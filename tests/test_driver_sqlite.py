@@ -96,3 +96,26 @@ def test_locked_database_times_out_with_a_hint(tmp_path: Path) -> None:
             SQLiteDriver(path, lock_timeout=0.1)
     finally:
         holder.execute("ROLLBACK")
+
+
+def test_a_tracking_table_from_before_the_created_column_is_read_and_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE kitgen_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, batch INTEGER NOT NULL,
+            checksum TEXT NOT NULL, raw_hash TEXT NOT NULL, source TEXT NOT NULL, format TEXT NOT NULL,
+            transactional INTEGER NOT NULL, model TEXT, applied_at TEXT NOT NULL);
+        INSERT INTO kitgen_migrations VALUES (1, 'a', 1, 'c', 'r', 's', 'sql', 1, NULL, 'now');
+        """
+    )
+    old.close()
+    reader = SQLiteDriver(path, lock_timeout=1, readonly=True)
+    assert [(r.name, r.created) for r in reader.applied_migrations()] == [("a", ())]
+    reader.close()
+
+    driver = SQLiteDriver(path, lock_timeout=1)
+    driver.ensure_tracking_table()
+    with driver.transaction() as db:
+        driver.record_applied(db, row("b"))
+    assert [r.name for r in driver.applied_migrations()] == ["a", "b"]

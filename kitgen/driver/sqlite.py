@@ -33,6 +33,7 @@ TRACKING_DDL = f"""CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (
     created TEXT NOT NULL DEFAULT '[]'
 )"""
 TRACKING_COLUMNS = "name, batch, checksum, raw_hash, source, format, transactional, model, applied_at, created"
+LATER_COLUMNS = {"created": "'[]'"}  # column → its default, for tracking tables made before it existed
 
 
 def split_script(script: str, first_line: int = 1) -> list[tuple[int, str]]:
@@ -251,9 +252,19 @@ class SQLiteDriver:
     def applied_migrations(self) -> list[AppliedMigration]:
         if not self.exists or not self._has_tracking_table():
             return []
+        # Columns added by later versions of kitgen read as their defaults until the table is upgraded.
+        present = self._tracking_columns()
+        columns = ", ".join(
+            name if name in present else f"{LATER_COLUMNS[name]} AS {name}" for name in TRACKING_COLUMNS.split(", ")
+        )
         with self.guard():
-            rows = self.connection.execute(f"SELECT {TRACKING_COLUMNS} FROM {TRACKING_TABLE} ORDER BY id").fetchall()
+            rows = self.connection.execute(f"SELECT {columns} FROM {TRACKING_TABLE} ORDER BY id").fetchall()
         return [_applied_from_row(row) for row in rows]
+
+    def _tracking_columns(self) -> set[str]:
+        with self.guard():
+            rows = self.connection.execute("SELECT name FROM pragma_table_info(?)", (TRACKING_TABLE,)).fetchall()
+        return {row[0] for row in rows}
 
     def _has_tracking_table(self) -> bool:
         with self.guard():
@@ -263,9 +274,18 @@ class SQLiteDriver:
         return row is not None
 
     def ensure_tracking_table(self) -> None:
+        """Create the tracking table, or add the columns a table made by an earlier kitgen lacks."""
         if not self._has_tracking_table():
             with self.transaction() as db:
                 db.execute(TRACKING_DDL)
+            return
+        missing = [name for name in LATER_COLUMNS if name not in self._tracking_columns()]
+        if missing:
+            with self.transaction() as db:
+                for name in missing:
+                    db.execute(
+                        f"ALTER TABLE {TRACKING_TABLE} ADD COLUMN {name} TEXT NOT NULL DEFAULT {LATER_COLUMNS[name]}"
+                    )
 
     def record_applied(self, db: Database, row: AppliedMigration) -> None:
         db.execute(
