@@ -49,7 +49,7 @@ class Project:
         undo = textwrap.indent(textwrap.dedent(down).strip(), " " * 8)
         text = (
             "from kitgen import Database, Migration\n\n\n"
-            f"class M(Migration):\n{textwrap.indent(extra, '    ')}"
+            f"class M{name.replace('_', '')}(Migration):\n{textwrap.indent(extra, '    ')}"
             f"    def up(self, db: Database) -> None:\n{body}\n\n"
             f"    def down(self, db: Database) -> None:\n{undo}\n"
         )

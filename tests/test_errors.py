@@ -168,6 +168,16 @@ def error_lines(output: str) -> list[str]:
     return [line for line in output.splitlines() if line.startswith("Error: ")]
 
 
+COPIED_CLASS = """
+from kitgen import Database, Migration
+
+
+class CreateTable(Migration):
+    def up(self, db: Database) -> None:
+        db.execute("CREATE TABLE {table} (id INTEGER PRIMARY KEY)")
+"""
+
+
 @dataclass(frozen=True)
 class Case:
     """One expected failure: the project it starts from, the command, the error it gives."""
@@ -387,6 +397,16 @@ CASES = [
         ("migrate",),
         ("database.sqlite.lock", "writable"),
         during=read_only_database_folder,
+    ),
+    Case(
+        "py-copied-class-name",
+        (
+            source(f"{USERS}.py", COPIED_CLASS.format(table="users")),
+            migrate,
+            source(f"{POSTS}.py", COPIED_CLASS.format(table="posts")),
+        ),
+        ("migrate",),
+        (f"{POSTS}.py defines class CreateTable", f"{USERS}.py", "name of its own"),
     ),
     Case(
         "entities-folder-read-only",

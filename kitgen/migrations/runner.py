@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -106,7 +107,29 @@ def load_pending(files: Sequence[MigrationFile], applied: Sequence[AppliedMigrat
         fmt = format_for(file.suffix)
         migration = fmt.load(file.name, source, file.path)
         pending.append(Pending(migration, source, fmt.checksum(source), raw_hash(data)))
+    if pending:
+        reject_copied_classes(files, {item.migration.name for item in pending})
     return pending
+
+
+MIGRATION_CLASS = re.compile(r"^class\s+(\w+)\s*\([^)]*\bMigration\b[^)]*\)\s*:", re.MULTILINE)
+
+
+def reject_copied_classes(files: Sequence[MigrationFile], pending: set[str]) -> None:
+    """A new migration whose class name another migration already uses was copied and not renamed."""
+    owners: dict[str, list[MigrationFile]] = {}
+    for file in files:
+        if file.suffix == ".py":
+            for name in set(MIGRATION_CLASS.findall(file.read_bytes().decode("utf-8", "replace"))):
+                owners.setdefault(name, []).append(file)
+    for name, found in sorted(owners.items()):
+        newer = [file for file in found if file.name in pending]
+        if len(found) > 1 and newer:
+            other = next(file for file in found if file is not newer[-1])
+            raise MigrationFileError(
+                f"{newer[-1].path.name} defines class {name}, as {other.path.name} already does",
+                "give the new migration's class a name of its own (it was probably copied)",
+            )
 
 
 def next_batch(applied: Sequence[AppliedMigration]) -> int:
