@@ -102,7 +102,7 @@ def make_migration_command(name: str, model: str | None, sql: bool, **project: A
 def migrate_command(step: bool, **project: Any) -> None:
     """Apply every pending migration."""
     config = config_from(**project)
-    with reporting_partial("Applied"):
+    with reporting_partial("Applied", config):
         result = commands.migrate(config, step=step, on_wait=report_wait)
     print_ran("Applied", result.applied, nothing="Nothing to migrate.")
     for name in result.missing:
@@ -196,7 +196,7 @@ def check_command(output: str, diff: bool, **project: Any) -> None:
 def rollback_command(steps: int | None, force: bool, **project: Any) -> None:
     """Roll back the last batch of migrations."""
     config = config_from(**project)
-    with reporting_partial("Rolled back"):
+    with reporting_partial("Rolled back", config):
         result = commands.rollback(config, steps=steps, force=force, confirm=terminal_confirm(), on_wait=report_wait)
     print_ran("Rolled back", result.rolled_back, nothing="Nothing to roll back.")
     print_entities(config, result.entities)
@@ -208,7 +208,7 @@ def rollback_command(steps: int | None, force: bool, **project: Any) -> None:
 def reset_command(force: bool, **project: Any) -> None:
     """Roll back every migration."""
     config = config_from(**project)
-    with reporting_partial("Rolled back"):
+    with reporting_partial("Rolled back", config):
         result = commands.reset(config, force=force, confirm=terminal_confirm(), on_wait=report_wait)
     print_ran("Rolled back", result.rolled_back, nothing="Nothing to roll back.")
     print_entities(config, result.entities)
@@ -221,7 +221,7 @@ def reset_command(force: bool, **project: Any) -> None:
 def refresh_command(step: bool, force: bool, **project: Any) -> None:
     """Roll back every migration, then migrate again."""
     config = config_from(**project)
-    with reporting_partial("Done"):
+    with reporting_partial("Done", config):
         result = commands.refresh(config, step=step, force=force, confirm=terminal_confirm(), on_wait=report_wait)
     print_rebuild(result)
     print_entities(config, result.entities)
@@ -234,7 +234,7 @@ def refresh_command(step: bool, force: bool, **project: Any) -> None:
 def fresh_command(step: bool, force: bool, **project: Any) -> None:
     """Drop every table, view, trigger and index, then migrate."""
     config = config_from(**project)
-    with reporting_partial("Applied"):
+    with reporting_partial("Applied", config):
         result = commands.fresh(config, step=step, force=force, confirm=terminal_confirm(), on_wait=report_wait)
     print_rebuild(result)
     print_entities(config, result.entities)

@@ -58,7 +58,7 @@ class Config:
 def _parse_path(key: str, value: object) -> object:
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or not value.strip() or "\x00" in value:
         raise ConfigError(
             f"setting {key!r} must be a non-empty path string, got {value!r}",
             f'set {key} to a path such as "database/database.sqlite"',
@@ -79,7 +79,7 @@ def _parse_seconds(key: str, value: object) -> object:
         seconds = float(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else -1.0
     except ValueError:
         seconds = -1.0
-    if seconds < 0:
+    if not (0 <= seconds < float("inf")):  # rejects NaN and infinity too
         raise ConfigError(f"setting {key!r} must be a number of seconds ≥ 0, got {value!r}", f"set {key} to e.g. 30")
     return seconds
 
@@ -136,6 +136,8 @@ def read_pyproject_settings(root: Path) -> dict[str, Any]:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}", "fix the syntax of pyproject.toml") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}", "check its permissions") from exc
     table = document.get("tool", {}).get("kitgen", {})
     if not isinstance(table, dict):
         raise ConfigError(f"[tool.kitgen] in {path} is not a table", "write it as a [tool.kitgen] section")

@@ -15,7 +15,7 @@ import click
 from kitgen import commands
 from kitgen.codegen.generate import GenerateResult
 from kitgen.commands import RebuildResult
-from kitgen.config import Config, load_config
+from kitgen.config import Config
 from kitgen.errors import KitgenError, MigrationFailed
 from kitgen.migrations.runner import MigrationState, Ran
 
@@ -49,6 +49,8 @@ def print_event(config: Config, event: Any, *, first: bool = False) -> None:
             err=True,
         )
     if event.error is not None:
+        if event.redone:  # rolled back, then the new version failed: say so
+            echo(", ".join(f"rolled back {item.name}" for item in event.redone) + f", {event.milliseconds:.0f} ms")
         echo(style("Error: ", fg="red", bold=True) + str(event.error), err=True)
         return
     if event.result is None:
@@ -100,8 +102,9 @@ def print_check(entries: list[dict[str, Any]]) -> None:
 class reporting_partial:
     """On a failed migration, first list the ones of the same run that completed, and their entities."""
 
-    def __init__(self, verb: str) -> None:
+    def __init__(self, verb: str, config: Config) -> None:
         self.verb = verb
+        self.config = config
 
     def __enter__(self) -> None:
         return None
@@ -111,7 +114,7 @@ class reporting_partial:
             for name in error.done:
                 echo(f"{self.verb} {name}")
         if isinstance(error, MigrationFailed) and isinstance(error.entities, GenerateResult):
-            print_entities(load_config(), error.entities, exit_on_flagged=False)
+            print_entities(self.config, error.entities, exit_on_flagged=False)
 
 
 def print_entities(config: Config, result: GenerateResult, *, quiet: bool = True, exit_on_flagged: bool = True) -> None:

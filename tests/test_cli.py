@@ -116,3 +116,82 @@ def test_fresh_clone_of_this_repository_migrates_without_changing_tracked_files(
     assert second.stdout.strip() == "Nothing to migrate."
     status = subprocess.run(["git", "status", "--porcelain", "--ignored"], cwd=clone, capture_output=True, text=True)
     assert status.stdout.splitlines() == ["!! database/database.sqlite"]
+
+
+def test_without_a_database_generate_refuses_and_rollback_leaves_the_entities(project: Project) -> None:
+    project.create_table("2026_01_01_000001_create_users_table", "users")
+    assert project.run("migrate").returncode == 0
+    before = {path.name: path.read_bytes() for path in project.entities.iterdir()}
+    project.database.unlink()  # a fresh clone: the database is not committed
+
+    assert_one_error(project.run("generate"), "does not exist", "kitgen migrate")
+    assert project.run("migrate:rollback", "--force").returncode == 0
+
+    assert {path.name: path.read_bytes() for path in project.entities.iterdir()} == before
+
+
+@pytest.mark.parametrize("folder", ["with?question", "with#hash", "with%25percent"])
+def test_status_reads_the_right_file_whatever_the_path_holds(tmp_path: Path, folder: str) -> None:
+    project = Project(tmp_path / folder)
+    project.create_table("2026_01_01_000001_create_users_table", "users")
+    assert project.run("migrate").returncode == 0
+
+    result = project.run("migrate:status", "--exit-code")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "applied (batch 1)" in result.stdout
+    assert sorted(path.name for path in tmp_path.iterdir()) == [folder]  # no stray database beside it
+
+
+def test_a_deferred_constraint_failing_at_commit_is_the_migrations_failure(project: Project) -> None:
+    project.create_table("2026_01_01_000001_create_parents_table", "parents")
+    project.sql(
+        "2026_01_01_000002_create_kids_table",
+        "CREATE TABLE kids (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED);\n"
+        "INSERT INTO kids (parent_id) VALUES (42);",
+    )
+
+    result = project.run("migrate")
+
+    assert_one_error(result, "2026_01_01_000002_create_kids_table", "FOREIGN KEY constraint failed")
+    assert "Applied 2026_01_01_000001_create_parents_table" in result.stdout
+    assert project.tables() == ["kitgen_migrations", "parents"]
+    assert (project.entities / "parent.py").is_file()
+
+
+def test_a_view_over_a_dropped_table_does_not_block_the_entities(project: Project) -> None:
+    project.sql(
+        "2026_01_01_000001_create_things",
+        "CREATE TABLE tmp (x); CREATE VIEW broken AS SELECT x FROM tmp; DROP TABLE tmp;\n"
+        "CREATE TABLE things (id INTEGER PRIMARY KEY);",
+    )
+    assert project.run("migrate").returncode == 0
+    assert (project.entities / "thing.py").is_file() and not (project.entities / "broken.py").exists()
+    assert project.run("check").returncode == 0
+
+
+def test_init_creates_the_configured_database_folder(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n\n[tool.kitgen]\ndatabase = "var/app.sqlite"\n')
+    assert subprocess.run([KITGEN, "init"], cwd=tmp_path, capture_output=True).returncode == 0
+    (tmp_path / "database" / "migrations" / "2026_01_01_000001_create_users_table.sql").write_text(
+        "-- migrate:up\nCREATE TABLE users (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE users;\n"
+    )
+    result = subprocess.run([KITGEN, "migrate"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "var" / "app.sqlite").is_file()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_lock_timeout_must_be_a_finite_number(project: Project, value: str) -> None:
+    assert_one_error(project.run("migrate:status", "--lock-timeout", value), "lock_timeout")
+
+
+def test_make_migration_names_that_are_keywords_give_runnable_files(project: Project) -> None:
+    for name in ("none", "create_order_table", "add_group_to_order"):
+        assert project.run("make:migration", name).returncode == 0
+    result = project.run("migrate")
+    assert result.returncode == 0, result.stderr
+    assert "class NoneMigration(Migration)" in next(project.migrations.glob("*_none.py")).read_text()
+    with project.connect() as connection:
+        columns = [row[1] for row in connection.execute('PRAGMA table_info("order")')]
+    assert columns == ["id", "created_at", "updated_at", "group"]

@@ -242,3 +242,23 @@ def test_missing_folder_is_one_error(tmp_path: Path) -> None:
     result = subprocess.run([KITGEN, "watch"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "Error: " in result.stderr and "Traceback" not in result.stderr
+
+
+def test_redo_with_a_half_saved_file_rolls_nothing_back(project: Project) -> None:
+    users = project.python(
+        USERS, 'db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")', 'db.execute("DROP TABLE users")'
+    )
+    watcher = Watcher(project, "--redo")
+    try:
+        watcher.wait_for("^Watching ")
+        with project.connect() as connection:
+            connection.execute("INSERT INTO users VALUES (7)")
+        users.write_text(users.read_text().replace("def up(self", "def up(self,,"))
+
+        watcher.wait_for("^Error: .*syntax error")
+        with project.connect() as connection:
+            assert connection.execute("SELECT id FROM users").fetchall() == [(7,)]
+        assert watcher.stop()[0] == 0
+    finally:
+        if watcher.process.poll() is None:
+            watcher.process.kill()

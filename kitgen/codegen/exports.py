@@ -70,7 +70,7 @@ def _leading(statement: cst.BaseStatement) -> list[cst.EmptyLine]:
 
 def all_order(name: str) -> tuple[int, tuple[tuple[int, int | str], ...]]:
     """``__all__`` in ruff's isort-style order: CONSTANTS, then Classes, then the rest, numbers by value."""
-    group = 0 if name.isupper() else 1 if name[:1].isupper() else 2
+    group = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
     return group, natural_key(name)
 
 

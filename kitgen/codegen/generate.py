@@ -9,6 +9,7 @@ nothing else back; a file kitgen did not generate is never touched.
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,10 +193,11 @@ def dangling_imports(folder: Path, source: str) -> set[str]:
     imported = {
         node.module for node in tree.body if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
     }
+    present = os.listdir(folder)  # module.py, module.pyi, module.cpython-311-….so, module/ all count
     return {
         module
         for module in imported
-        if "." not in module and not (folder / f"{module}.py").exists() and not (folder / module).is_dir()
+        if "." not in module and not any(entry == module or entry.startswith(f"{module}.") for entry in present)
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kitgen.codegen import files as entity_files
 from kitgen.codegen.generate import GenerateResult
 from kitgen.commands.session import (
     OnWait,
@@ -15,7 +16,7 @@ from kitgen.commands.session import (
     regenerating_after_failure,
 )
 from kitgen.config import Config
-from kitgen.errors import KitgenError, MigrationFileError
+from kitgen.errors import DatabaseError, KitgenError, MigrationFileError
 from kitgen.migrations import files, runner
 from kitgen.migrations.formats import formats
 from kitgen.migrations.runner import MigrationState, Ran
@@ -55,6 +56,12 @@ def migrate(config: Config, *, step: bool = False, on_wait: OnWait = ignore) -> 
 def generate(config: Config, *, force: bool = False, on_wait: OnWait = ignore) -> GenerateResult:
     """Bring the entities folder up to date with the database's schema."""
     with connected(config) as driver, driver.lock("kitgen generate", on_wait):
+        entity_files.scan(config.entities)  # a missing entities folder is the first thing to fix
+        if not driver.exists:
+            raise DatabaseError(
+                f"the database {config.database} does not exist, so there is no schema to generate from",
+                "run kitgen migrate first (or point --database at the database)",
+            )
         return regenerate(config, driver, force=force)
 
 

@@ -120,6 +120,8 @@ def redo_last_batch(config: Config, changed: tuple[str, ...], *, on_wait: OnWait
         last = _last_migrations(applied, None)
         if not last or not set(changed) <= {row.name for row in last}:
             raise ChangedMigrationsError(changed)
+        # The new versions must load before anything is rolled back: a half-saved file changes nothing.
+        runner.load_pending(files.discover(config.migrations), [row for row in applied if row not in last])
         return _roll_back(config, driver, last, "watch --redo", True, None, "")
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kitgen.config import Config
-from kitgen.errors import MigrationFileError
+from kitgen.errors import MigrationFileError, UsageError
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,11 @@ class InitResult:
 def init_project(config: Config) -> InitResult:
     """Create the folders and files a kitgen project needs; never overwrite anything."""
     created: list[str] = []
-    for folder in (config.migrations, config.entities):
+    for folder in (config.migrations, config.entities, config.database.parent):
+        if folder.exists() and not folder.is_dir():
+            raise UsageError(
+                f"{folder} is a file, where kitgen needs a folder", "move the file, or configure another path"
+            )
         if not folder.is_dir():
             folder.mkdir(parents=True)
             created.append(config.display(folder) + "/")

@@ -41,6 +41,9 @@ def entity_plan(config: Config, driver: Driver, *, force: bool = False) -> gener
 
 
 def regenerate(config: Config, driver: Driver, *, force: bool = False) -> GenerateResult:
+    """Bring the entities up to date; without a database there is no schema to follow, so nothing changes."""
+    if not driver.exists:
+        return GenerateResult()
     plan = entity_plan(config, driver, force=force)
     if plan.current:
         return GenerateResult(unchanged=len(plan.specs))

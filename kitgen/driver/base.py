@@ -43,6 +43,11 @@ class Driver(Protocol):
 
     display_name: str
 
+    @property
+    def exists(self) -> bool:
+        """Whether the database exists (drivers create it on the first write)."""
+        ...
+
     def close(self) -> None: ...
 
     def lock(

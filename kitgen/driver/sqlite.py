@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from kitgen.driver.base import TRACKING_TABLE, AppliedMigration, RawSchema, StatementError
 from kitgen.driver.filelock import exclusive_lock
@@ -163,7 +164,7 @@ class SQLiteDriver:
             )
 
     def _connect(self) -> sqlite3.Connection:
-        target = f"file:{self.path}?mode=ro" if self.readonly else str(self.path)
+        target = f"file:{quote(str(self.path))}?mode=ro" if self.readonly else str(self.path)
         try:
             connection = sqlite3.connect(
                 target, timeout=self.lock_timeout, isolation_level=None, uri=self.readonly, check_same_thread=False
@@ -243,8 +244,14 @@ class SQLiteDriver:
                 connection.execute("ROLLBACK")
             raise
         connection.set_authorizer(None)
-        with self.guard():
+        try:
             connection.execute("COMMIT")
+        except sqlite3.Error as exc:  # a deferred constraint, or the database itself
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            if _is_database_level(exc):
+                raise self.error(exc) from exc
+            raise StatementError("COMMIT", str(exc)) from exc
 
     def autocommit(self) -> Database:
         return SQLiteHandle(self.connection, self.error)

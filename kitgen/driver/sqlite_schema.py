@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from typing import Any
 
 from kitgen.driver.base import TRACKING_TABLE, RawColumn, RawForeignKey, RawSchema
 
@@ -22,6 +23,7 @@ FROM sqlite_master AS m JOIN pragma_table_xinfo(m.name) AS p
 WHERE m.type IN ('table', 'view')
 ORDER BY m.name, p.cid
 """
+COLUMNS_OF = 'SELECT cid, name, type, "notnull", dflt_value, pk, hidden FROM pragma_table_xinfo(?) ORDER BY cid'
 UNIQUE_INDEXES = """
 SELECT m.name, il.name, ii.seqno, ii.name
 FROM sqlite_master AS m JOIN pragma_index_list(m.name) AS il JOIN pragma_index_info(il.name) AS ii
@@ -61,9 +63,11 @@ def read_schema(connection: sqlite3.Connection) -> RawSchema:
     relations = connection.execute(RELATIONS, (TRACKING_TABLE,)).fetchall()
     shadow = _shadow_tables(connection, relations)
     kept = {name: kind for name, kind, _ in relations if name not in shadow}
+    rows, broken = _column_rows(connection, kept)
+    kept = {name: kind for name, kind in kept.items() if name not in broken}
     columns = tuple(
         RawColumn(table, cid, name, declared or "", bool(not_null), default, pk, hidden in (2, 3))
-        for table, cid, name, declared, not_null, default, pk, hidden in connection.execute(COLUMNS)
+        for table, cid, name, declared, not_null, default, pk, hidden in rows
         if table in kept and hidden != 1
     )
     return RawSchema(
@@ -78,6 +82,21 @@ def read_schema(connection: sqlite3.Connection) -> RawSchema:
             if table in kept
         ),
     )
+
+
+def _column_rows(connection: sqlite3.Connection, kept: dict[str, str]) -> tuple[list[tuple[Any, ...]], set[str]]:
+    """Every column in one query; if a view cannot be resolved (its table is gone), view by view, skipping it."""
+    try:
+        return connection.execute(COLUMNS).fetchall(), set()
+    except sqlite3.OperationalError:
+        rows: list[tuple[Any, ...]] = []
+        broken: set[str] = set()
+        for name in kept:
+            try:
+                rows += [(name, *row) for row in connection.execute(COLUMNS_OF, (name,))]
+            except sqlite3.OperationalError:
+                broken.add(name)
+        return rows, broken
 
 
 def _shadow_tables(connection: sqlite3.Connection, relations: list[tuple[str, str, str]]) -> set[str]:

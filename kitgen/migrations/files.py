@@ -62,6 +62,8 @@ def discover(folder: Path) -> list[MigrationFile]:
             f"the migrations folder {folder} does not exist",
             "run kitgen init, or set migrations in [tool.kitgen] or --migrations",
         ) from exc
+    except PermissionError as exc:
+        raise MigrationFileError(f"cannot read the migrations folder {folder}", "check its permissions") from exc
     except NotADirectoryError as exc:
         raise MigrationFileError(f"the migrations path {folder} is not a folder", "point it at a folder") from exc
     files = [_migration_file(folder / entry) for entry in entries]

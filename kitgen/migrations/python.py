@@ -20,8 +20,9 @@ def parse(source: str, path: Path) -> ast.Module:
     try:
         return ast.parse(source, filename=str(path))
     except SyntaxError as exc:
+        where = f" at line {exc.lineno}" if exc.lineno else ""
         raise MigrationFileError(
-            f"{path.name} has a syntax error at line {exc.lineno}: {exc.msg}",
+            f"{path.name} has a syntax error{where}: {exc.msg}",
             "fix the file and run the command again",
         ) from exc
     except ValueError as exc:  # null bytes

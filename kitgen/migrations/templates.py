@@ -44,14 +44,25 @@ def validate_model(model: str | None) -> None:
         raise UsageError(f"invalid model class name {model!r}", "use a PascalCase Python identifier, e.g. User")
 
 
+def sql_name(name: str) -> str:
+    """The name as SQLite needs it written: quoted when it is a keyword (``order`` → ``"order"``)."""
+    import sqlite3
+
+    try:
+        sqlite3.connect(":memory:").execute(f"CREATE TABLE {name} ({name} INTEGER)")
+    except sqlite3.Error:
+        return f'"{name}"'
+    return name
+
+
 def guess_change(label: str) -> Change:
     """``create_X_table`` creates X, ``add_C_to_T`` adds column C to T, anything else is blank."""
     if match := CREATE.match(label):
-        table = match["table"]
+        table = sql_name(match["table"])
         body = f"CREATE TABLE {table} (\n    id INTEGER PRIMARY KEY,\n    {TIMESTAMPS}\n)"
         return Change(body, f"DROP TABLE {table}", f"Create the {table} table.")
     if match := ADD.match(label):
-        column, table = match["column"], match["table"]
+        column, table = sql_name(match["column"]), sql_name(match["table"])
         return Change(
             f"ALTER TABLE {table} ADD COLUMN {column} TEXT",
             f"ALTER TABLE {table} DROP COLUMN {column}",
@@ -61,7 +72,6 @@ def guess_change(label: str) -> Change:
 
 
 def render_python(label: str, model: str | None) -> str:
-    import inflection
 
     change = guess_change(label)
     lines = [
@@ -70,7 +80,7 @@ def render_python(label: str, model: str | None) -> str:
         "from kitgen import Database, Migration",
         "",
         "",
-        f"class {inflection.camelize(label)}(Migration):",
+        f"class {class_name(label)}(Migration):",
     ]
     if model:
         lines += [f'    model = "{model}"', ""]
@@ -78,12 +88,21 @@ def render_python(label: str, model: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def class_name(label: str) -> str:
+    """The migration's class: the name in PascalCase (``none`` → ``NoneMigration``, not ``None``)."""
+    import inflection
+
+    name = inflection.camelize(label)
+    return f"{name}Migration" if keyword.iskeyword(name) else name
+
+
 def _python_method(name: str, sql: str) -> list[str]:
     header = f"    def {name}(self, db: Database) -> None:"
     if not sql:
         return [header, "        pass"]
     if "\n" not in sql:
-        return [header, f'        db.execute("{sql}")']
+        quote = "'" if '"' in sql else '"'  # "order" and other quoted names
+        return [header, f"        db.execute({quote}{sql}{quote})"]
     body = "\n".join("            " + line for line in sql.splitlines())
     return [header, "        db.execute(", '            """', body, '            """', "        )"]
 

@@ -68,7 +68,7 @@ def validate_overrides(overrides: object) -> dict[str, str]:
         raise ConfigError("[tool.kitgen.types] must be a table", 'write e.g. [tool.kitgen.types] "users.meta" = "json"')
     checked: dict[str, str] = {}
     for key, kind in sorted(overrides.items()):
-        if kind not in ANNOTATIONS:
+        if not isinstance(kind, str) or kind not in ANNOTATIONS:
             raise ConfigError(
                 f"[tool.kitgen.types] {key!r} = {kind!r} is not a known type",
                 f"use one of {', '.join(sorted(ANNOTATIONS))}",
