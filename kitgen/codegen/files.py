@@ -47,7 +47,7 @@ def scan(folder: Path) -> dict[str, ExistingFile]:
     for entry in sorted(os.listdir(folder)):
         path = folder / entry
         if entry.endswith(".py") and entry != "__init__.py" and path.is_file():
-            found[path.stem] = ExistingFile(path, headers.parse(headers.read_head(path)))
+            found[path.stem] = ExistingFile(path, headers.parse(_head(path)))
     return found
 
 
@@ -65,9 +65,19 @@ def ensure_writable(folder: Path) -> None:
         ) from exc
 
 
+def _head(path: Path) -> str:
+    try:
+        return headers.read_head(path)
+    except OSError as exc:
+        raise EntitiesFolderError(f"cannot read {path}: {exc.strerror}", "check its permissions") from exc
+
+
 def read_text(path: Path) -> str:
-    with path.open("r", encoding="utf-8", errors="surrogateescape", newline="") as handle:
-        return handle.read()
+    try:
+        with path.open("r", encoding="utf-8", errors="surrogateescape", newline="") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise EntitiesFolderError(f"cannot read {path}: {exc.strerror}", "check its permissions") from exc
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -77,4 +77,9 @@ def make_migration(
         raise MigrationFileError(f"the migrations folder {folder} does not exist", "run kitgen init first")
     text = templates.render_sql(name, model) if sql else templates.render_python(name, model)
     moment = (now or datetime.now(UTC)).replace(tzinfo=None)
-    return templates.create_migration_file(folder, name, ".sql" if sql else ".py", text, moment)
+    try:
+        return templates.create_migration_file(folder, name, ".sql" if sql else ".py", text, moment)
+    except PermissionError as exc:
+        raise MigrationFileError(
+            f"cannot write in the migrations folder {folder}: {exc.strerror}", "check its permissions"
+        ) from exc
