@@ -153,7 +153,8 @@ def _exports_text(plan: Plan, kept_orphans: Sequence[files.ExistingFile]) -> str
     source = files.read_text(path) if path.exists() else EXPORTS_DOCSTRING
     gone = {orphan.module for orphan in plan.orphans} - {orphan.module for orphan in kept_orphans}
     gone |= dangling_imports(plan.folder, source)
-    exports = [(spec.module, spec.class_name) for spec in plan.specs]
+    blocked = {spec.module for spec in plan.conflicts}  # a file of the user's holds that name: nothing to import
+    exports = [(spec.module, spec.class_name) for spec in plan.specs if spec.module not in blocked]
     return update_exports(source, exports, gone, str(path))
 
 
