@@ -19,19 +19,14 @@ from pathlib import Path
 
 from bench_generate import clear_entities
 from bench_noop_migrate import alembic_available, build_alembic_project
-from harness import KITGEN, Timing, print_table, time_command
+from harness import KITGEN, Timing, new_project, print_table, time_command
 
 COUNT = 500
 
 
 def build_kitgen_project(root: Path) -> None:
     """The same chain as kitgen Python migrations (alembic's revisions are Python too); not applied."""
-    migrations = root / "database" / "migrations"
-    migrations.mkdir(parents=True)
-    (root / "app" / "entities").mkdir(parents=True)
-    (root / "app" / "__init__.py").write_text("")
-    (root / "app" / "entities" / "__init__.py").write_text('"""Entities."""\n')
-    (root / "pyproject.toml").write_text('[project]\nname = "bench"\nversion = "0"\n')
+    migrations = new_project(root)
     for index in range(COUNT):
         (migrations / f"2026_01_01_{index:06d}_create_table_{index}.py").write_text(
             "from kitgen import Database, Migration\n\n\n"

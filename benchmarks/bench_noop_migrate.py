@@ -12,18 +12,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness import KITGEN, Timing, print_table, time_command
+from harness import KITGEN, Timing, new_project, print_table, time_command
 
 COUNT = 200
 
 
 def build_kitgen_project(root: Path) -> None:
-    migrations = root / "database" / "migrations"
-    migrations.mkdir(parents=True)
-    (root / "app" / "entities").mkdir(parents=True)
-    (root / "app" / "__init__.py").write_text("")
-    (root / "app" / "entities" / "__init__.py").write_text('"""Entities."""\n')
-    (root / "pyproject.toml").write_text('[project]\nname = "bench"\nversion = "0"\n')
+    migrations = new_project(root)
     for index in range(COUNT):
         name = f"2026_01_01_{index:06d}_create_table_{index}"
         if index % 2:

@@ -8,17 +8,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import KITGEN
+from harness import KITGEN, new_project
 
 SAVES = 20
-
-
-def build_project(root: Path) -> None:
-    (root / "database" / "migrations").mkdir(parents=True)
-    (root / "app" / "entities").mkdir(parents=True)
-    (root / "app" / "__init__.py").write_text("")
-    (root / "app" / "entities" / "__init__.py").write_text('"""Entities."""\n')
-    (root / "pyproject.toml").write_text('[project]\nname = "bench"\nversion = "0"\n')
 
 
 def wait_until(condition: object, timeout: float = 30.0) -> None:
@@ -32,7 +24,7 @@ def wait_until(condition: object, timeout: float = 30.0) -> None:
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        build_project(root)
+        new_project(root)
         process = subprocess.Popen(
             [KITGEN, "watch"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )

@@ -15,6 +15,17 @@ BIN = Path(sys.executable).parent
 KITGEN = str(BIN / "kitgen")
 
 
+def new_project(root: Path) -> Path:
+    """An empty kitgen project (pyproject.toml, entities package); returns its migrations folder."""
+    migrations = root / "database" / "migrations"
+    migrations.mkdir(parents=True)
+    (root / "app" / "entities").mkdir(parents=True)
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "entities" / "__init__.py").write_text('"""Entities."""\n')
+    (root / "pyproject.toml").write_text('[project]\nname = "bench"\nversion = "0"\n')
+    return migrations
+
+
 def compile_kitgen() -> None:
     """Byte-compile kitgen as an installed package would be, even under PYTHONDONTWRITEBYTECODE."""
     import compileall

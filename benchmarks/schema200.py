@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from harness import KITGEN
+from harness import KITGEN, new_project
 
 TABLES = 200
 TYPES = [
@@ -36,12 +36,7 @@ def table_sql(index: int) -> str:
 
 def build_project(root: Path, *, migrate: bool = True) -> Path:
     """The project with its migrations (one file per table), migrated when asked; returns the database."""
-    migrations = root / "database" / "migrations"
-    migrations.mkdir(parents=True)
-    (root / "app" / "entities").mkdir(parents=True)
-    (root / "app" / "__init__.py").write_text("")
-    (root / "app" / "entities" / "__init__.py").write_text('"""Entities."""\n')
-    (root / "pyproject.toml").write_text('[project]\nname = "bench"\nversion = "0"\n')
+    migrations = new_project(root)
     for index in range(TABLES):
         (migrations / f"2026_01_01_{index:06d}_create_table_{index}s_table.sql").write_text(
             f"-- migrate:up\n{table_sql(index)}\n\n-- migrate:down\nDROP TABLE table_{index}s;\n"
