@@ -89,7 +89,7 @@ def plan_generation(folder: Path, specs: Sequence[EntitySpec], *, force: bool = 
         conflicts=conflicts,
         orphans=orphans,
         support=support if support_needed else None,
-        exports=not _exports_current(folder, specs, orphans),
+        exports=not exports_current(folder, specs, orphans),
         leftovers=files.leftover_temporaries(folder),
     )
 
@@ -158,7 +158,7 @@ def _exports_text(plan: Plan, kept_orphans: Sequence[files.ExistingFile]) -> str
     return update_exports(source, exports, gone, str(path))
 
 
-def _exports_current(folder: Path, specs: Sequence[EntitySpec], orphans: Sequence[files.ExistingFile]) -> bool:
+def exports_current(folder: Path, specs: Sequence[EntitySpec], orphans: Sequence[files.ExistingFile]) -> bool:
     """Whether __init__.py already imports and lists exactly the entities (checked with ast, no libcst)."""
     path = folder / "__init__.py"
     if not path.exists():
