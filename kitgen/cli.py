@@ -13,9 +13,10 @@ from typing import Any, TypeVar
 import click
 
 from kitgen import __version__, commands
+from kitgen.codegen.files import EntitiesFolderError
 from kitgen.commands import Confirm
 from kitgen.config import Config, load_config
-from kitgen.errors import KitgenError
+from kitgen.errors import DatabaseError, KitgenError
 from kitgen.output import (
     check_entries,
     echo,
@@ -137,7 +138,11 @@ def watch_command(debounce: int, redo: bool, **project: Any) -> None:
     config = config_from(**project)
     if redo and config.destructive_prohibited:
         commands.authorize(config, "watch --redo", force=True, confirm=None, question="")
-    print_event(config, watch.first_run(config), first=True)
+    watch.check_folders(config)
+    first = watch.first_run(config)
+    if isinstance(first.error, (DatabaseError, EntitiesFolderError)):
+        raise first.error  # nothing to watch for until the setup is fixed
+    print_event(config, first, first=True)
     for event in watch.watch_project(config, debounce_ms=debounce, redo=redo):
         print_event(config, event)
         if event.ready:

@@ -21,7 +21,7 @@ from kitgen import commands
 from kitgen.codegen import files as entity_files
 from kitgen.codegen import headers
 from kitgen.config import Config
-from kitgen.errors import ChangedMigrationsError, KitgenError, ProtectedError
+from kitgen.errors import ChangedMigrationsError, KitgenError, MigrationFileError, ProtectedError
 from kitgen.migrations.files import is_candidate
 from kitgen.migrations.runner import Ran
 
@@ -49,6 +49,15 @@ def watch_filter(config: Config) -> Callable[[object, str], bool]:
         return folder == entities and name.endswith(".py") and not name.startswith((".", "#", "~"))
 
     return wanted
+
+
+def check_folders(config: Config) -> None:
+    """Both watched folders must exist before watching starts."""
+    if not config.migrations.is_dir():
+        raise MigrationFileError(
+            f"the migrations folder {config.migrations} does not exist", "run kitgen init, or set migrations"
+        )
+    entity_files.scan(config.entities)
 
 
 def first_run(config: Config) -> Event:

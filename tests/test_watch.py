@@ -262,3 +262,11 @@ def test_redo_with_a_half_saved_file_rolls_nothing_back(project: Project) -> Non
     finally:
         if watcher.process.poll() is None:
             watcher.process.kill()
+
+
+@pytest.mark.parametrize("option", [("--database", "."), ("--migrations", "nowhere"), ("--entities", "nowhere")])
+def test_a_setup_error_at_start_is_one_error_and_no_watching(project: Project, option: tuple[str, str]) -> None:
+    result = subprocess.run([KITGEN, "watch", *option], cwd=project.root, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: ") and " — " in result.stderr and "Traceback" not in result.stderr
+    assert "Watching" not in result.stdout
