@@ -1,6 +1,6 @@
 """kitgen: migrations for SQLite, and typed entities that always match the schema."""
 
-from kitgen.migrations.base import Database, Migration
+from kitgen.migrations.base import Database, Migration, TableAlteration
 
-__all__ = ["Database", "Migration", "__version__"]
+__all__ = ["Database", "Migration", "TableAlteration", "__version__"]
 __version__ = "0.1.0"

@@ -24,6 +24,7 @@ from kitgen.output import (
     print_check,
     print_entities,
     print_event,
+    print_pretend,
     print_ran,
     print_rebuild,
     print_status,
@@ -97,12 +98,22 @@ def make_migration_command(name: str, model: str | None, sql: bool, **project: A
     echo(f"Created {config.display(path)}")
 
 
+def pretend_option(function: F) -> F:
+    return click.option(
+        "--pretend", is_flag=True, help="Run on a copy of the database; print the statements and entity diffs."
+    )(function)
+
+
 @cli.command("migrate")
 @click.option("--step", is_flag=True, help="Give each migration its own batch.")
+@pretend_option
 @project_options
-def migrate_command(step: bool, **project: Any) -> None:
+def migrate_command(step: bool, pretend: bool, **project: Any) -> None:
     """Apply every pending migration."""
     config = config_from(**project)
+    if pretend:
+        print_pretend(config, "apply", commands.pretend_migrate(config, step=step))
+        return
     with reporting_partial("Applied", config):
         result = commands.migrate(config, step=step, on_wait=report_wait)
     print_ran("Applied", result.applied, nothing="Nothing to migrate.")
@@ -197,10 +208,14 @@ def check_command(output: str, diff: bool, **project: Any) -> None:
 @cli.command("migrate:rollback")
 @click.option("--step", "steps", type=int, help="Roll back the last N migrations instead of the last batch.")
 @force_option
+@pretend_option
 @project_options
-def rollback_command(steps: int | None, force: bool, **project: Any) -> None:
+def rollback_command(steps: int | None, force: bool, pretend: bool, **project: Any) -> None:
     """Roll back the last batch of migrations."""
     config = config_from(**project)
+    if pretend:
+        print_pretend(config, "roll back", commands.pretend_rollback(config, steps=steps))
+        return
     with reporting_partial("Rolled back", config):
         result = commands.rollback(config, steps=steps, force=force, confirm=terminal_confirm(), on_wait=report_wait)
     print_ran("Rolled back", result.rolled_back, nothing="Nothing to roll back.")

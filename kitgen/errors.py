@@ -80,3 +80,17 @@ class ProtectedError(KitgenError):
 
 class Aborted(KitgenError):
     """The user declined a confirmation, or none could be asked."""
+
+
+class SchemaChangeRefused(KitgenError):
+    """``db.alter_table()`` refused a change before touching anything (or undid it): the why and the way out."""
+
+
+class ForeignKeyViolation(KitgenError):
+    """A migration left rows that reference rows that do not exist; it was rolled back.
+
+    ``violations`` are the engine's rows describing them, found in ``tables``.
+    """
+
+    violations: frozenset[object] = frozenset()
+    tables: list[str] = []  # noqa: RUF012 - replaced, never mutated

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 from typing import Any
 
 import click
@@ -52,6 +53,8 @@ def print_event(config: Config, event: Any, *, first: bool = False) -> None:
         if event.redone:  # rolled back, then the new version failed: say so
             echo(", ".join(f"rolled back {item.name}" for item in event.redone) + f", {event.milliseconds:.0f} ms")
         echo(style("Error: ", fg="red", bold=True) + str(event.error), err=True)
+        for message in _generated_before_failing(event.error).warnings:
+            warn(message)
         return
     if event.result is None:
         return
@@ -61,6 +64,15 @@ def print_event(config: Config, event: Any, *, first: bool = False) -> None:
     parts += [f"deleted {path.name}" for path in event.result.entities.deleted]
     if parts or first:
         echo(", ".join(parts or ["up to date"]) + f", {event.milliseconds:.0f} ms")
+    for message in event.result.entities.warnings:
+        warn(message)
+
+
+def _generated_before_failing(error: KitgenError) -> GenerateResult:
+    """The entities a failed migration run still brought up to date with what it applied."""
+    if isinstance(error, MigrationFailed) and isinstance(error.entities, GenerateResult):
+        return error.entities
+    return GenerateResult()
 
 
 MIGRATION_HINTS = {
@@ -123,6 +135,8 @@ def print_entities(config: Config, result: GenerateResult, *, quiet: bool = True
         echo(f"Wrote {config.display(path)}")
     for path in result.deleted:
         echo(f"Deleted {config.display(path)}")
+    for message in result.warnings:
+        warn(message)
     if not quiet and not result.written and not result.deleted and not result.flagged:
         echo(f"Entities are up to date ({result.unchanged} unchanged).")
     for flagged in result.flagged:
@@ -145,6 +159,29 @@ def print_ran(verb: str, ran: list[Ran], *, nothing: str) -> None:
         echo(f"{verb} {style(item.name, fg='green')} (batch {item.batch}, {item.milliseconds:.0f} ms)")
     total = sum(item.milliseconds for item in ran)
     echo(f"{verb} {len(ran)} migration{'s' if len(ran) != 1 else ''} in {total:.0f} ms.")
+
+
+def print_pretend(config: Config, verb: str, result: commands.PretendResult) -> None:
+    """Each migration's statements, then each entity diff; the real run's error, if it would fail."""
+    for migration in result.migrations:
+        echo(style(f"Would {verb} {migration.name}:", bold=True))
+        for statement in migration.statements:
+            echo(textwrap.indent(statement.strip().rstrip(";") + ";", "    "))
+    for change in result.entities:
+        where = config.display(change.path)
+        headline = (
+            f"Would leave {where} as it is ({change.reason})"
+            if change.action == "keep"
+            else f"Would {change.action} {where}"
+        )
+        echo(style(headline + ":", bold=True))
+        echo(change.diff.rstrip("\n"))
+    if result.failure is not None:
+        fail(f"{result.failure} (pretending: nothing was changed)", result.failure.exit_code)
+    count = len(result.ran)
+    noun = "migration" if count == 1 else "migrations"
+    done = f"Would {verb} {count} {noun}" if count else f"Nothing to {verb}"
+    echo(f"{done}; pretending: the database and the entities were not changed.")
 
 
 def print_rebuild(result: RebuildResult) -> None:

@@ -144,17 +144,27 @@ def test_status_reads_the_right_file_whatever_the_path_holds(tmp_path: Path, fol
     assert sorted(path.name for path in tmp_path.iterdir()) == [folder]  # no stray database beside it
 
 
-def test_a_deferred_constraint_failing_at_commit_is_the_migrations_failure(project: Project) -> None:
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ("", "it would leave 1 row of kids referencing parents rows that do not exist"),  # checked before COMMIT
+        (" foreign_keys:on", "FOREIGN KEY constraint failed"),  # enforced: the deferred constraint fails COMMIT
+    ],
+)
+def test_a_deferred_constraint_failing_at_commit_is_the_migrations_failure(
+    project: Project, options: str, message: str
+) -> None:
     project.create_table("2026_01_01_000001_create_parents_table", "parents")
-    project.sql(
-        "2026_01_01_000002_create_kids_table",
+    project.write(
+        "2026_01_01_000002_create_kids_table.sql",
+        f"-- migrate:up{options}\n"
         "CREATE TABLE kids (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED);\n"
-        "INSERT INTO kids (parent_id) VALUES (42);",
+        "INSERT INTO kids (parent_id) VALUES (42);\n",
     )
 
     result = project.run("migrate")
 
-    assert_one_error(result, "2026_01_01_000002_create_kids_table", "FOREIGN KEY constraint failed")
+    assert_one_error(result, "2026_01_01_000002_create_kids_table", message)
     assert "Applied 2026_01_01_000001_create_parents_table" in result.stdout
     assert project.tables() == ["kitgen_migrations", "parents"]
     assert (project.entities / "parent.py").is_file()

@@ -7,10 +7,14 @@ entities folder, so every check looks at real bytes and real mtimes on disk.
 from __future__ import annotations
 
 import os
+import sqlite3
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Project
+from entity_helpers import generate_package, imported, schema_from_sql, schema_of
 
 from kitgen import commands
 from kitgen.codegen import headers
@@ -21,6 +25,7 @@ from kitgen.codegen.plan import EntitySpec, plan_entities
 from kitgen.driver import open_driver
 from kitgen.errors import KitgenError
 from kitgen.schema.introspect import introspect_schema
+from kitgen.schema.types import precision_warning, validate_overrides
 
 USERS = "2026_01_01_000001_create_users_table"
 POSTS = "2026_01_01_000002_create_posts_table"
@@ -483,3 +488,69 @@ def test_the_same_schema_gives_the_same_bytes_in_two_folders(project: Project) -
 
     assert contents(first) == contents(second)
     assert support_text() == support_text()
+
+
+# --- decimals SQLite cannot keep, and the ones it does -------------------------------------------
+
+PRICES = """
+CREATE TABLE prices (id INTEGER PRIMARY KEY, amount TEXT NOT NULL, approx DECIMAL(18,4) NOT NULL);
+CREATE VIEW price_list AS SELECT id, approx FROM prices;
+"""
+EXACT = ["12345678901234.5678", "0.10", "-1E+30", "123456789012345678901234567890.123456789"]
+
+
+def prices_package(tmp_path: Path, model_type: str) -> tuple[sqlite3.Connection, GenerateResult]:
+    """A real database file with the prices table, and entities generated for it (amount: TEXT → decimal)."""
+    connection = sqlite3.connect(tmp_path / "prices.sqlite")
+    connection.executescript(PRICES)
+    schema = schema_of(connection, validate_overrides({"prices.amount": "decimal"}))
+    _, result = generate_package(tmp_path, schema, model_type)
+    return connection, result
+
+
+def stored(connection: sqlite3.Connection, price: Any, column: str) -> tuple[Any, str]:
+    """Write ``price`` with its to_row(), then read the column back as SQLite keeps it."""
+    connection.execute("DELETE FROM prices")
+    connection.execute("INSERT INTO prices VALUES (:id, :amount, :approx)", price.to_row())
+    value, storage = connection.execute(f"SELECT {column}, typeof({column}) FROM prices").fetchone()
+    return value, storage
+
+
+@pytest.mark.parametrize("model_type", ["pydantic", "dataclass", "msgspec"])
+def test_a_text_column_overridden_to_decimal_round_trips_every_digit(tmp_path: Path, model_type: str) -> None:
+    connection, _ = prices_package(tmp_path, model_type)
+    with imported(tmp_path, "pkg.entities") as entities:
+        for digits in EXACT:
+            price = entities.Price(id=1, amount=Decimal(digits), approx=Decimal(0))
+            assert stored(connection, price, "amount") == (digits, "text")
+            [read] = [entities.Price.from_row(row) for row in connection.execute("SELECT * FROM prices")]
+            assert read.amount == Decimal(digits) and str(read.amount) == digits  # "0.10" keeps its zero
+            assert read == price
+    connection.close()
+
+
+def test_a_numeric_18_4_column_really_loses_digits(tmp_path: Path) -> None:
+    connection, _ = prices_package(tmp_path, "pydantic")
+    with imported(tmp_path, "pkg.entities") as entities:
+        price = entities.Price(id=1, amount=Decimal(0), approx=Decimal("12345678901234.5678"))
+        assert stored(connection, price, "approx") == (12345678901234.568, "real")
+        [read] = [entities.Price.from_row(row) for row in connection.execute("SELECT * FROM prices")]
+        assert read.approx == Decimal("12345678901234.568") != price.approx
+        # 15 significant digits survive; integers stay exact INTEGERs because to_row writes text, not floats.
+        for digits, storage in [("12345678901.2345", "real"), ("123456789012345678", "integer")]:
+            price = entities.Price(id=1, amount=Decimal(0), approx=Decimal(digits))
+            assert stored(connection, price, "approx")[1] == storage
+            [read] = [entities.Price.from_row(row) for row in connection.execute("SELECT * FROM prices")]
+            assert read.approx == Decimal(digits)
+    connection.close()
+
+
+def test_writing_an_entity_warns_once_per_lossy_column_of_its_table(tmp_path: Path) -> None:
+    connection, result = prices_package(tmp_path, "pydantic")
+    connection.close()
+
+    assert result.warnings == [precision_warning("prices", "approx", "DECIMAL(18,4)", "decimal")]  # not the view
+    folder = tmp_path / "pkg" / "entities"
+    schema = schema_from_sql(PRICES, validate_overrides({"prices.amount": "decimal"}))
+    again = execute(plan_generation(folder, plan_entities(schema, "pydantic")))
+    assert again.written == [] and again.warnings == []  # nothing written, nothing to say

@@ -807,3 +807,75 @@ def test_the_sample_layout_migrates_and_imports(project: Project) -> None:
     result = ok(python(project, code))
     assert result.stdout == (f"{project.entities / '__init__.py'} ['Comment', 'Post', 'Profile', 'User'] Ann a@x\n")
     assert ok(project.run("check")).stdout.strip().endswith("ok.")
+
+
+# --- decimals SQLite cannot keep -------------------------------------------------------------------
+
+PRICES = "2026_01_01_000004_create_prices_table"
+TAX = "2026_01_01_000005_add_tax_to_prices"
+LOSSY = {"prices.amount": 18, "prices.total": 20, "prices.fee": 16}
+
+
+def prices(project: Project) -> None:
+    """DECIMAL(18,4), NUMERIC(20) and decimal(16, 2) lose digits; the others do not."""
+    project.create_table(
+        PRICES,
+        "prices",
+        "id INTEGER PRIMARY KEY, amount DECIMAL(18,4) NOT NULL, total NUMERIC(20), fee decimal(16, 2),"
+        " small DECIMAL(10,2), plain NUMERIC, exact TEXT NOT NULL",
+    )
+    with (project.root / "pyproject.toml").open("a", encoding="utf-8") as handle:
+        handle.write('\n[tool.kitgen.types]\n"prices.exact" = "decimal"\n')
+
+
+def precision_warnings(result: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    """table.column → its ``Warning: …`` line on stderr (none on stdout)."""
+    assert "Warning: " not in result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.startswith("Warning: ")]
+    found = {line.removeprefix("Warning: ").split(" ", 1)[0]: line for line in lines}
+    assert len(found) == len(lines), lines  # once per column
+    return found
+
+
+def assert_precision_warnings(result: subprocess.CompletedProcess[str], expected: dict[str, int]) -> None:
+    found = precision_warnings(result)
+    assert sorted(found) == sorted(expected), result.stderr
+    for name, precision in expected.items():
+        line = found[name]
+        assert f"(precision {precision})" in line and "only 15 significant digits" in line, line
+        assert f'declare it TEXT with "{name}" = "decimal" in [tool.kitgen.types]' in line, line
+        assert "store integer minor units (e.g. cents) in an INTEGER column" in line, line
+
+
+def test_a_decimal_column_sqlite_cannot_keep_is_warned_about_when_its_entity_is_written(project: Project) -> None:
+    prices(project)
+
+    assert_precision_warnings(ok(project.run("migrate")), LOSSY)
+    assert "amount: decimal.Decimal\n" in (project.entities / "price.py").read_text(encoding="utf-8")
+
+    for args in (("migrate",), ("generate",), ("migrate",)):  # nothing to write: nothing to say
+        result = ok(project.run(*args))
+        assert wrote(result) == [] and precision_warnings(result) == {}, result.stderr
+
+    (project.entities / "price.py").unlink()
+    assert_precision_warnings(ok(project.run("generate")), LOSSY)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("migrate:rollback", "--force"), LOSSY),
+        (("migrate:refresh", "--force"), {**LOSSY, "prices.tax": 20}),
+        (("migrate:fresh", "--force"), {**LOSSY, "prices.tax": 20}),
+    ],
+    ids=["rollback", "refresh", "fresh"],
+)
+def test_the_rollback_family_warns_about_the_entities_it_writes(
+    project: Project, args: tuple[str, ...], expected: dict[str, int]
+) -> None:
+    prices(project)
+    project.sql(TAX, "ALTER TABLE prices ADD COLUMN tax DECIMAL(20,6);", "ALTER TABLE prices DROP COLUMN tax;")
+    assert_precision_warnings(ok(project.run("migrate", "--step")), {**LOSSY, "prices.tax": 20})
+    (project.entities / "price.py").unlink()  # refresh and fresh end with the same schema: make them write it
+
+    assert_precision_warnings(ok(project.run(*args)), expected)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import Project, assert_one_error
 
 from kitgen.driver.sqlite import SQLiteHandle
 from kitgen.errors import MigrationFileError
@@ -85,3 +87,40 @@ def test_checksum_ignores_comments_docstrings_and_formatting() -> None:
 
 def test_checksum_sees_changed_statements() -> None:
     assert python_checksum(SOURCE.replace("INTEGER PRIMARY KEY", "TEXT")) != python_checksum(SOURCE)
+
+
+PY_MIGRATION = (
+    '"""A migration saved by an editor that writes a BOM and CRLF."""\n\n'
+    "from kitgen import Database, Migration\n\n\n"
+    "class CreateT(Migration):\n"
+    "    def up(self, db: Database) -> None:\n"
+    '        db.execute("""\n            CREATE TABLE t (id INTEGER PRIMARY KEY)\n        """)\n\n'
+    "    def down(self, db: Database) -> None:\n"
+    '        db.execute("DROP TABLE t")\n'
+)
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda text: b"\xef\xbb\xbf" + text.encode(),
+        lambda text: text.replace("\n", "\r\n").encode(),
+        lambda text: b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode(),
+    ],
+    ids=["bom", "crlf", "bom+crlf"],
+)
+def test_python_migration_with_bom_or_crlf_runs(project: Project, encode: Callable[[str], bytes]) -> None:
+    path = project.migrations / "2026_01_01_000001_create_t.py"
+    path.write_bytes(encode(PY_MIGRATION))
+    result = project.run("migrate")
+    assert result.returncode == 0, result.stderr
+    assert "t" in project.tables()
+    # the same statements saved without BOM and with LF are the same migration, not a changed one
+    path.write_bytes(PY_MIGRATION.encode())
+    assert project.run("migrate:status", "--exit-code").returncode == 0
+    assert project.run("migrate:rollback", "--force").returncode == 0
+
+
+def test_commit_in_a_python_migration_points_to_transaction_false(project: Project) -> None:
+    project.python("2026_01_01_000001_c", 'db.execute("CREATE TABLE t (id INTEGER)")\ndb.execute("COMMIT;")')
+    assert_one_error(project.run("migrate"), "COMMIT is not allowed", "transaction = False")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import Project, assert_one_error
 
 from kitgen.errors import MigrationFileError
 from kitgen.migrations.sql import normalize_sql, parse_sql_migration, sql_checksum, strip_comments
@@ -63,3 +64,36 @@ def test_checksum_ignores_comments_and_spacing_but_not_statements() -> None:
     assert sql_checksum(base) == sql_checksum(reformatted)
     assert sql_checksum(base) != sql_checksum(changed)
     assert sql_checksum(base) != sql_checksum(changed_down)
+
+
+@pytest.mark.parametrize("statement", ["COMMIT;", "commit", "BEGIN TRANSACTION;", "END;", "ROLLBACK;", "/* x */ COMMIT;"])
+def test_transaction_control_in_sql_is_explained_in_sql_terms(project: Project, statement: str) -> None:
+    project.sql("2026_01_01_000001_t", f"CREATE TABLE t (id INTEGER);\n{statement}\n")
+    result = project.run("migrate")
+    assert_one_error(result, "is not allowed in a migration that runs in a transaction", "-- migrate:up transaction:false")
+    assert "transaction = False" not in result.stderr
+    assert not project.database.exists() or "t" not in project.tables()
+
+
+def test_vacuum_in_a_transactional_sql_migration_points_to_transaction_false(project: Project) -> None:
+    project.sql("2026_01_01_000001_t", "CREATE TABLE t (id INTEGER);", "VACUUM;")
+    assert project.run("migrate").returncode == 0
+    result = project.run("migrate:rollback", "--force")
+    assert_one_error(result, "cannot VACUUM from within a transaction", "-- migrate:down transaction:false")
+    assert project.tables() == ["kitgen_migrations", "t"]
+
+
+def test_vacuum_with_transaction_false_runs(project: Project) -> None:
+    project.write("2026_01_01_000001_v.sql", "-- migrate:up transaction:false\nVACUUM;\n")
+    result = project.run("migrate")
+    assert result.returncode == 0, result.stderr
+
+
+def test_sql_migration_with_bom_and_crlf_runs(project: Project) -> None:
+    text = "\ufeff-- migrate:up\r\nCREATE TABLE t (\r\n  id INTEGER PRIMARY KEY\r\n);\r\n\r\n-- migrate:down\r\nDROP TABLE t;\r\n"
+    (project.migrations / "2026_01_01_000001_t.sql").write_bytes(text.encode("utf-8"))
+    result = project.run("migrate")
+    assert result.returncode == 0, result.stderr
+    assert "t" in project.tables()
+    assert project.run("migrate:status", "--exit-code").returncode == 0
+    assert project.run("migrate:rollback", "--force").returncode == 0

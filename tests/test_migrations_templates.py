@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sqlite3
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from kitgen.driver.base import StatementError
+from kitgen.driver.sqlite import SQLiteHandle
 from kitgen.errors import UsageError
 from kitgen.migrations.python import load_python
 from kitgen.migrations.sql import load_sql
@@ -45,8 +51,67 @@ class CreateUsersTable(Migration):
 '''
 
 
+EXPECTED_ADD = '''"""Add the bio column to the users table."""
+
+from kitgen import Database, Migration
+
+
+class AddBioToUsers(Migration):
+    def up(self, db: Database) -> None:
+        db.execute("ALTER TABLE users ADD COLUMN bio TEXT")
+
+    def down(self, db: Database) -> None:
+        with db.alter_table("users") as table:
+            table.drop_column("bio")
+'''
+
+EXPECTED_DROP = '''"""Drop the bio column from the users table."""
+
+from kitgen import Database, Migration
+
+
+class DropBioFromUsersTable(Migration):
+    def up(self, db: Database) -> None:
+        with db.alter_table("users") as table:
+            table.drop_column("bio")
+
+    def down(self, db: Database) -> None:
+        db.execute("ALTER TABLE users ADD COLUMN bio TEXT")
+'''
+
+EXPECTED_DROP_SQL = """-- migrate:up
+ALTER TABLE users DROP COLUMN bio;
+
+-- migrate:down
+ALTER TABLE users ADD COLUMN bio TEXT;
+"""
+
+
 def test_create_table_template_is_exact() -> None:
     assert render_python("create_users_table", "User") == EXPECTED_CREATE
+
+
+def test_python_templates_drop_columns_with_alter_table_and_sql_templates_stay_native() -> None:
+    assert render_python("add_bio_to_users", None) == EXPECTED_ADD
+    assert render_python("drop_bio_from_users_table", None) == EXPECTED_DROP
+    assert render_sql("drop_bio_from_users", None) == EXPECTED_DROP_SQL
+    assert 'db.alter_table("order")' in render_python("drop_group_from_order", None)
+    assert 'table.drop_column("group")' in render_python("drop_group_from_order", None)
+
+
+def test_the_python_down_drops_a_column_that_native_drop_column_cannot() -> None:
+    connection = sqlite3.connect(":memory:", isolation_level=None)
+    connection.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, bio TEXT UNIQUE)")
+    connection.execute("INSERT INTO users (bio) VALUES ('a'), ('b')")
+    db = SQLiteHandle(connection)
+    sql = load_sql("m", render_sql("add_bio_to_users", None), Path("m.sql"))
+    assert sql.down is not None
+    with pytest.raises(StatementError, match="cannot drop UNIQUE column"):
+        sql.down(db)
+    python = load_python("m", render_python("add_bio_to_users", None), Path("m.py"))
+    assert python.down is not None
+    python.down(db)
+    assert connection.execute("SELECT * FROM users").fetchall() == [(1,), (2,)]
 
 
 @pytest.mark.parametrize(
@@ -59,6 +124,8 @@ def test_create_table_template_is_exact() -> None:
             "ALTER TABLE user_profiles ADD COLUMN first_name TEXT",
             "ALTER TABLE user_profiles DROP COLUMN first_name",
         ),
+        ("drop_bio_from_users", "ALTER TABLE users DROP COLUMN bio", "ALTER TABLE users ADD COLUMN bio TEXT"),
+        ("drop_bio_from_users_table", "ALTER TABLE users DROP COLUMN bio", "ALTER TABLE users ADD COLUMN bio TEXT"),
         ("backfill_emails", "", ""),
     ],
 )
@@ -67,15 +134,13 @@ def test_templates_follow_the_name(label: str, up: str, down: str) -> None:
     assert (change.up, change.down) == (up, down)
 
 
-@pytest.mark.parametrize("label", ["create_users_table", "add_bio_to_users", "seed_roles"])
+@pytest.mark.parametrize("label", ["create_users_table", "add_bio_to_users", "drop_bio_from_users", "seed_roles"])
 def test_both_formats_load_and_run(tmp_path: Path, label: str) -> None:
-    import sqlite3
-
-    from kitgen.driver.sqlite import SQLiteHandle
-
     connection = sqlite3.connect(":memory:", isolation_level=None)
     if label.startswith("add_"):
         connection.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
+    if label.startswith("drop_"):
+        connection.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, bio TEXT)")
     db = SQLiteHandle(connection)
     for migration in (
         load_python(label, render_python(label, "User"), tmp_path / "m.py"),
@@ -110,3 +175,28 @@ def test_many_in_one_second_get_strictly_increasing_prefixes(tmp_path: Path) -> 
     names = [create_migration_file(tmp_path, f"m{index}", ".py", "", moment).name for index in range(5)]
     assert names == [f"2026_05_01_10000{i}_m{i}.py" for i in range(5)]
     assert not [p for p in tmp_path.iterdir() if not re.match(r"^\d{4}_", p.name)]  # no temporary left
+
+
+TEMPLATE_LABELS = [
+    "create_users_table",
+    "add_bio_to_users",
+    "add_group_to_order_table",
+    "drop_bio_from_users",
+    "seed_roles",
+]
+
+
+def test_python_templates_pass_ruff_and_mypy_strict(tmp_path: Path) -> None:
+    for label in TEMPLATE_LABELS:
+        (tmp_path / f"m_{label}.py").write_text(render_python(label, "User"), encoding="utf-8")
+    tools = Path(sys.executable).parent
+    root = Path(__file__).resolve().parent.parent
+    checks = [
+        [str(tools / "ruff"), "check", "--isolated", "--no-cache", "."],
+        [str(tools / "ruff"), "format", "--isolated", "--no-cache", "--check", "."],
+        [str(tools / "mypy"), "--strict", "--cache-dir", str(tmp_path / ".mypy"), "--no-error-summary", "."],
+    ]
+    for command in checks:
+        environ = {**os.environ, "MYPYPATH": str(root)}  # kitgen from its sources: the typed API
+        result = subprocess.run(command, cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, (command, result.stdout, result.stderr)

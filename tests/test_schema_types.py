@@ -6,7 +6,14 @@ import pytest
 from entity_helpers import column, schema_from_sql
 
 from kitgen.errors import ConfigError
-from kitgen.schema.types import ANNOTATIONS, kind_of, resolve_kind, validate_overrides
+from kitgen.schema.types import (
+    ANNOTATIONS,
+    kind_of,
+    lossy_precision,
+    precision_warning,
+    resolve_kind,
+    validate_overrides,
+)
 
 # (declared type, kind): every row of the rule table, in rule order, with the tricky cases.
 TYPE_TABLE = [
@@ -207,3 +214,56 @@ def test_overrides_must_be_a_table(overrides: object) -> None:
 
 def test_empty_overrides() -> None:
     assert validate_overrides({}) == {}
+
+
+# --- decimal precision SQLite cannot keep ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("declared", "precision"),
+    [
+        ("DECIMAL(18,4)", 18),
+        ("NUMERIC(20)", 20),
+        ("DECIMAL(16, 2)", 16),
+        ("decimal( 16 , 2 )", 16),
+        ("Numeric(+18,-2)", 18),  # SQLite accepts signed numbers in a type name
+        ("DECIMAL (30,10)", 30),
+        ("MONEY(19,4)", 19),
+        ("BIGINT(20)", 20),  # INTEGER affinity stores numbers too; INT wins over CHAR
+        ("DOUBLE(20)", 20),  # REAL affinity
+        ("CHARINT(20)", 20),
+    ],
+)
+def test_a_decimal_column_stored_as_a_number_with_more_than_15_digits_is_lossy(declared: str, precision: int) -> None:
+    assert lossy_precision(declared, "decimal") == precision
+
+
+@pytest.mark.parametrize(
+    ("declared", "kind"),
+    [
+        ("DECIMAL(10,2)", "decimal"),
+        ("DECIMAL(15,4)", "decimal"),  # 15 digits fit a REAL
+        ("NUMERIC", "decimal"),  # no precision declared
+        ("DECIMAL", "decimal"),
+        ("TEXT", "decimal"),  # overridden to decimal, stored as text
+        ("VARCHAR(40)", "decimal"),
+        ("CHARACTER(20)", "decimal"),
+        ("NCLOB(30)", "decimal"),
+        ("BLOB(20)", "decimal"),
+        ("DECIMAL(18,4)", "str"),  # overridden away from decimal
+        ("DECIMAL(18,4)", "float"),
+        ("", "decimal"),
+    ],
+)
+def test_other_columns_are_not_lossy(declared: str, kind: str) -> None:
+    assert lossy_precision(declared, kind) is None
+
+
+def test_the_warning_names_the_column_its_precision_and_both_ways_out() -> None:
+    warning = precision_warning("prices", "amount", "DECIMAL(18,4)", "decimal")
+    assert warning is not None
+    assert warning.startswith("prices.amount is DECIMAL(18,4) (precision 18)")
+    assert "only 15 significant digits" in warning
+    assert 'declare it TEXT with "prices.amount" = "decimal" in [tool.kitgen.types]' in warning
+    assert "store integer minor units (e.g. cents) in an INTEGER column" in warning
+    assert precision_warning("prices", "amount", "DECIMAL(10,2)", "decimal") is None

@@ -17,6 +17,8 @@ from conftest import KITGEN, Project
 
 USERS = "2026_01_01_000001_create_users_table"
 TAGS = "2026_01_01_000002_create_tags_table"
+PRICES = "2026_01_01_000003_create_prices_table"
+NOTES = "2026_01_01_000004_create_notes_table"
 
 
 class Watcher:
@@ -270,3 +272,17 @@ def test_a_setup_error_at_start_is_one_error_and_no_watching(project: Project, o
     assert result.returncode == 1
     assert result.stderr.startswith("Error: ") and " — " in result.stderr and "Traceback" not in result.stderr
     assert "Watching" not in result.stdout
+
+
+def test_a_decimal_column_sqlite_cannot_keep_is_warned_about_once(project: Project, watcher: Watcher) -> None:
+    project.create_table(PRICES, "prices", "id INTEGER PRIMARY KEY, amount DECIMAL(18,4) NOT NULL")
+
+    watcher.wait_for(f"applied {PRICES}.*wrote price\\.py")
+    line = watcher.wait_for("^Warning: ")
+    assert line.startswith("Warning: prices.amount is DECIMAL(18,4) (precision 18)"), line
+
+    project.create_table(NOTES, "notes", "id INTEGER PRIMARY KEY, body TEXT")  # price.py stays as it is
+    watcher.wait_for(f"applied {NOTES}")
+    assert not [line for line in watcher.quiet(0.5) if line.startswith("Warning: ")]
+    code, output = watcher.stop()
+    assert code == 0 and output.count("Warning: ") == 1, output

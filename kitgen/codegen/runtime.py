@@ -3,6 +3,11 @@
 Entities stay small and need nothing from kitgen at run time: their ``from_row`` and
 ``to_row`` call the functions below, which turn what SQLite stores into the field types
 and back.
+
+A Decimal is written as its exact text (``str``), never as a float, whatever the column's
+affinity: a TEXT column keeps every digit (``0.10`` included), and for NUMERIC affinity SQLite
+itself turns the text into an INTEGER (exact up to 2**63) or a REAL; a float would round
+integers past 2**53, and SQLite stores a float NaN as NULL.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ Long waits and confirmations go through callbacks the caller supplies (``on_wait
 
 from kitgen.commands.checking import CheckResult, check, replay_schema
 from kitgen.commands.migrating import MigrateResult, StatusResult, generate, migrate, nothing_to_migrate, status
+from kitgen.commands.pretending import PretendResult, pretend_migrate, pretend_rollback
 from kitgen.commands.rolling_back import (
     RebuildResult,
     RollbackResult,
@@ -25,6 +26,7 @@ __all__ = [
     "InitResult",
     "MigrateResult",
     "OnWait",
+    "PretendResult",
     "RebuildResult",
     "RollbackResult",
     "StatusResult",
@@ -36,6 +38,8 @@ __all__ = [
     "make_migration",
     "migrate",
     "nothing_to_migrate",
+    "pretend_migrate",
+    "pretend_rollback",
     "redo_last_batch",
     "refresh",
     "replay_schema",

@@ -18,6 +18,7 @@ from kitgen.commands.session import (
 from kitgen.config import Config
 from kitgen.errors import DatabaseError, KitgenError, MigrationFileError
 from kitgen.migrations import files, runner
+from kitgen.migrations.files import decode_source
 from kitgen.migrations.formats import formats
 from kitgen.migrations.runner import MigrationState, Ran
 
@@ -94,8 +95,8 @@ def _with_options(config: Config, state: MigrationState) -> MigrationState:
         path = config.migrations / f"{state.name}{suffix}"
         if path.exists():
             try:
-                description = fmt.describe(path.read_text(encoding="utf-8"), path)
-            except (MigrationFileError, UnicodeDecodeError):
+                description = fmt.describe(decode_source(path.read_bytes(), path), path)
+            except (MigrationFileError, OSError):
                 return state
             return MigrationState(state.name, state.state, transactional=description.transactional)
     return state

@@ -70,7 +70,7 @@ def rollback(
     _refuse_if_prohibited(config, "migrate:rollback")
     with connected(config) as driver, driver.lock("kitgen migrate:rollback", on_wait):
         applied = driver.applied_migrations()
-        chosen = _last_migrations(applied, steps)
+        chosen = last_migrations(applied, steps)
         if not chosen:
             return RollbackResult([], regenerate(config, driver))
         what = f"{len(chosen)} migration{'s' if len(chosen) != 1 else ''} ({', '.join(r.name for r in chosen)})"
@@ -86,7 +86,7 @@ def _refuse_if_prohibited(config: Config, command: str) -> None:
         authorize(config, command, force=True, confirm=None, question="")
 
 
-def _last_migrations(applied: list[AppliedMigration], steps: int | None) -> list[AppliedMigration]:
+def last_migrations(applied: list[AppliedMigration], steps: int | None) -> list[AppliedMigration]:
     newest_first = list(reversed(applied))
     if steps is not None:
         return newest_first[:steps]
@@ -117,7 +117,7 @@ def redo_last_batch(config: Config, changed: tuple[str, ...], *, on_wait: OnWait
     _refuse_if_prohibited(config, "watch --redo")
     with connected(config) as driver, driver.lock("kitgen watch --redo", on_wait):
         applied = driver.applied_migrations()
-        last = _last_migrations(applied, None)
+        last = last_migrations(applied, None)
         if not last or not set(changed) <= {row.name for row in last}:
             raise ChangedMigrationsError(changed)
         # The new versions must load before anything is rolled back: a half-saved file changes nothing.

@@ -60,7 +60,7 @@ def regenerating_after_failure(config: Config, driver: Driver, run: Callable[[],
         raise
 
 
-def apply_pending(config: Config, driver: Driver, *, step: bool) -> list[Ran]:
+def apply_pending(config: Config, driver: Driver, *, step: bool, trace: runner.Trace | None = None) -> list[Ran]:
     applied = driver.applied_migrations()
     found = files.discover(config.migrations)
     runner.ensure_unchanged(found, applied)
@@ -69,4 +69,4 @@ def apply_pending(config: Config, driver: Driver, *, step: bool) -> list[Ran]:
         return []
     entity_files.ensure_writable(config.entities)  # the entities will follow: check before changing anything
     driver.ensure_tracking_table()
-    return runner.apply_all(driver, pending, first_batch=runner.next_batch(applied), step=step)
+    return runner.apply_all(driver, pending, first_batch=runner.next_batch(applied), step=step, trace=trace)

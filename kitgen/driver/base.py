@@ -29,13 +29,20 @@ class AppliedMigration:
 
 
 class StatementError(Exception):
-    """A statement failed; carries the statement and, when known, its line."""
+    """A statement failed; carries the statement and, when known, its line.
 
-    def __init__(self, statement: str, message: str, line: int | None = None) -> None:
+    ``needs_autocommit`` marks statements that cannot run inside a transaction (VACUUM,
+    BEGIN/COMMIT…): the fix is to run the migration outside one.
+    """
+
+    def __init__(
+        self, statement: str, message: str, line: int | None = None, *, needs_autocommit: bool = False
+    ) -> None:
         super().__init__(message)
         self.statement = statement
         self.message = message
         self.line = line
+        self.needs_autocommit = needs_autocommit
 
 
 class Driver(Protocol):
@@ -59,12 +66,24 @@ class Driver(Protocol):
         """
         ...
 
-    def transaction(self) -> AbstractContextManager[Database]:
-        """Begin, yield a handle, commit; roll back if the block raises."""
+    def transaction(self, *, foreign_keys: bool = True) -> AbstractContextManager[Database]:
+        """Begin, yield a handle, commit; roll back if the block raises.
+
+        ``foreign_keys=False`` suspends enforcement (no ON DELETE action fires) and checks, before
+        committing, that the block left no reference to a missing row (else it rolls back).
+        """
         ...
 
     def autocommit(self) -> Database:
         """A handle that runs statements outside any transaction."""
+        ...
+
+    def tracing(self, record: Callable[[str], None]) -> AbstractContextManager[None]:
+        """For the block, pass each statement run through a handle to ``record``, as the engine ran it."""
+        ...
+
+    def rehearsal(self) -> AbstractContextManager[Driver]:
+        """A private copy of the database to try changes on; discarded after the block."""
         ...
 
     def applied_migrations(self) -> list[AppliedMigration]:

@@ -8,17 +8,22 @@ split into statements instead of using ``sqlite3.executescript``, which commits 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from kitgen.driver.base import TRACKING_TABLE, AppliedMigration, RawSchema, StatementError
 from kitgen.driver.filelock import exclusive_lock
-from kitgen.errors import DatabaseError, LockTimeout
-from kitgen.migrations.base import Database, Params
+from kitgen.errors import DatabaseError, ForeignKeyViolation, LockTimeout
+from kitgen.migrations.base import Database, Params, TableAlteration
+
+if TYPE_CHECKING:
+    from kitgen.driver.sqlite_checks import WrittenTables
 
 TRACKING_DDL = f"""CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (
     id INTEGER PRIMARY KEY,
@@ -87,15 +92,24 @@ DATABASE_LEVEL_ERRORS = frozenset(
     {"SQLITE_BUSY", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CORRUPT", "SQLITE_FULL", "SQLITE_CANTOPEN"}
     | {"SQLITE_NOTADB"}
 )
-TRANSACTION_KEYWORDS = frozenset({"BEGIN", "COMMIT", "END", "ROLLBACK"})
-TRANSACTION_CONTROL = (
-    "BEGIN, COMMIT and ROLLBACK are not allowed in a migration: kitgen runs each one in its own "
-    "transaction (set transaction = False to run it outside)"
+TRANSACTION_CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|END|ROLLBACK)\b(?!\s+TO\b)", re.IGNORECASE)
+TRANSACTION_CONTROL_MESSAGE = (
+    "{keyword} is not allowed in a migration that runs in a transaction: kitgen begins and commits it"
 )
+INSIDE_TRANSACTION = re.compile(r"\b(within|inside) (a )?transaction\b", re.IGNORECASE)
 
 
-def _deny_transaction_control(action: int, *_: object) -> int:
-    return sqlite3.SQLITE_DENY if action == SQLITE_TRANSACTION else sqlite3.SQLITE_OK
+def _authorizer(written: WrittenTables | None) -> Callable[[int, str | None, str | None, str | None, str | None], int]:
+    """Refuse BEGIN, COMMIT and ROLLBACK inside kitgen's transaction; record what is written, if asked."""
+
+    def authorize(action: int, first: str | None, second: str | None, database: str | None, _: str | None) -> int:
+        if action == SQLITE_TRANSACTION:
+            return sqlite3.SQLITE_DENY
+        if written is not None:
+            written.record(action, first, second, database)
+        return sqlite3.SQLITE_OK
+
+    return authorize
 
 
 def _is_database_level(exc: sqlite3.Error) -> bool:
@@ -104,41 +118,86 @@ def _is_database_level(exc: sqlite3.Error) -> bool:
     return primary in DATABASE_LEVEL_ERRORS
 
 
+class StatementTrace:
+    """SQLite's trace callback, keeping each statement a migration runs once, as SQLite ran it.
+
+    SQLite reports a statement again for every statement of a trigger it fires; the handle arms
+    the trace before each statement of its own, and only the first report after that counts.
+    """
+
+    def __init__(self) -> None:
+        self.record: Callable[[str], None] | None = None
+        self.armed = False
+
+    def __call__(self, sql: str) -> None:
+        if self.armed and self.record is not None:
+            self.armed = False
+            self.record(sql)
+
+
 class SQLiteHandle:
     """The ``db`` object migrations receive on SQLite."""
 
     def __init__(
-        self, connection: sqlite3.Connection, translate: Callable[[sqlite3.Error], Exception] | None = None
+        self,
+        connection: sqlite3.Connection,
+        translate: Callable[[sqlite3.Error], Exception] | None = None,
+        trace: StatementTrace | None = None,
     ) -> None:
         self._connection = connection
         self._translate = translate
+        self._trace = trace or StatementTrace()
 
     def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
+        self._trace.armed = True
         try:
             return self._connection.execute(sql, params)
         except sqlite3.Error as exc:
             raise self._failure(sql, exc) from exc
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> sqlite3.Cursor:
+        if self._trace.record is not None:  # traced: one statement per row, as SQLite runs them
+            return self._traced_executemany(sql, rows)
         try:
             return self._connection.executemany(sql, rows)
         except sqlite3.Error as exc:
             raise self._failure(sql, exc) from exc
 
+    def _traced_executemany(self, sql: str, rows: Iterable[Params]) -> sqlite3.Cursor:
+        cursor = self._connection.cursor()
+        for row in rows:
+            self._trace.armed = True
+            try:
+                cursor.execute(sql, row)
+            except sqlite3.Error as exc:
+                raise self._failure(sql, exc) from exc
+        return cursor
+
     def executescript(self, script: str, first_line: int | None = None) -> None:
         for line, statement in split_script(script, first_line or 1):
+            self._trace.armed = True
             try:
                 self._connection.execute(statement)
             except sqlite3.Error as exc:
                 raise self._failure(statement, exc, line if first_line else None) from exc
 
+    def alter_table(self, table: str) -> AbstractContextManager[TableAlteration]:
+        """Rebuild a table with the changes recorded in the block (see ``kitgen.driver.sqlite_alter``)."""
+        from kitgen.driver.sqlite_alter import alter_table
+
+        return alter_table(self, self._connection, table)
+
     def _failure(self, statement: str, exc: sqlite3.Error, line: int | None = None) -> Exception:
         if self._translate is not None and _is_database_level(exc):
             return self._translate(exc)
         message = str(exc) or type(exc).__name__
-        if message == "not authorized" and statement.split(None, 1)[0].upper() in TRANSACTION_KEYWORDS:
-            message = TRANSACTION_CONTROL
-        return StatementError(statement, message, line)
+        from kitgen.migrations.sql import strip_comments
+
+        control = TRANSACTION_CONTROL.match(strip_comments(statement)) if message == "not authorized" else None
+        if control:
+            message = TRANSACTION_CONTROL_MESSAGE.format(keyword=control.group(1).upper())
+        needs_autocommit = bool(control or INSIDE_TRANSACTION.search(message))
+        return StatementError(statement, message, line, needs_autocommit=needs_autocommit)
 
 
 class SQLiteDriver:
@@ -149,6 +208,7 @@ class SQLiteDriver:
         self.display_name = str(path)
         self.lock_timeout = lock_timeout
         self.readonly = readonly
+        self._trace = StatementTrace()
         self._check_location()
         # A missing database is created on the first write, not before: a run that fails
         # before applying anything leaves no file behind (and never removes one).
@@ -231,17 +291,51 @@ class SQLiteDriver:
         return exclusive_lock(lock_path, command=command, timeout=wait, on_wait=on_wait)
 
     @contextmanager
-    def transaction(self) -> Iterator[Database]:
+    def transaction(self, *, foreign_keys: bool = True) -> Iterator[Database]:
+        """BEGIN IMMEDIATE … COMMIT; with ``foreign_keys=False``, enforcement is suspended for the block.
+
+        Suspended, no ON DELETE action fires (a table rebuild's DROP cannot cascade); instead,
+        ``PRAGMA foreign_key_check`` runs before COMMIT and any dangling reference the block
+        added rolls it back. The setting is restored afterwards, whatever happens.
+        """
+        if foreign_keys:
+            with self._transaction(check_foreign_keys=False) as db:
+                yield db
+            return
+        with self._foreign_keys_suspended(), self._transaction(check_foreign_keys=True) as db:
+            yield db
+
+    @contextmanager
+    def _foreign_keys_suspended(self) -> Iterator[None]:
         connection = self.connection
         with self.guard():
-            connection.execute("BEGIN IMMEDIATE")
-        connection.set_authorizer(_deny_transaction_control)
+            previous = connection.execute("PRAGMA foreign_keys").fetchone()[0]
+            connection.execute("PRAGMA foreign_keys = OFF")  # only takes effect outside a transaction
         try:
-            yield SQLiteHandle(connection, self.error)
-        except BaseException:
+            yield
+        finally:
+            with self.guard():
+                connection.execute(f"PRAGMA foreign_keys = {'ON' if previous else 'OFF'}")
+
+    @contextmanager
+    def _transaction(self, *, check_foreign_keys: bool) -> Iterator[Database]:
+        from kitgen.driver import sqlite_checks
+
+        connection = self.connection
+        written = sqlite_checks.WrittenTables(TRACKING_TABLE)
+        with self.guard():
+            connection.execute("BEGIN IMMEDIATE")
+        connection.set_authorizer(_authorizer(written if check_foreign_keys else None))
+        try:
+            yield SQLiteHandle(connection, self.error, self._trace)
+            if check_foreign_keys:
+                sqlite_checks.ensure_no_violations(connection, written)
+        except BaseException as exc:
             connection.set_authorizer(None)
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
+            if isinstance(exc, ForeignKeyViolation):
+                sqlite_checks.note_earlier_violations(connection, exc)
             raise
         connection.set_authorizer(None)
         try:
@@ -254,7 +348,32 @@ class SQLiteDriver:
             raise StatementError("COMMIT", str(exc)) from exc
 
     def autocommit(self) -> Database:
-        return SQLiteHandle(self.connection, self.error)
+        return SQLiteHandle(self.connection, self.error, self._trace)
+
+    @contextmanager
+    def tracing(self, record: Callable[[str], None]) -> Iterator[None]:
+        """Pass every statement run through a handle to ``record``, as SQLite runs it (parameters bound)."""
+        connection = self.connection
+        self._trace.record, self._trace.armed = record, False
+        connection.set_trace_callback(self._trace)
+        try:
+            yield
+        finally:
+            connection.set_trace_callback(None)
+            self._trace.record = None
+
+    @contextmanager
+    def rehearsal(self) -> Iterator[SQLiteDriver]:
+        """A private copy of the database (sqlite3's backup API) in a temporary folder, removed afterwards."""
+        with tempfile.TemporaryDirectory(prefix="kitgen-pretend-") as folder:
+            copy = SQLiteDriver(Path(folder) / self.path.name, lock_timeout=self.lock_timeout)
+            try:
+                if self.exists:
+                    with self.guard():
+                        self.connection.backup(copy.connection)
+                yield copy
+            finally:
+                copy.close()
 
     def applied_migrations(self) -> list[AppliedMigration]:
         if not self.exists or not self._has_tracking_table():
@@ -327,15 +446,8 @@ class SQLiteDriver:
         db.execute(f"DELETE FROM {TRACKING_TABLE} WHERE name = ?", (name,))
 
     def drop_all(self) -> list[str]:
-        connection = self.connection
-        with self.guard():
-            connection.execute("PRAGMA foreign_keys = OFF")
-            try:
-                with self.transaction() as db:
-                    dropped = _drop_schema(db)
-            finally:
-                connection.execute("PRAGMA foreign_keys = ON")
-        return dropped
+        with self._foreign_keys_suspended(), self._transaction(check_foreign_keys=False) as db:
+            return _drop_schema(db)
 
 
 def _applied_from_row(row: tuple[Any, ...]) -> AppliedMigration:
@@ -376,6 +488,7 @@ class MemorySQLiteDriver(SQLiteDriver):
         self.display_name = ":memory:"
         self.lock_timeout = 0.0
         self.readonly = False
+        self._trace = StatementTrace()
         self._connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         self._connection.execute("PRAGMA foreign_keys = ON")
 

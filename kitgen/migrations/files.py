@@ -37,13 +37,17 @@ class MigrationFile:
         return raw_hash(self.read_bytes())
 
     def read_text(self) -> str:
-        data = self.read_bytes()
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise MigrationFileError(
-                f"{self.path.name} is not UTF-8 text (byte {exc.start})", "save it as UTF-8, or remove it"
-            ) from exc
+        return decode_source(self.read_bytes(), self.path)
+
+
+def decode_source(data: bytes, path: Path) -> str:
+    """A migration's text: UTF-8, with a leading byte order mark dropped (as Python itself does)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise MigrationFileError(
+            f"{path.name} is not UTF-8 text (byte {exc.start})", "save it as UTF-8, or remove it"
+        ) from exc
 
 
 def is_candidate(filename: str) -> bool:

@@ -24,6 +24,8 @@ class LoadedMigration:
     model: str | None
     path: Path
     down_transactional: bool = True
+    foreign_keys: bool = False  # enforce foreign keys (ON DELETE actions fire) during up
+    down_foreign_keys: bool = False
 
 
 @dataclass(frozen=True)

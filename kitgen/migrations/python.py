@@ -57,6 +57,8 @@ def load_python(name: str, source: str, path: Path) -> LoadedMigration:
         down=instance.down if cls.down is not Migration.down else None,
         transactional=bool(cls.transaction),
         down_transactional=bool(cls.transaction),
+        foreign_keys=bool(cls.foreign_keys),
+        down_foreign_keys=bool(cls.foreign_keys),
         model=cls.model,
         path=path,
     )

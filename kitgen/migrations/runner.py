@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,13 +14,15 @@ from pathlib import Path
 from kitgen.driver import AppliedMigration, Driver, StatementError
 from kitgen.errors import (
     ChangedMigrationsError,
+    ForeignKeyViolation,
     IrreversibleMigration,
     KitgenError,
     MigrationFailed,
     MigrationFileError,
+    SchemaChangeRefused,
 )
 from kitgen.migrations.base import Database
-from kitgen.migrations.files import MigrationFile
+from kitgen.migrations.files import MigrationFile, decode_source
 from kitgen.migrations.formats import LoadedMigration, Step, format_for, raw_hash
 
 APPLIED, PENDING, CHANGED, MISSING = "applied", "pending", "changed", "missing"
@@ -75,8 +79,8 @@ def is_changed(file: MigrationFile, row: AppliedMigration) -> bool:
     if raw_hash(data) == row.raw_hash:
         return False
     try:
-        return format_for(file.suffix).checksum(data.decode("utf-8")) != row.checksum
-    except (MigrationFileError, UnicodeDecodeError):
+        return format_for(file.suffix).checksum(decode_source(data, file.path)) != row.checksum
+    except MigrationFileError:
         return True
 
 
@@ -136,21 +140,30 @@ def next_batch(applied: Sequence[AppliedMigration]) -> int:
     return max((row.batch for row in applied), default=0) + 1
 
 
-def apply_all(driver: Driver, pending: Sequence[Pending], *, first_batch: int, step: bool) -> list[Ran]:
+Trace = Callable[[str, str], None]  # (migration name, statement): every statement a migration runs
+
+
+def _traced(driver: Driver, trace: Trace | None, name: str) -> AbstractContextManager[None]:
+    return nullcontext() if trace is None else driver.tracing(functools.partial(trace, name))
+
+
+def apply_all(
+    driver: Driver, pending: Sequence[Pending], *, first_batch: int, step: bool, trace: Trace | None = None
+) -> list[Ran]:
     """Apply migrations in order; on a failure the ones before it stay applied and are reported."""
     ran: list[Ran] = []
     for index, item in enumerate(pending):
         batch = first_batch + index if step else first_batch
         started = time.perf_counter()
         try:
-            _apply_one(driver, item, batch)
+            _apply_one(driver, item, batch, trace)
         except Exception as exc:
             raise _failure(item.migration, "up", exc, ran) from exc
         ran.append(Ran(item.migration.name, batch, _elapsed(started)))
     return ran
 
 
-def _apply_one(driver: Driver, item: Pending, batch: int) -> None:
+def _apply_one(driver: Driver, item: Pending, batch: int, trace: Trace | None) -> None:
     migration = item.migration
     row = AppliedMigration(
         name=migration.name,
@@ -164,14 +177,16 @@ def _apply_one(driver: Driver, item: Pending, batch: int) -> None:
         applied_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     if migration.transactional:
-        with driver.transaction() as db:
+        with driver.transaction(foreign_keys=migration.foreign_keys) as db:
             before = driver.relation_names(db)
-            migration.up(db)
+            with _traced(driver, trace, migration.name):
+                migration.up(db)
             driver.record_applied(db, replace(row, created=_created(driver, db, before)))
     else:
         outside = driver.autocommit()
         before = driver.relation_names(outside)
-        migration.up(outside)
+        with _traced(driver, trace, migration.name):
+            migration.up(outside)
         with driver.transaction() as db:
             driver.record_applied(db, replace(row, created=_created(driver, db, before)))
 
@@ -195,50 +210,77 @@ def load_recorded(rows: Sequence[AppliedMigration], folder: Path) -> list[Loaded
     return loaded
 
 
-def roll_back_all(driver: Driver, migrations: Sequence[LoadedMigration], batches: dict[str, int]) -> list[Ran]:
+def roll_back_all(
+    driver: Driver, migrations: Sequence[LoadedMigration], batches: dict[str, int], trace: Trace | None = None
+) -> list[Ran]:
     """Run each ``down`` and forget its tracking row, in the order given."""
     ran: list[Ran] = []
     for migration in migrations:
         started = time.perf_counter()
         assert migration.down is not None
         try:
-            _roll_back_one(driver, migration, migration.down)
+            _roll_back_one(driver, migration, migration.down, trace)
         except Exception as exc:
             raise _failure(migration, "down", exc, ran) from exc
         ran.append(Ran(migration.name, batches[migration.name], _elapsed(started)))
     return ran
 
 
-def _roll_back_one(driver: Driver, migration: LoadedMigration, down: Step) -> None:
+def _roll_back_one(driver: Driver, migration: LoadedMigration, down: Step, trace: Trace | None) -> None:
     if migration.down_transactional:
-        with driver.transaction() as db:
-            down(db)
+        with driver.transaction(foreign_keys=migration.down_foreign_keys) as db:
+            with _traced(driver, trace, migration.name):
+                down(db)
             driver.forget_applied(db, migration.name)
     else:
-        down(driver.autocommit())
+        with _traced(driver, trace, migration.name):
+            down(driver.autocommit())
         with driver.transaction() as db:
             driver.forget_applied(db, migration.name)
 
 
 def _failure(migration: LoadedMigration, step: str, exc: Exception, ran: Sequence[Ran]) -> Exception:
-    if isinstance(exc, KitgenError):
+    if isinstance(exc, KitgenError) and not isinstance(exc, (ForeignKeyViolation, SchemaChangeRefused)):
         return exc  # already explained (database locked, read-only…)
     from kitgen.migrations.python import line_in
 
     line = exc.line if isinstance(exc, StatementError) and exc.line else line_in(exc, migration.path)
     where = f" at line {line}" if line else ""
-    if isinstance(exc, StatementError):
-        what = f"{exc.message} in: {_excerpt(exc.statement)}"
-    else:
-        what = f"{type(exc).__name__}: {exc}"
-    state = (
-        "as it was before it" if migration.transactional else "possibly partly changed (it runs without a transaction)"
-    )
+    transactional = migration.transactional if step == "up" else migration.down_transactional
+    state = "as it was before it" if transactional else "possibly partly changed (it runs without a transaction)"
     return MigrationFailed(
-        f"migration {migration.name} failed in {step}(){where}: {what}",
-        f"fix the migration and run the command again; the database is {state}",
+        f"migration {migration.name} failed in {step}(){where}: {_what(exc)}",
+        f"{_fix(migration, step, exc)}; the database is {state}",
         done=tuple(item.name for item in ran),
     )
+
+
+def _what(exc: Exception) -> str:
+    if isinstance(exc, StatementError):
+        return f"{exc.message} in: {_excerpt(exc.statement)}"
+    if isinstance(exc, ForeignKeyViolation):
+        return f"it would leave {exc.what}"
+    if isinstance(exc, KitgenError):
+        return exc.what
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _fix(migration: LoadedMigration, step: str, exc: Exception) -> str:
+    if isinstance(exc, ForeignKeyViolation):
+        opt_in = (
+            "foreign_keys = True on the class" if migration.format == "py" else f"'-- migrate:{step} foreign_keys:on'"
+        )
+        return (
+            "delete or update those rows in the migration too, or, to let their ON DELETE actions run, "
+            f"enforce foreign keys with {opt_in}"
+        )
+    if isinstance(exc, SchemaChangeRefused) and exc.hint:
+        return exc.hint
+    if isinstance(exc, StatementError) and exc.needs_autocommit:
+        if migration.format == "py":
+            return "set transaction = False on the migration's class to run it outside a transaction"
+        return f"mark the section '-- migrate:{step} transaction:false' to run it outside a transaction"
+    return "fix the migration and run the command again"
 
 
 def _excerpt(statement: str, limit: int = 120) -> str:

@@ -1,6 +1,7 @@
 """The ``.sql`` migration format: ``-- migrate:up`` and ``-- migrate:down`` sections.
 
-A section marker may carry options, as in dbmate: ``-- migrate:up transaction:false``.
+A section marker may carry options, as in dbmate: ``-- migrate:up transaction:false``, and
+``foreign_keys:on`` to keep foreign keys enforced (ON DELETE actions fire) while it runs.
 A ``-- kitgen:model User`` line names the entity class of the table the file creates.
 """
 
@@ -25,6 +26,7 @@ class Section:
     text: str
     first_line: int
     transactional: bool
+    foreign_keys: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,12 @@ def parse_sql_migration(source: str, path: Path) -> SqlMigration:
             raise MigrationFileError(f"{path.name} has two '-- migrate:{kind}' sections", "keep one of each section")
         end = markers[index + 1].start() if index + 1 < len(markers) else len(source)
         body_start = marker.end() + 1
+        transactional, foreign_keys = _options(marker.group(2), path)
         sections[kind] = Section(
             text=source[body_start:end],
             first_line=source.count("\n", 0, body_start) + 1,
-            transactional=_transactional(marker.group(2), path),
+            transactional=transactional,
+            foreign_keys=foreign_keys,
         )
     if "up" not in sections:
         raise MigrationFileError(
@@ -63,17 +67,27 @@ def parse_sql_migration(source: str, path: Path) -> SqlMigration:
     return SqlMigration(up=sections["up"], down=down, model=model.group(1) if model else None)
 
 
-def _transactional(options: str, path: Path) -> bool:
-    transactional = True
-    for option in options.split():
+SECTION_OPTIONS = {"transaction": {"true": True, "false": False}, "foreign_keys": {"on": True, "off": False}}
+
+
+def _options(text: str, path: Path) -> tuple[bool, bool]:
+    """``transaction:true|false`` and ``foreign_keys:on|off`` of a section marker."""
+    chosen: dict[str, bool] = {}
+    for option in text.split():
         key, _, value = option.partition(":")
-        if key != "transaction" or value not in {"true", "false"}:
+        if value not in SECTION_OPTIONS.get(key, {}):
             raise MigrationFileError(
                 f"{path.name} has an unknown section option {option!r}",
-                "the only option is transaction:false",
+                "the options are transaction:false and foreign_keys:on",
             )
-        transactional = value == "true"
-    return transactional
+        chosen[key] = SECTION_OPTIONS[key][value]
+    transactional = chosen.get("transaction", True)
+    if not transactional and chosen.get("foreign_keys") is False:
+        raise MigrationFileError(
+            f"{path.name} asks for foreign_keys:off with transaction:false",
+            "outside a transaction foreign keys stay enforced; drop one of the two options",
+        )
+    return transactional, chosen.get("foreign_keys", False)
 
 
 def strip_comments(sql: str) -> str:
@@ -133,6 +147,8 @@ def load_sql(name: str, source: str, path: Path) -> LoadedMigration:
         down=_runner(parsed.down) if parsed.down is not None else None,
         transactional=parsed.up.transactional,
         down_transactional=parsed.down.transactional if parsed.down is not None else True,
+        foreign_keys=parsed.up.foreign_keys,
+        down_foreign_keys=parsed.down.foreign_keys if parsed.down is not None else False,
         model=parsed.model,
         path=path,
     )

@@ -18,17 +18,26 @@ LABEL = re.compile(r"^[a-z][a-z0-9_]*$")
 MODEL = re.compile(r"^[A-Z][A-Za-z0-9_]*$")
 CREATE = re.compile(r"^create_(?P<table>[a-z0-9_]+?)_table$")
 ADD = re.compile(r"^add_(?P<column>[a-z0-9_]+?)_to_(?P<table>[a-z0-9_]+?)(?:_table)?$")
+DROP = re.compile(r"^drop_(?P<column>[a-z0-9_]+?)_from_(?P<table>[a-z0-9_]+?)(?:_table)?$")
 PREFIX_FORMAT = "%Y_%m_%d_%H%M%S"
 TIMESTAMPS = "created_at INTEGER NOT NULL,\n    updated_at INTEGER NOT NULL"
 
 
 @dataclass(frozen=True)
 class Change:
-    """The SQL a new migration starts with, guessed from its name."""
+    """The SQL a new migration starts with, guessed from its name.
+
+    ``python_up``/``python_down`` are Python statements the Python template uses instead of
+    ``db.execute(up)``/``db.execute(down)``: dropping a column goes through ``db.alter_table()``,
+    where SQLite's own DROP COLUMN fails on UNIQUE and PRIMARY KEY columns.
+    SQL migrations keep the plain SQL.
+    """
 
     up: str
     down: str
     summary: str
+    python_up: str = ""
+    python_down: str = ""
 
 
 def validate_label(label: str) -> None:
@@ -56,7 +65,7 @@ def sql_name(name: str) -> str:
 
 
 def guess_change(label: str) -> Change:
-    """``create_X_table`` creates X, ``add_C_to_T`` adds column C to T, anything else is blank."""
+    """``create_X_table`` creates X, ``add_C_to_T`` adds column C to T, ``drop_C_from_T`` drops it, else blank."""
     if match := CREATE.match(label):
         table = sql_name(match["table"])
         body = f"CREATE TABLE {table} (\n    id INTEGER PRIMARY KEY,\n    {TIMESTAMPS}\n)"
@@ -67,8 +76,21 @@ def guess_change(label: str) -> Change:
             f"ALTER TABLE {table} ADD COLUMN {column} TEXT",
             f"ALTER TABLE {table} DROP COLUMN {column}",
             f"Add the {column} column to the {table} table.",
+            python_down=_drop_column(match["table"], match["column"]),
+        )
+    if match := DROP.match(label):
+        column, table = sql_name(match["column"]), sql_name(match["table"])
+        return Change(
+            f"ALTER TABLE {table} DROP COLUMN {column}",
+            f"ALTER TABLE {table} ADD COLUMN {column} TEXT",
+            f"Drop the {column} column from the {table} table.",
+            python_up=_drop_column(match["table"], match["column"]),
         )
     return Change("", "", label.replace("_", " ").capitalize() + ".")
+
+
+def _drop_column(table: str, column: str) -> str:
+    return f'with db.alter_table("{table}") as table:\n    table.drop_column("{column}")'
 
 
 def render_python(label: str, model: str | None) -> str:
@@ -84,7 +106,8 @@ def render_python(label: str, model: str | None) -> str:
     ]
     if model:
         lines += [f'    model = "{model}"', ""]
-    lines += [*_python_method("up", change.up), "", *_python_method("down", change.down)]
+    lines += [*_python_method("up", change.up, change.python_up), ""]
+    lines += _python_method("down", change.down, change.python_down)
     return "\n".join(lines) + "\n"
 
 
@@ -96,8 +119,10 @@ def class_name(label: str) -> str:
     return f"{name}Migration" if keyword.iskeyword(name) else name
 
 
-def _python_method(name: str, sql: str) -> list[str]:
+def _python_method(name: str, sql: str, code: str = "") -> list[str]:
     header = f"    def {name}(self, db: Database) -> None:"
+    if code:
+        return [header, *("        " + line for line in code.splitlines())]
     if not sql:
         return [header, "        pass"]
     if "\n" not in sql:

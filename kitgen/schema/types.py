@@ -7,6 +7,7 @@ Decided on the declared type, upper-cased, first match wins: SQLite's affinity r
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 
 from kitgen.errors import ConfigError
@@ -41,6 +42,10 @@ RULES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("REAL", "FLOA", "DOUB"), "float"),
 )
 
+FLOAT_DIGITS = 15  # significant decimal digits a REAL (an IEEE 754 double) always keeps
+PRECISION = re.compile(r"\(\s*\+?(\d+)\s*(?:,\s*[+-]?\d+\s*)?\)")  # (18,4), ( 16 , 2 ), (20)
+TEXT_STORAGE = ("CHAR", "CLOB", "TEXT", "BLOB")  # unless INT comes first: datatype3 §3.1 rules 1-3
+
 
 @functools.lru_cache(maxsize=1024)
 def kind_of(declared_type: str) -> str:
@@ -52,6 +57,35 @@ def kind_of(declared_type: str) -> str:
         if any(needle in upper for needle in needles):
             return kind
     return "decimal"  # NUMERIC affinity
+
+
+def lossy_precision(declared_type: str, kind: str) -> int | None:
+    """The declared precision of a decimal column that SQLite rounds to 15 digits, else None.
+
+    ``DECIMAL(18,4)`` has NUMERIC affinity (``BIGINT(20)`` INTEGER, ``DOUBLE(20)`` REAL): SQLite
+    turns the text of such a number into a REAL, so a precision above 15 promises digits that
+    are lost. TEXT affinity (CHAR, CLOB, TEXT) or BLOB keeps the text as written.
+    """
+    upper = declared_type.upper()
+    match = PRECISION.search(upper)
+    keeps_text = "INT" not in upper and any(needle in upper for needle in TEXT_STORAGE)
+    if kind != "decimal" or match is None or keeps_text or int(match.group(1)) <= FLOAT_DIGITS:
+        return None
+    return int(match.group(1))
+
+
+def precision_warning(table: str, column: str, declared_type: str, kind: str) -> str | None:
+    """What to tell the user about a decimal column that cannot hold its declared precision."""
+    precision = lossy_precision(declared_type, kind)
+    if precision is None:
+        return None
+    name = f"{table}.{column}"
+    return (
+        f"{name} is {declared_type} (precision {precision}), but SQLite stores its values as REAL numbers, "
+        f"which keep only {FLOAT_DIGITS} significant digits — declare it TEXT with "
+        f'"{name}" = "decimal" in [tool.kitgen.types] to keep every digit, or store integer '
+        "minor units (e.g. cents) in an INTEGER column"
+    )
 
 
 def resolve_kind(table: str, column: str, declared_type: str, overrides: Mapping[str, str]) -> str:

@@ -1,0 +1,117 @@
+"""``--pretend``: run a command's migrations on a private copy of the database and report what they did.
+
+The copy is made with the engine's backup API into a temporary folder; the migrations run there
+through the same runner as a real run, with the engine's trace recording each statement. The
+database and the entities folder are only read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kitgen.commands.session import apply_pending, connected, entity_plan
+from kitgen.config import Config
+from kitgen.driver import Driver
+from kitgen.errors import KitgenError, UsageError
+from kitgen.migrations import runner
+from kitgen.migrations.runner import Ran, Trace
+
+
+@dataclass(frozen=True)
+class Rehearsed:
+    """One migration as it ran on the copy: every statement, in order, parameters bound."""
+
+    name: str
+    statements: list[str]
+
+
+@dataclass(frozen=True)
+class EntityChange:
+    """An entity file the real run would write or delete, with the unified diff."""
+
+    path: Path
+    action: str  # "write", "delete", or "keep" (kitgen would leave it as it is: see reason)
+    diff: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class PretendResult:
+    """What a command would do; ``failure`` is the error the real run would end with."""
+
+    migrations: list[Rehearsed]
+    ran: list[Ran] = field(default_factory=list)
+    entities: list[EntityChange] = field(default_factory=list)
+    failure: KitgenError | None = None
+
+
+Rehearsal = Callable[[Driver, Trace], list[Ran]]
+
+
+def pretend_migrate(config: Config, *, step: bool = False) -> PretendResult:
+    """What ``kitgen migrate`` would do, without changing the database or the entities."""
+    return _rehearse(config, lambda driver, trace: apply_pending(config, driver, step=step, trace=trace))
+
+
+def pretend_rollback(config: Config, *, steps: int | None = None) -> PretendResult:
+    """What ``kitgen migrate:rollback`` would do, without changing the database or the entities."""
+    from kitgen.commands.rolling_back import last_migrations
+
+    if steps is not None and steps < 1:
+        raise UsageError(f"--step must be at least 1, got {steps}", "pass the number of migrations to roll back")
+
+    def roll_back(driver: Driver, trace: Trace) -> list[Ran]:
+        rows = last_migrations(driver.applied_migrations(), steps)
+        loaded = runner.load_recorded(rows, config.migrations)
+        return runner.roll_back_all(driver, loaded, {row.name: row.batch for row in rows}, trace)
+
+    return _rehearse(config, roll_back)
+
+
+def _rehearse(config: Config, run: Rehearsal) -> PretendResult:
+    statements: dict[str, list[str]] = {}
+
+    def trace(name: str, sql: str) -> None:
+        statements.setdefault(name, []).append(sql)
+
+    with connected(config, readonly=True) as database, database.rehearsal() as copy:
+        try:
+            ran = run(copy, trace)
+        except KitgenError as failure:
+            return PretendResult(_rehearsed(statements), failure=failure)
+        return PretendResult(_rehearsed(statements), ran, entity_changes(config, copy))
+
+
+def _rehearsed(statements: dict[str, list[str]]) -> list[Rehearsed]:
+    return [Rehearsed(name, found) for name, found in statements.items()]
+
+
+def entity_changes(config: Config, driver: Driver) -> list[EntityChange]:
+    """The entity files a real run would write or delete, from the same plan as ``generate``."""
+    from kitgen.codegen import files as entity_files
+    from kitgen.codegen.generate import compose
+
+    if not driver.exists:
+        return []
+    plan = entity_plan(config, driver)
+    if plan.current:
+        return []
+    outputs = compose(plan)
+    changes = [
+        EntityChange(path, "write", entity_files.unified_diff(path.name, _current(path), text))
+        for path, text in sorted(outputs.written.items())
+    ]
+    changes += [
+        EntityChange(path, "delete", entity_files.unified_diff(path.name, _current(path), ""))
+        for path in outputs.deleted
+    ]
+    changes += [EntityChange(item.path, "keep", item.diff, item.reason) for item in outputs.flagged]
+    return changes
+
+
+def _current(path: Path) -> str:
+    from kitgen.codegen import files as entity_files
+
+    return entity_files.read_text(path) if path.exists() else ""

@@ -1,0 +1,246 @@
+"""Foreign keys during migrations: nothing deleted or orphaned behind the user's back.
+
+Transactional migrations run with enforcement suspended (switched off before BEGIN) and
+``PRAGMA foreign_key_check`` before COMMIT; a migration that relies on ON DELETE actions opts in.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from conftest import Project, assert_one_error
+
+PARENTS_AND_CHILDREN = """
+CREATE TABLE parents (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE children (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parents(id) ON DELETE CASCADE, label TEXT);
+INSERT INTO parents (id, name) VALUES (1, 'a'), (2, 'b');
+INSERT INTO children (parent_id, label) VALUES (1, 'x'), (1, 'y'), (2, 'z');
+"""
+
+REBUILD_PARENTS = """
+CREATE TABLE new_parents (id INTEGER PRIMARY KEY, name TEXT NOT NULL, nick TEXT NOT NULL DEFAULT '');
+INSERT INTO new_parents (id, name) SELECT id, name FROM parents;
+DROP TABLE parents;
+ALTER TABLE new_parents RENAME TO parents;
+"""
+
+
+def count(project: Project, table: str) -> int:
+    with project.connect() as connection:
+        return int(connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def foreign_keys_setting(connection: sqlite3.Connection) -> int:
+    return int(connection.execute("PRAGMA foreign_keys").fetchone()[0])
+
+
+def test_sqlite_documented_rebuild_keeps_every_child_row(project: Project) -> None:
+    project.sql("2026_01_01_000001_create", PARENTS_AND_CHILDREN)
+    project.sql("2026_01_01_000002_rebuild", REBUILD_PARENTS)
+    result = project.run("migrate")
+    assert result.returncode == 0, result.stderr
+    assert count(project, "children") == 3
+    assert count(project, "parents") == 2
+    with project.connect() as connection:
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(parents)")]
+        assert columns == ["id", "name", "nick"]
+        assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_rebuild_in_one_run_with_the_creation_keeps_children(project: Project) -> None:
+    project.sql("2026_01_01_000001_create", PARENTS_AND_CHILDREN)
+    assert project.run("migrate").returncode == 0
+    project.sql("2026_01_01_000002_rebuild", REBUILD_PARENTS)
+    assert project.run("migrate").returncode == 0
+    assert count(project, "children") == 3
+
+
+def test_cascade_reliant_data_migration_is_refused_without_the_opt_in(project: Project) -> None:
+    project.sql("2026_01_01_000001_create", PARENTS_AND_CHILDREN)
+    assert project.run("migrate").returncode == 0
+    before = project.snapshot()
+    project.sql("2026_01_01_000002_delete_a", "DELETE FROM parents WHERE id = 1;")
+    result = project.run("migrate")
+    assert_one_error(result, "2026_01_01_000002_delete_a", "2 rows of children", "parents", "foreign_keys:on")
+    assert project.snapshot() == before
+    assert count(project, "children") == 3
+
+
+def test_cascade_reliant_sql_migration_applies_with_the_opt_in(project: Project) -> None:
+    project.sql("2026_01_01_000001_create", PARENTS_AND_CHILDREN)
+    project.write(
+        "2026_01_01_000002_delete_a.sql",
+        "-- migrate:up foreign_keys:on\nDELETE FROM parents WHERE id = 1;\n\n-- migrate:down\n",
+    )
+    result = project.run("migrate")
+    assert result.returncode == 0, result.stderr
+    assert count(project, "children") == 1  # the cascade ran, as asked
+
+
+def test_cascade_reliant_python_migration_applies_with_the_opt_in(project: Project) -> None:
+    project.sql("2026_01_01_000001_create", PARENTS_AND_CHILDREN)
+    project.python(
+        "2026_01_01_000002_delete_a", 'db.execute("DELETE FROM parents WHERE id = 1")', extra="foreign_keys = True\n"
+    )
+    result = project.run("migrate")
+    assert result.returncode == 0, result.stderr
+    assert count(project, "children") == 1
+
+
+def test_python_migration_without_opt_in_names_the_python_way_out(project: Project) -> None:
+    project.sql("2026_01_01_000001_create", PARENTS_AND_CHILDREN)
+    project.python("2026_01_01_000002_delete_a", 'db.execute("DELETE FROM parents WHERE id = 2")')
+    result = project.run("migrate")
+    assert_one_error(result, "1 row of children", "parents", "children.parent_id → parents.id", "foreign_keys = True")
+    assert count(project, "children") == 3
+    assert project.applied() == [("2026_01_01_000001_create", 1)]
+
+
+def test_opt_in_still_refuses_a_dangling_reference(project: Project) -> None:
+    """Enforced foreign keys fail the statement itself: nothing half-applied."""
+    project.sql("2026_01_01_000001_create", PARENTS_AND_CHILDREN)
+    assert project.run("migrate").returncode == 0
+    before = project.snapshot()
+    project.write(
+        "2026_01_01_000002_orphan.sql",
+        "-- migrate:up foreign_keys:on\nINSERT INTO children (parent_id, label) VALUES (99, 'q');\n",
+    )
+    assert_one_error(project.run("migrate"), "FOREIGN KEY constraint failed")
+    assert project.snapshot() == before
+
+
+def test_orphans_already_there_block_only_migrations_that_write_their_tables(project: Project) -> None:
+    """Rows orphaned by an application writing with foreign keys off (sqlite3's default).
+
+    A migration answers for the tables it writes and the tables referencing them: elsewhere, old
+    orphans do not stop it; there, they are named as old, and fixing them is part of the migration.
+    """
+    project.sql("2026_01_01_000001_create", PARENTS_AND_CHILDREN + "CREATE TABLE notes (id INTEGER PRIMARY KEY);")
+    assert project.run("migrate").returncode == 0
+    with project.connect() as connection:  # sqlite3's default: foreign keys off
+        connection.execute("INSERT INTO children (parent_id, label) VALUES (42, 'orphan')")
+    project.sql("2026_01_01_000002_add_note", "ALTER TABLE parents ADD COLUMN note TEXT;\nINSERT INTO notes VALUES (1);")
+    result = project.run("migrate")
+    assert result.returncode == 0, result.stderr
+    project.sql("2026_01_01_000003_delete_b", "DELETE FROM parents WHERE id = 2;")
+    result = project.run("migrate")
+    assert_one_error(result, "2 rows of children", "1 of those rows was already so before this migration")
+    project.sql(
+        "2026_01_01_000003_delete_b",
+        "DELETE FROM children WHERE parent_id IN (2, 42);\nDELETE FROM parents WHERE id = 2;",
+    )
+    result = project.run("migrate")
+    assert result.returncode == 0, result.stderr
+    assert count(project, "children") == 2  # the orphan and b's child, deleted by the migration itself
+
+
+def test_a_trigger_that_deletes_parents_is_seen(project: Project) -> None:
+    project.sql(
+        "2026_01_01_000001_create",
+        PARENTS_AND_CHILDREN
+        + "CREATE TABLE purge (id INTEGER);\n"
+        + "CREATE TRIGGER purge_parent AFTER INSERT ON purge BEGIN DELETE FROM parents WHERE id = new.id; END;",
+    )
+    assert project.run("migrate").returncode == 0
+    project.sql("2026_01_01_000002_purge", "INSERT INTO purge VALUES (1);")
+    assert_one_error(project.run("migrate"), "2 rows of children")
+
+
+def test_dropping_a_parent_table_is_caught(project: Project) -> None:
+    project.sql("2026_01_01_000001_create", PARENTS_AND_CHILDREN)
+    project.sql("2026_01_01_000002_drop", "DROP TABLE parents;")
+    assert_one_error(project.run("migrate"), "3 rows of children")
+    assert count(project, "children") == 3
+
+
+def test_a_new_column_with_a_dangling_default_is_caught(project: Project) -> None:
+    project.sql("2026_01_01_000001_create", PARENTS_AND_CHILDREN)
+    project.sql(
+        "2026_01_01_000002_owner", "ALTER TABLE children ADD COLUMN owner INTEGER REFERENCES parents(id) DEFAULT 7;"
+    )
+    assert_one_error(project.run("migrate"), "3 rows of children", "children.owner → parents.id")
+
+
+def test_violations_from_several_tables_are_all_named(project: Project) -> None:
+    project.sql(
+        "2026_01_01_000001_create",
+        PARENTS_AND_CHILDREN
+        + "CREATE TABLE pets (id INTEGER PRIMARY KEY, owner INTEGER REFERENCES parents(id));\n"
+        + "INSERT INTO pets (owner) VALUES (1);\n",
+    )
+    assert project.run("migrate").returncode == 0
+    project.sql("2026_01_01_000002_delete", "DELETE FROM parents;")
+    assert_one_error(project.run("migrate"), "3 rows of children", "1 row of pets")
+
+
+def test_rollback_is_protected_too(project: Project) -> None:
+    project.sql("2026_01_01_000001_create", PARENTS_AND_CHILDREN, "DROP TABLE children; DROP TABLE parents;")
+    project.sql("2026_01_01_000002_rebuild", REBUILD_PARENTS, REBUILD_PARENTS.replace(", nick TEXT NOT NULL DEFAULT ''", ""))
+    assert project.run("migrate", "--step").returncode == 0
+    result = project.run("migrate:rollback", "--force")
+    assert result.returncode == 0, result.stderr
+    assert count(project, "children") == 3
+
+
+def test_setting_is_restored_after_migrations(tmp_path: object, project: Project) -> None:
+    """Everything after the migration (entities, the app) sees foreign keys enforced again."""
+    from kitgen.driver.sqlite import SQLiteDriver
+
+    project.database.parent.mkdir(parents=True, exist_ok=True)
+    driver = SQLiteDriver(project.database, lock_timeout=1)
+    try:
+        with driver.transaction(foreign_keys=False) as db:
+            db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+        assert foreign_keys_setting(driver.connection) == 1
+        with pytest.raises(KeyboardInterrupt), driver.transaction(foreign_keys=False) as db:
+            db.execute("CREATE TABLE u (id INTEGER PRIMARY KEY)")
+            raise KeyboardInterrupt
+        assert foreign_keys_setting(driver.connection) == 1
+        assert not driver.connection.in_transaction
+    finally:
+        driver.close()
+
+
+def test_enforcement_is_off_inside_a_migration(project: Project) -> None:
+    project.python(
+        "2026_01_01_000001_probe",
+        'value = db.execute("PRAGMA foreign_keys").fetchone()[0]\n'
+        'db.execute("CREATE TABLE probe (value INTEGER)")\n'
+        'db.execute("INSERT INTO probe VALUES (?)", (value,))',
+    )
+    project.python(
+        "2026_01_01_000002_probe_on",
+        'value = db.execute("PRAGMA foreign_keys").fetchone()[0]\ndb.execute("INSERT INTO probe VALUES (?)", (value,))',
+        extra="foreign_keys = True\n",
+    )
+    assert project.run("migrate").returncode == 0
+    with project.connect() as connection:
+        assert [row[0] for row in connection.execute("SELECT value FROM probe")] == [0, 1]
+
+
+def test_foreign_keys_off_with_transaction_false_is_refused(project: Project) -> None:
+    project.write(
+        "2026_01_01_000001_x.sql", "-- migrate:up transaction:false foreign_keys:off\nCREATE TABLE t (id INTEGER);\n"
+    )
+    assert_one_error(project.run("migrate"), "foreign_keys:off", "transaction:false")
+
+
+def test_check_replay_follows_the_same_rules(project: Project) -> None:
+    """kitgen check replays with the same runner: the rebuild keeps its children there too."""
+    project.sql("2026_01_01_000001_create", PARENTS_AND_CHILDREN)
+    project.sql("2026_01_01_000002_rebuild", REBUILD_PARENTS)
+    project.sql("2026_01_01_000003_delete_a", "DELETE FROM parents WHERE id = 1;")
+    result = project.run("check")
+    assert_one_error(result, "2 rows of children", code=2)
+
+
+def test_a_new_child_table_with_dangling_rows_is_refused(project: Project) -> None:
+    project.sql("2026_01_01_000001_create", PARENTS_AND_CHILDREN)
+    project.sql(
+        "2026_01_01_000002_pets",
+        "CREATE TABLE pets (id INTEGER PRIMARY KEY, owner INTEGER REFERENCES parents(id));\n"
+        "INSERT INTO pets (owner) VALUES (1), (9);",
+    )
+    assert_one_error(project.run("migrate"), "1 row of pets referencing parents rows that do not exist")
+    assert "pets" not in project.tables()
