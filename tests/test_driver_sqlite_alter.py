@@ -14,7 +14,8 @@ import pytest
 from kitgen import TableAlteration
 from kitgen.driver import sqlite_alter
 from kitgen.driver.sqlite import SQLiteDriver
-from kitgen.driver.sqlite_ddl import Draft, add_column, add_constraint, alter_column, drop_column, drop_constraint
+from kitgen.driver.sqlite_ddl import Draft
+from kitgen.driver.sqlite_ddl_changes import add_column, add_constraint, alter_column, drop_column, drop_constraint
 from kitgen.errors import SchemaChangeRefused
 from tests.conftest import Project, assert_one_error
 

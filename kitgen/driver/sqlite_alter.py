@@ -21,8 +21,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kitgen.driver import sqlite_alter_rows as table_rows
 from kitgen.driver import sqlite_ddl as ddl
+from kitgen.driver import sqlite_ddl_changes as changes
 from kitgen.driver.base import StatementError
+from kitgen.driver.sqlite_alter_rows import TableState, refused
 from kitgen.driver.sqlite_checks import CHILDREN
 from kitgen.driver.sqlite_ddl import CreateTable, Draft, fold, quote
 from kitgen.errors import SchemaChangeRefused
@@ -31,10 +34,8 @@ from kitgen.migrations.base import UNCHANGED, Unchanged
 if TYPE_CHECKING:
     from kitgen.driver.sqlite import SQLiteHandle
 
-SAVEPOINT, PROBE = "kitgen_alter_table", "kitgen_probe"
-ROWID_NAMES = ("rowid", "_rowid_", "oid")
-STRICT_STORAGE = {"INT": "integer", "INTEGER": "integer", "REAL": "real", "TEXT": "text", "BLOB": "blob"}
-UNDONE = "nothing was changed"
+SAVEPOINT = "kitgen_alter_table"
+UNDONE = table_rows.UNDONE
 MINIMUM_SQLITE = (3, 37, 0)  # pragma_table_list, which tells STRICT and WITHOUT ROWID tables
 
 
@@ -54,13 +55,13 @@ class RecordedAlteration:
         self.steps: list[Step] = []
 
     def add_column(self, definition: str) -> None:
-        self.steps.append(Step(lambda draft: ddl.add_column(draft, definition)))
+        self.steps.append(Step(lambda draft: changes.add_column(draft, definition)))
 
     def drop_column(self, name: str) -> None:
-        self.steps.append(Step(lambda draft: ddl.drop_column(draft, name), dropped=name))
+        self.steps.append(Step(lambda draft: changes.drop_column(draft, name), dropped=name))
 
     def rename_column(self, old: str, new: str) -> None:
-        self.steps.append(Step(lambda draft: ddl.rename_column(draft, old, new), rename=(old, new)))
+        self.steps.append(Step(lambda draft: changes.rename_column(draft, old, new), rename=(old, new)))
 
     def alter_column(
         self,
@@ -70,13 +71,13 @@ class RecordedAlteration:
         nullable: bool | None = None,
         default: str | Unchanged | None = UNCHANGED,
     ) -> None:
-        self.steps.append(Step(lambda draft: ddl.alter_column(draft, name, type, nullable, default)))
+        self.steps.append(Step(lambda draft: changes.alter_column(draft, name, type, nullable, default)))
 
     def add_constraint(self, definition: str) -> None:
-        self.steps.append(Step(lambda draft: ddl.add_constraint(draft, definition)))
+        self.steps.append(Step(lambda draft: changes.add_constraint(draft, definition)))
 
     def drop_constraint(self, name: str) -> None:
-        self.steps.append(Step(lambda draft: ddl.drop_constraint(draft, name)))
+        self.steps.append(Step(lambda draft: changes.drop_constraint(draft, name)))
 
 
 @contextmanager
@@ -105,7 +106,7 @@ def _ordinary_table(handle: SQLiteHandle, table: str) -> str:
 
 def carry_out(handle: SQLiteHandle, connection: sqlite3.Connection, table: str, steps: Sequence[Step]) -> None:
     """Make the changes in order, inside one savepoint; names are checked on the text before anything runs."""
-    draft = Draft.of(table, _create_sql(handle, table))
+    draft = Draft.of(table, table_rows.create_sql(handle, table))
     for step in steps:
         draft = step.edit(draft)
     with _settings(handle, connection, table), _savepoint(handle, connection):
@@ -179,17 +180,6 @@ def _savepoint(handle: SQLiteHandle, connection: sqlite3.Connection) -> Iterator
         raise
 
 
-@contextmanager
-def _undone(handle: SQLiteHandle) -> Iterator[None]:
-    """A nested savepoint, always rolled back: for questions asked by changing the schema."""
-    handle.execute(f"SAVEPOINT {PROBE}")
-    try:
-        yield
-    finally:
-        handle.execute(f"ROLLBACK TO {PROBE}")
-        handle.execute(f"RELEASE {PROBE}")
-
-
 def _explained(handle: SQLiteHandle, sql: str, what: str) -> None:
     """Run an ALTER TABLE … RENAME, after which SQLite re-checks every view and trigger that mentions
     the table: "error in view/trigger …" (one the change breaks, or one broken before) becomes a refusal."""
@@ -202,62 +192,14 @@ def _explained(handle: SQLiteHandle, sql: str, what: str) -> None:
         raise SchemaChangeRefused(f"{what}: SQLite reports {exc.message}", hint) from exc
 
 
-def _refused(what: str, hint: str = "") -> SchemaChangeRefused:
-    return SchemaChangeRefused(what, f"{hint}; {UNDONE}" if hint else UNDONE)
-
-
-def _rows(count: int, table: str) -> str:
-    return f"1 row of {table} has" if count == 1 else f"{count} rows of {table} have"
-
-
 # --- the table as SQLite describes it ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: str
-    notnull: bool
-    default: str | None
-    primary_key: bool
-    generated: bool
-
-
-@dataclass(frozen=True)
-class TableState:
-    name: str
-    sql: str
-    columns: tuple[Column, ...]
-    without_rowid: bool
-    strict: bool
-
-    def rowid_name(self) -> str:
-        """A name that reads the rowid: one that no column of the table hides."""
-        names = {fold(column.name) for column in self.columns}
-        for candidate in ROWID_NAMES:
-            if candidate not in names:
-                return candidate
-        raise _refused(f"cannot keep the rowids of {self.name}: its columns rowid, _rowid_ and oid hide them")
-
-
-def _create_sql(handle: SQLiteHandle, table: str) -> str:
-    row = handle.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
-    return str(row[0])
-
-
-def _read_table(handle: SQLiteHandle, name: str) -> TableState:
-    query = 'SELECT name, type, "notnull", dflt_value, pk, hidden FROM pragma_table_xinfo(?)'
-    rows = handle.execute(query, (name,))
-    columns = tuple(Column(row[0], row[1], bool(row[2]), row[3], bool(row[4]), row[5] in (2, 3)) for row in rows)
-    flags = handle.execute("SELECT wr, strict FROM pragma_table_list(?) WHERE schema = 'main'", (name,)).fetchone()
-    return TableState(name, _create_sql(handle, name), columns, bool(flags[0]), bool(flags[1]))
 
 
 def _old_names(old: TableState, original: CreateTable) -> dict[int, str]:
     """Element index of each column definition → the column's name as SQLite reports it."""
     positions = [index for index, element in enumerate(original.elements) if element.is_column]
     if len(positions) != len(old.columns):
-        raise _refused(f"cannot read the definition of {old.name}: {len(positions)} columns for {len(old.columns)}")
+        raise refused(f"cannot read the definition of {old.name}: {len(positions)} columns for {len(old.columns)}")
     return {position: column.name for position, column in zip(positions, old.columns, strict=True)}
 
 
@@ -265,7 +207,7 @@ def _old_names(old: TableState, original: CreateTable) -> dict[int, str]:
 
 
 def _rebuild(handle: SQLiteHandle, table: str, steps: Sequence[Step]) -> None:
-    old = _read_table(handle, table)
+    old = table_rows.read_table(handle, table)
     original = ddl.parse_create_table(old.sql)
     names = _old_names(old, original)
     draft = Draft.of(table, old.sql)
@@ -277,11 +219,11 @@ def _rebuild(handle: SQLiteHandle, table: str, steps: Sequence[Step]) -> None:
     dependents = _dependents(handle, table)
     sequence = _sequence(handle, table)
     _create(handle, table, temporary, draft)
-    new = _read_table(handle, temporary)
+    new = table_rows.read_table(handle, temporary)
     copied = _copied_columns(old, names, draft, new)
-    _refuse_nulls(handle, old, new, copied)
-    _refuse_unstorable(handle, old, new, copied)
-    _copy_rows(handle, old, new, copied)
+    table_rows.refuse_nulls(handle, old, new, copied)
+    table_rows.refuse_unstorable(handle, old, new, copied)
+    table_rows.copy_rows(handle, old, new, copied)
     _swap(handle, table, temporary, dependents)
     if sequence is not None and draft.has_autoincrement():
         _restore_sequence(handle, table, sequence)
@@ -343,7 +285,7 @@ def _create(handle: SQLiteHandle, table: str, temporary: str, draft: Draft) -> N
         handle.execute(draft.with_table_name(temporary))
     except StatementError as exc:
         message = exc.message.replace(temporary, table)
-        raise _refused(f"the new definition of {table} does not work: {message}", "check the changes") from exc
+        raise refused(f"the new definition of {table} does not work: {message}", "check the changes") from exc
 
 
 def _copied_columns(old: TableState, names: dict[int, str], draft: Draft, new: TableState) -> list[tuple[str, str]]:
@@ -351,7 +293,7 @@ def _copied_columns(old: TableState, names: dict[int, str], draft: Draft, new: T
     elements = zip(draft.sources, draft.parsed.elements, strict=True)
     origins = [None if source is None else names[source] for source, element in elements if element.is_column]
     if len(origins) != len(new.columns):
-        raise _refused(f"cannot read the new definition of {old.name}: {draft.text!r}")
+        raise refused(f"cannot read the new definition of {old.name}: {draft.text!r}")
     pairs = zip(new.columns, origins, strict=True)
     return [(column.name, origin) for column, origin in pairs if origin is not None and not column.generated]
 
@@ -360,7 +302,12 @@ def _copied_columns(old: TableState, names: dict[int, str], draft: Draft, new: T
 
 
 def _refuse_used_column(
-    handle: SQLiteHandle, old: TableState, original: CreateTable, names: dict[int, str], draft: Draft, name: str
+    handle: SQLiteHandle,
+    old: TableState,
+    original: CreateTable,
+    names: dict[int, str],
+    draft: Draft,
+    name: str,
 ) -> None:
     """Refuse to drop a column that an index, view, trigger, constraint or foreign key still uses.
 
@@ -375,13 +322,13 @@ def _refuse_used_column(
     uses = _column_uses(handle, old, column, considered) + _implicit_references(handle, old, column)
     if uses:
         listed = ", ".join(f"{use} uses it" for use in uses)
-        raise _refused(f"cannot drop {old.name}.{column}: {listed}", "drop or change what uses it first")
+        raise refused(f"cannot drop {old.name}.{column}: {listed}", "drop or change what uses it first")
 
 
 def _column_uses(handle: SQLiteHandle, old: TableState, column: str, considered: set[int]) -> list[str]:
     probe = _probe_name(old.sql)
     before = _schema(handle)
-    with _undone(handle):
+    with table_rows.undone(handle):
         rename = f"ALTER TABLE {quote(old.name)} RENAME COLUMN {quote(column)} TO {quote(probe)}"
         _explained(handle, rename, f"cannot drop {old.name}.{column}")
         after = _schema(handle)
@@ -390,7 +337,7 @@ def _column_uses(handle: SQLiteHandle, old: TableState, column: str, considered:
         if sql == before.get((kind, name)):
             continue
         if kind == "table" and name == old.name:
-            uses += ddl.uses_in_table(old.sql, sql, probe, considered)
+            uses += changes.uses_in_table(old.sql, sql, probe, considered)
         else:
             uses.append(f"the foreign key of table {name}" if kind == "table" else f"{kind} {name}")
     return uses
@@ -409,90 +356,7 @@ def _implicit_references(handle: SQLiteHandle, old: TableState, column: str) -> 
     return [f"the foreign key of table {row[0]} (to the primary key)" for row in rows]
 
 
-def _refuse_nulls(handle: SQLiteHandle, old: TableState, new: TableState, copied: list[tuple[str, str]]) -> None:
-    """NOT NULL columns: refuse when rows hold NULL there, or would (a new column without a default)."""
-    origins = dict(copied)
-    checked = [
-        (column.name, origins.get(column.name))
-        for column in new.columns
-        if column.notnull and not column.generated and (column.name in origins or _no_default(column))
-    ]
-    if not checked:
-        return
-    counts = [f"count(*) FILTER (WHERE {quote(origin)} IS NULL)" if origin else "count(*)" for _, origin in checked]
-    found = handle.execute(f"SELECT {', '.join(counts)} FROM {quote(old.name)}").fetchone()
-    for (name, origin), count in zip(checked, found, strict=True):
-        if count and origin is not None:
-            fill = f"fill them first (UPDATE {old.name} SET {name} = … WHERE {name} IS NULL), or keep it nullable"
-            raise _refused(f"{_rows(count, old.name)} {name} NULL", fill)
-        if count:
-            fill = "give it a DEFAULT, or add it nullable, fill it, then make it NOT NULL"
-            raise _refused(f"{_rows(count, old.name)} no value for the new NOT NULL column {name}", fill)
-
-
-def _no_default(column: Column) -> bool:
-    return column.default is None or column.default.upper() == "NULL"
-
-
-def _refuse_unstorable(handle: SQLiteHandle, old: TableState, new: TableState, copied: list[tuple[str, str]]) -> None:
-    """STRICT tables: refuse values that the new column's type cannot hold (SQLite would stop the copy)."""
-    if not new.strict:
-        return
-    old_types, origins = {fold(column.name): column.type for column in old.columns}, dict(copied)
-    for column in new.columns:
-        origin, storage = origins.get(column.name), STRICT_STORAGE.get(column.type.upper())
-        if origin is None or storage is None or (old.strict and fold(old_types[fold(origin)]) == fold(column.type)):
-            continue
-        count = _unstorable(handle, old.name, origin, column.type, storage)
-        if count:
-            what = f"{_rows(count, old.name)} {origin} values that a STRICT {column.type} column cannot hold"
-            raise _refused(what, f"convert or clear them first (UPDATE {old.name} …), or choose another type")
-
-
-def _unstorable(handle: SQLiteHandle, table: str, column: str, declared: str, storage: str) -> int:
-    """How many values a STRICT column of type ``declared`` refuses: those its affinity leaves of another type."""
-    with _undone(handle):
-        handle.execute(f"CREATE TEMP TABLE kitgen_probe_values (value {declared})")
-        source = f"SELECT {quote(column)} FROM {quote(table)} WHERE {quote(column)} IS NOT NULL"
-        handle.execute(f"INSERT INTO temp.kitgen_probe_values {source}")
-        row = handle.execute("SELECT count(*) FROM temp.kitgen_probe_values WHERE typeof(value) != ?", (storage,))
-        return int(row.fetchone()[0])
-
-
 # --- copy, swap, restore, verify ----------------------------------------------------------------------------
-
-
-def _copy_rows(handle: SQLiteHandle, old: TableState, new: TableState, copied: list[tuple[str, str]]) -> None:
-    """Every row, with its rowid; OR ABORT overrides ON CONFLICT REPLACE/IGNORE, which would drop rows."""
-    targets, sources = [quote(name) for name, _ in copied], [quote(origin) for _, origin in copied]
-    if not old.without_rowid and not new.without_rowid:
-        targets, sources = [new.rowid_name(), *targets], [old.rowid_name(), *sources]
-    if not targets:
-        raise _refused(f"cannot rebuild {old.name}: none of its columns would be kept")
-    select = f"({', '.join(targets)}) SELECT {', '.join(sources)} FROM {quote(old.name)}"
-    try:
-        handle.execute(f"INSERT OR ABORT INTO {quote(new.name)} {select}")
-    except StatementError as exc:
-        raise _misfit(handle, old, new, f"INSERT OR IGNORE INTO {quote(new.name)} {select}", exc) from exc
-    expected, copied_rows = _count(handle, old.name), _count(handle, new.name)
-    if copied_rows != expected:
-        raise _refused(f"{_rows(expected - copied_rows, old.name)} not been copied")
-
-
-def _count(handle: SQLiteHandle, table: str) -> int:
-    return int(handle.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()[0])
-
-
-def _misfit(handle: SQLiteHandle, old: TableState, new: TableState, ignoring: str, error: StatementError) -> Exception:
-    """The copy failed: say how many rows the new definition rejects (counted by INSERT OR IGNORE, undone)."""
-    message = error.message.replace(f"{new.name}.", f"{old.name}.")
-    try:
-        with _undone(handle):
-            rejected = _count(handle, old.name) - handle.execute(ignoring).rowcount
-    except StatementError:  # not a conflict that IGNORE skips (a foreign key, a STRICT type)
-        rejected = 0
-    what = f"{_rows(rejected, old.name)} values that break" if rejected > 0 else f"rows of {old.name} break"
-    return _refused(f"{what} the new definition: {message}", "fix or remove those rows first, or change the definition")
 
 
 def _swap(handle: SQLiteHandle, table: str, temporary: str, dependents: Sequence[Entry]) -> None:
@@ -506,7 +370,7 @@ def _swap(handle: SQLiteHandle, table: str, temporary: str, dependents: Sequence
             handle.execute(entry.sql)
         except StatementError as exc:
             what = f"after the change to {table}, {entry.kind} {entry.name} cannot be recreated: {exc.message}"
-            raise _refused(what, "drop or change it first") from exc
+            raise refused(what, "drop or change it first") from exc
 
 
 def _restore_sequence(handle: SQLiteHandle, table: str, sequence: int) -> None:
@@ -522,16 +386,16 @@ def _verify(handle: SQLiteHandle, table: str, views: Sequence[Entry]) -> None:
         _check_foreign_keys(handle, table, name)
     problems = [row[0] for row in handle.execute("SELECT * FROM pragma_integrity_check(?)", (table,))]
     if problems != ["ok"]:
-        raise _refused(f"after the change, the integrity check of {table} fails: {problems[0]}")
+        raise refused(f"after the change, the integrity check of {table} fails: {problems[0]}")
     for view in views:
         try:
             handle.execute(f"SELECT * FROM {quote(view.name)} LIMIT 0")
         except StatementError as exc:
             what = f"after the change to {table}, view {view.name} fails: {exc.message}"
-            raise _refused(what, "drop or change it first") from exc
-    state = _read_table(handle, table)
+            raise refused(what, "drop or change it first") from exc
+    state = table_rows.read_table(handle, table)
     rename = f"ALTER TABLE {quote(table)} RENAME COLUMN {quote(state.columns[0].name)} TO {_probe_name(state.sql)}"
-    with _undone(handle):  # on a rename SQLite re-checks every view and trigger that mentions the table
+    with table_rows.undone(handle):  # on a rename SQLite re-checks every view and trigger that mentions the table
         _explained(handle, rename, f"after the change to {table}")
 
 
@@ -540,8 +404,8 @@ def _check_foreign_keys(handle: SQLiteHandle, table: str, name: str) -> None:
         rows = handle.execute("SELECT * FROM pragma_foreign_key_check(?)", (name,)).fetchall()
     except StatementError as exc:  # "foreign key mismatch": the parent key is gone, or no longer unique
         what = f"after the change, the foreign keys of {name} no longer fit {table}: {exc.message}"
-        raise _refused(what, "keep the referenced columns and their PRIMARY KEY or UNIQUE constraint") from exc
+        raise refused(what, "keep the referenced columns and their PRIMARY KEY or UNIQUE constraint") from exc
     if rows:
         parents = ", ".join(sorted({row[2] for row in rows}))
-        what = f"after the change, {_rows(len(rows), name)} a foreign key to a missing row of {parents}"
-        raise _refused(what, f"fix them first (PRAGMA foreign_key_check({name}) lists them; they may be older)")
+        what = f"after the change, {table_rows.rows(len(rows), name)} a foreign key to a missing row of {parents}"
+        raise refused(what, f"fix them first (PRAGMA foreign_key_check({name}) lists them; they may be older)")
