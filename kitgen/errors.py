@@ -6,6 +6,9 @@ Each error carries what went wrong and what to do about it; the CLI prints
 
 from __future__ import annotations
 
+from collections import Counter
+from typing import Any
+
 
 class KitgenError(Exception):
     """Root of every error kitgen expects and explains."""
@@ -92,5 +95,5 @@ class ForeignKeyViolation(KitgenError):
     ``violations`` are the engine's rows describing them, found in ``tables``.
     """
 
-    violations: frozenset[object] = frozenset()
+    violations: Counter[Any] = Counter()  # noqa: RUF012 - replaced, never mutated
     tables: list[str] = []  # noqa: RUF012 - replaced, never mutated

@@ -234,3 +234,20 @@ def test_pretend_prints_the_statements_of_a_table_rebuild(project: Project, trac
     assert migration_segments(traced_connections) == [statements]
     with project.connect() as connection:
         assert connection.execute("SELECT count(*) FROM children").fetchone()[0] == 2
+
+
+def test_attach_is_not_run_on_a_copy_so_the_attached_file_stays(project: Project) -> None:
+    project.database.parent.mkdir(parents=True, exist_ok=True)
+    other = project.database.parent / "aux.sqlite"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE parents (id INTEGER PRIMARY KEY)")
+        connection.execute("INSERT INTO parents VALUES (1), (2)")
+    project.write(
+        "2026_01_01_000001_attach.sql",
+        "-- migrate:up transaction:false\nATTACH DATABASE 'database/aux.sqlite' AS aux;\n"
+        "DELETE FROM aux.parents WHERE id = 1;\n",
+    )
+    before = other.read_bytes()
+    assert_one_error(project.run("migrate", "--pretend"), "ATTACH is not run when pretending")
+    assert_one_error(project.run("check"), "ATTACH is not run when pretending or replaying", code=2)
+    assert other.read_bytes() == before

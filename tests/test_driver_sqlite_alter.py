@@ -959,3 +959,19 @@ def test_a_refused_migration_is_one_error_and_changes_nothing(project: Project) 
     result = project.run("migrate")
     assert_one_error(result, "cannot drop users.email: index users_email_idx uses it")
     assert project.snapshot() == before
+
+
+def test_a_view_of_a_view_using_a_column_by_name_does_not_stop_a_change(path: Path) -> None:
+    build(
+        path,
+        """
+        CREATE TABLE parents (id INTEGER PRIMARY KEY, name TEXT);
+        CREATE VIEW v1 AS SELECT id, name FROM parents;
+        CREATE VIEW v2 AS SELECT * FROM v1 WHERE id > 0;
+        INSERT INTO parents VALUES (1, 'a');
+        """,
+    )
+    alter(path, "parents", lambda table: table.add_column("extra TEXT"))
+    with closing(sqlite3.connect(path)) as connection:
+        assert connection.execute("SELECT * FROM v2").fetchall() == [(1, "a")]
+        assert [row[1] for row in connection.execute("PRAGMA table_info(parents)")] == ["id", "name", "extra"]

@@ -20,6 +20,7 @@ CREATE TABLE keys (x INTEGER, y INTEGER, PRIMARY KEY (x, y));
 CREATE TABLE other (id INTEGER PRIMARY KEY);
 CREATE TABLE log (what TEXT);
 CREATE TABLE kitgen_migrations (id INTEGER);
+CREATE UNIQUE INDEX keys_y ON keys (y);
 CREATE TRIGGER parents_gone AFTER INSERT ON log BEGIN DELETE FROM parents; END;
 """
 
@@ -54,7 +55,10 @@ def checked(driver: SQLiteDriver, *statements: str) -> list[str]:
     ("statements", "tables"),
     [
         (["INSERT INTO children (parent_id) VALUES (1)"], ["children"]),
-        (["INSERT INTO parents VALUES (1)"], ["parents"]),  # its children cannot lose a parent by an insert
+        (["INSERT INTO parents VALUES (1)"], ["children", "parents"]),  # OR REPLACE deletes the row in its way
+        (["DROP INDEX keys_y"], ["pairs"]),  # the unique index behind a key
+        (["ALTER TABLE parents RENAME TO people"], []),  # SQLite rewrote the children's keys to the new name
+        (["PRAGMA legacy_alter_table = ON", "ALTER TABLE parents RENAME TO people"], ["children"]),  # it did not
         (["DELETE FROM parents"], ["children"]),
         (["UPDATE parents SET id = 2"], ["children", "parents"]),
         (["DROP TABLE parents"], ["children"]),

@@ -244,3 +244,66 @@ def test_a_new_child_table_with_dangling_rows_is_refused(project: Project) -> No
     )
     assert_one_error(project.run("migrate"), "1 row of pets referencing parents rows that do not exist")
     assert "pets" not in project.tables()
+
+
+def test_replace_that_deletes_a_parent_is_caught(project: Project) -> None:
+    project.sql(
+        "2026_01_01_000001_create",
+        "CREATE TABLE parents (id INTEGER PRIMARY KEY, email TEXT UNIQUE ON CONFLICT REPLACE);\n"
+        "CREATE TABLE kids (id INTEGER PRIMARY KEY, pid INT NOT NULL REFERENCES parents ON DELETE CASCADE);\n"
+        "INSERT INTO parents VALUES (1, 'a@x'); INSERT INTO kids VALUES (1, 1), (2, 1);",
+    )
+    assert project.run("migrate").returncode == 0
+    project.sql("2026_01_01_000002_seed", "INSERT INTO parents (email) VALUES ('a@x');")
+    assert_one_error(project.run("migrate"), "2 rows of kids")
+    project.sql("2026_01_01_000002_seed", "REPLACE INTO parents (id, email) VALUES (3, 'a@x');")
+    assert_one_error(project.run("migrate"), "2 rows of kids")
+    assert count(project, "kids") == 2
+
+
+def test_opt_in_enforces_even_after_a_migration_switched_enforcement_off(project: Project) -> None:
+    project.sql("2026_01_01_000001_create", PARENTS_AND_CHILDREN)
+    project.write("2026_01_01_000002_off.sql", "-- migrate:up transaction:false\nPRAGMA foreign_keys = OFF;\n")
+    project.python(
+        "2026_01_01_000003_delete_a", 'db.execute("DELETE FROM parents WHERE id = 1")', extra="foreign_keys = True\n"
+    )
+    result = project.run("migrate")
+    assert result.returncode == 0, result.stderr
+    assert count(project, "children") == 1  # the cascade ran
+    with project.connect() as connection:
+        assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_a_legacy_rename_of_a_parent_is_caught(project: Project) -> None:
+    project.sql("2026_01_01_000001_create", PARENTS_AND_CHILDREN)
+    project.sql("2026_01_01_000002_rename", "PRAGMA legacy_alter_table = ON;\nALTER TABLE parents RENAME TO people;")
+    assert_one_error(project.run("migrate"), "3 rows of children referencing parents")
+    project.sql("2026_01_01_000002_rename", "ALTER TABLE parents RENAME TO people;")  # children follow the rename
+    assert project.run("migrate").returncode == 0
+
+
+def test_dropping_the_unique_index_behind_a_key_is_caught(project: Project) -> None:
+    project.sql(
+        "2026_01_01_000001_create",
+        "CREATE TABLE parents (id INTEGER PRIMARY KEY, code TEXT);\n"
+        "CREATE UNIQUE INDEX parents_code ON parents (code);\n"
+        "CREATE TABLE kids (code TEXT REFERENCES parents (code));\nINSERT INTO parents VALUES (1, 'a');",
+    )
+    project.sql("2026_01_01_000002_drop_index", "DROP INDEX parents_code;")
+    result = project.run("migrate")
+    assert_one_error(result, "foreign key mismatch", "UNIQUE index")
+    assert "OperationalError" not in result.stderr
+
+
+def test_without_rowid_children_are_counted_row_by_row(project: Project) -> None:
+    project.sql(
+        "2026_01_01_000001_create",
+        "CREATE TABLE parents (id INTEGER PRIMARY KEY);\n"
+        "CREATE TABLE wk (a INT PRIMARY KEY, pid INT REFERENCES parents) WITHOUT ROWID;\n"
+        "INSERT INTO parents VALUES (1), (2), (3);\nINSERT INTO wk VALUES (1, 1), (2, 1), (3, 1), (4, 2), (5, 3);",
+    )
+    assert project.run("migrate").returncode == 0
+    with project.connect() as connection:
+        connection.execute("INSERT INTO wk VALUES (9, 77)")
+    project.sql("2026_01_01_000002_delete", "DELETE FROM parents WHERE id IN (1, 2);")
+    assert_one_error(project.run("migrate"), "5 rows of wk", "1 of those rows was already so")

@@ -118,6 +118,14 @@ def _is_database_level(exc: sqlite3.Error) -> bool:
     return primary in DATABASE_LEVEL_ERRORS
 
 
+ATTACH_FORBIDDEN = "too many attached databases - max 0"
+
+
+def forbid_attach(connection: sqlite3.Connection) -> None:
+    """A copy or a replay must not reach a real file through ATTACH: allow no attached database."""
+    connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+
+
 class StatementTrace:
     """SQLite's trace callback, keeping each statement a migration runs once, as SQLite ran it.
 
@@ -196,6 +204,11 @@ class SQLiteHandle:
         control = TRANSACTION_CONTROL.match(strip_comments(statement)) if message == "not authorized" else None
         if control:
             message = TRANSACTION_CONTROL_MESSAGE.format(keyword=control.group(1).upper())
+        elif message == ATTACH_FORBIDDEN:
+            message = (
+                "ATTACH is not run when pretending or replaying (kitgen check): it would change the attached "
+                "database for real"
+            )
         needs_autocommit = bool(control or INSIDE_TRANSACTION.search(message))
         return StatementError(statement, message, line, needs_autocommit=needs_autocommit)
 
@@ -298,24 +311,21 @@ class SQLiteDriver:
         ``PRAGMA foreign_key_check`` runs before COMMIT and any dangling reference the block
         added rolls it back. The setting is restored afterwards, whatever happens.
         """
-        if foreign_keys:
-            with self._transaction(check_foreign_keys=False) as db:
-                yield db
-            return
-        with self._foreign_keys_suspended(), self._transaction(check_foreign_keys=True) as db:
+        with self._foreign_keys(on=foreign_keys), self._transaction(check_foreign_keys=not foreign_keys) as db:
             yield db
 
     @contextmanager
-    def _foreign_keys_suspended(self) -> Iterator[None]:
+    def _foreign_keys(self, *, on: bool) -> Iterator[None]:
+        """Enforcement as asked for the block (set before BEGIN: SQLite ignores it inside a transaction),
+        then on again, as kitgen's connection always has it, whatever a migration outside a transaction set."""
         connection = self.connection
         with self.guard():
-            previous = connection.execute("PRAGMA foreign_keys").fetchone()[0]
-            connection.execute("PRAGMA foreign_keys = OFF")  # only takes effect outside a transaction
+            connection.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
         try:
             yield
         finally:
             with self.guard():
-                connection.execute(f"PRAGMA foreign_keys = {'ON' if previous else 'OFF'}")
+                connection.execute("PRAGMA foreign_keys = ON")
 
     @contextmanager
     def _transaction(self, *, check_foreign_keys: bool) -> Iterator[Database]:
@@ -371,6 +381,7 @@ class SQLiteDriver:
                 if self.exists:
                     with self.guard():
                         self.connection.backup(copy.connection)
+                forbid_attach(copy.connection)
                 yield copy
             finally:
                 copy.close()
@@ -446,7 +457,7 @@ class SQLiteDriver:
         db.execute(f"DELETE FROM {TRACKING_TABLE} WHERE name = ?", (name,))
 
     def drop_all(self) -> list[str]:
-        with self._foreign_keys_suspended(), self._transaction(check_foreign_keys=False) as db:
+        with self._foreign_keys(on=False), self._transaction(check_foreign_keys=False) as db:
             return _drop_schema(db)
 
 
@@ -491,6 +502,7 @@ class MemorySQLiteDriver(SQLiteDriver):
         self._trace = StatementTrace()
         self._connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         self._connection.execute("PRAGMA foreign_keys = ON")
+        forbid_attach(self._connection)
 
     @property
     def exists(self) -> bool:

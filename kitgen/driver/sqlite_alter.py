@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from kitgen.driver.sqlite import SQLiteHandle
 
 SAVEPOINT = "kitgen_alter_table"
-UNDONE = table_rows.UNDONE
 MINIMUM_SQLITE = (3, 37, 0)  # pragma_table_list, which tells STRICT and WITHOUT ROWID tables
 
 
@@ -160,7 +159,7 @@ def _refuse_enforced_references(handle: SQLiteHandle, table: str) -> None:
         raise SchemaChangeRefused(
             f"cannot rebuild {table} while foreign keys are enforced: {listed} it, and dropping the old {table} "
             "would run their ON DELETE actions",
-            f"move this alter_table() into a migration without foreign_keys = True; {UNDONE}",
+            "move this alter_table() into a migration without foreign_keys = True",
         )
 
 
@@ -188,7 +187,7 @@ def _explained(handle: SQLiteHandle, sql: str, what: str) -> None:
     except StatementError as exc:
         if not exc.message.startswith("error in "):
             raise
-        hint = f"drop or change that view or trigger first; {UNDONE}"
+        hint = "drop or change that view or trigger first"
         raise SchemaChangeRefused(f"{what}: SQLite reports {exc.message}", hint) from exc
 
 
@@ -393,9 +392,10 @@ def _verify(handle: SQLiteHandle, table: str, views: Sequence[Entry]) -> None:
         except StatementError as exc:
             what = f"after the change to {table}, view {view.name} fails: {exc.message}"
             raise refused(what, "drop or change it first") from exc
-    state = table_rows.read_table(handle, table)
-    rename = f"ALTER TABLE {quote(table)} RENAME COLUMN {quote(state.columns[0].name)} TO {_probe_name(state.sql)}"
-    with table_rows.undone(handle):  # on a rename SQLite re-checks every view and trigger that mentions the table
+    # On a table rename SQLite re-checks every view and trigger that mentions the table (renaming a
+    # column instead would break views of views that use it by name).
+    rename = f"ALTER TABLE {quote(table)} RENAME TO {quote(_free_name(handle, f'kitgen_probe_{table}'))}"
+    with table_rows.undone(handle):
         _explained(handle, rename, f"after the change to {table}")
 
 

@@ -21,11 +21,10 @@ if TYPE_CHECKING:
 PROBE = "kitgen_probe"
 ROWID_NAMES = ("rowid", "_rowid_", "oid")
 STRICT_STORAGE = {"INT": "integer", "INTEGER": "integer", "REAL": "real", "TEXT": "text", "BLOB": "blob"}
-UNDONE = "nothing was changed"
 
 
 def refused(what: str, hint: str = "") -> SchemaChangeRefused:
-    return SchemaChangeRefused(what, f"{hint}; {UNDONE}" if hint else UNDONE)
+    return SchemaChangeRefused(what, hint)  # the migration's failure says what state the database is in
 
 
 def rows(count: int, table: str) -> str:

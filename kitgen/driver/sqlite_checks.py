@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from kitgen.errors import ForeignKeyViolation
 
 # Authorizer action codes (sqlite3.h), by what they can leave pointing at a missing row.
-CREATE_TABLE, DELETE, DROP_TABLE, INSERT, UPDATE, ALTER_TABLE = 2, 9, 11, 18, 23, 26
-OWN_ROWS = frozenset({CREATE_TABLE, INSERT, UPDATE})  # the table's own rows (its foreign keys)
-REFERENCED_ROWS = frozenset({DELETE, DROP_TABLE, UPDATE})  # the rows of tables referencing it
+CREATE_TABLE, DELETE, DROP_INDEX, DROP_TABLE, INSERT, UPDATE, ALTER_TABLE = 2, 9, 10, 11, 18, 23, 26
+OWN_ROWS = frozenset({CREATE_TABLE, INSERT, UPDATE, ALTER_TABLE})  # the table's own rows (its foreign keys)
+# The rows of tables referencing it: deleted or changed keys (an INSERT too: OR REPLACE deletes the
+# row in its way), a dropped table, a dropped unique index behind a key.
+REFERENCED_ROWS = frozenset({DELETE, DROP_TABLE, INSERT, UPDATE, DROP_INDEX})
 CHILDREN = """
 SELECT DISTINCT m.name FROM sqlite_master AS m JOIN pragma_foreign_key_list(m.name) AS f
 WHERE m.type = 'table' AND m.sql NOT LIKE 'CREATE VIRTUAL TABLE%' AND f."table" = ? COLLATE NOCASE
@@ -28,7 +30,10 @@ ORDER BY m.name
 
 @dataclass(frozen=True)
 class Violation:
-    """One row of ``PRAGMA foreign_key_check``: a child row whose parent row is missing."""
+    """One row of ``PRAGMA foreign_key_check``: a child row whose parent row is missing.
+
+    The rowid of a WITHOUT ROWID table's row is None: violations are counted, not only compared.
+    """
 
     table: str
     rowid: int | None
@@ -43,21 +48,27 @@ class WrittenTables:
         self.ignored = ignored  # kitgen's own tracking table
         self.own: set[str] = set()  # tables whose own rows may now point nowhere
         self.referenced: set[str] = set()  # tables whose rows others may have pointed at
+        self.altered: set[str] = set()  # a table renamed away leaves its children pointing at the old name
 
     def record(self, action: int, first: str | None, second: str | None, database: str | None) -> None:
         if action == ALTER_TABLE:  # (database name, table name)
             first, second, database = second, None, first
+        elif action == DROP_INDEX:  # (index name, table name)
+            first = second
         if database != "main" or not first or first.startswith("sqlite_") or first == self.ignored:
             return
-        if action in OWN_ROWS or action == ALTER_TABLE:
+        if action in OWN_ROWS:
             self.own.add(first)
         if action in REFERENCED_ROWS:
             self.referenced.add(first)
+        if action == ALTER_TABLE:
+            self.altered.add(first)
 
     def to_check(self, connection: sqlite3.Connection) -> list[str]:
         """The tables, still there, whose rows may now reference a row that does not exist."""
         names = set(self.own)
-        for table in self.referenced:
+        gone = self.altered - set(existing_tables(connection, self.altered))  # renamed
+        for table in self.referenced | gone:
             names.update(row[0] for row in connection.execute(CHILDREN, (table,)))
         return existing_tables(connection, names)
 
@@ -68,15 +79,25 @@ def existing_tables(connection: sqlite3.Connection, names: set[str]) -> list[str
     return sorted(names & existing)
 
 
-def foreign_key_violations(connection: sqlite3.Connection, tables: list[str] | None = None) -> frozenset[Violation]:
-    """Every dangling reference in the database, or in the rows of some tables."""
-    if tables is None:
-        rows = connection.execute("PRAGMA foreign_key_check").fetchall()
-    else:
-        rows = [
-            row for table in tables for row in connection.execute("SELECT * FROM pragma_foreign_key_check(?)", (table,))
-        ]
-    return frozenset(Violation(row[0], row[1], row[2], row[3]) for row in rows)
+def foreign_key_violations(connection: sqlite3.Connection, tables: list[str] | None = None) -> Counter[Violation]:
+    """Every dangling reference in the database, or in the rows of some tables.
+
+    A key whose parent columns are neither its primary key nor unique ("foreign key mismatch") is a
+    ``ForeignKeyViolation`` too: every use of the child table would fail.
+    """
+    try:
+        if tables is None:
+            rows = connection.execute("PRAGMA foreign_key_check").fetchall()
+        else:
+            query = "SELECT * FROM pragma_foreign_key_check(?)"
+            rows = [row for table in tables for row in connection.execute(query, (table,))]
+    except sqlite3.OperationalError as exc:
+        if "foreign key mismatch" not in str(exc):
+            raise
+        raise ForeignKeyViolation(
+            f"{exc}: the parent columns are no longer its primary key or under a UNIQUE index or constraint"
+        ) from exc
+    return Counter(Violation(row[0], row[1], row[2], row[3]) for row in rows)
 
 
 def ensure_no_violations(connection: sqlite3.Connection, written: WrittenTables) -> None:
@@ -84,23 +105,27 @@ def ensure_no_violations(connection: sqlite3.Connection, written: WrittenTables)
     tables = written.to_check(connection)
     found = foreign_key_violations(connection, tables)
     if found:
-        error = ForeignKeyViolation(describe_violations(connection, found))
+        error = ForeignKeyViolation("it would leave " + describe_violations(connection, found))
         error.violations, error.tables = found, tables
         raise error
 
 
 def note_earlier_violations(connection: sqlite3.Connection, error: ForeignKeyViolation) -> None:
     """After the rollback: say how many of the dangling references were there before the migration."""
+    if not error.violations:
+        return
     tables = existing_tables(connection, set(error.tables))  # tables the migration created are gone
-    earlier = len(foreign_key_violations(connection, tables) & error.violations)
+    earlier = (foreign_key_violations(connection, tables) & error.violations).total()
     if earlier:
         rows = "1 of those rows was" if earlier == 1 else f"{earlier} of those rows were"
         error.what += f" ({rows} already so before this migration)"
 
 
-def describe_violations(connection: sqlite3.Connection, violations: frozenset[Violation]) -> str:
+def describe_violations(connection: sqlite3.Connection, violations: Counter[Violation]) -> str:
     """``2 rows of children referencing parents rows that do not exist (children.parent_id → parents.id)``."""
-    counts = Counter((v.table, v.parent, v.key) for v in violations)
+    counts: Counter[tuple[str, str, int]] = Counter()
+    for violation, number in violations.items():
+        counts[(violation.table, violation.parent, violation.key)] += number
     parts = []
     for (table, parent, key), number in sorted(counts.items()):
         rows = "1 row" if number == 1 else f"{number} rows"

@@ -247,10 +247,17 @@ def _failure(migration: LoadedMigration, step: str, exc: Exception, ran: Sequenc
     line = exc.line if isinstance(exc, StatementError) and exc.line else line_in(exc, migration.path)
     where = f" at line {line}" if line else ""
     transactional = migration.transactional if step == "up" else migration.down_transactional
-    state = "as it was before it" if transactional else "possibly partly changed (it runs without a transaction)"
+    if transactional:
+        state = "the database is as it was before it"
+    elif isinstance(exc, SchemaChangeRefused):
+        state = (
+            "the table change was undone, but what the migration ran before it stays (it runs without a transaction)"
+        )
+    else:
+        state = "the database is possibly partly changed (it runs without a transaction)"
     return MigrationFailed(
         f"migration {migration.name} failed in {step}(){where}: {_what(exc)}",
-        f"{_fix(migration, step, exc)}; the database is {state}",
+        f"{_fix(migration, step, exc)}; {state}",
         done=tuple(item.name for item in ran),
     )
 
@@ -258,21 +265,22 @@ def _failure(migration: LoadedMigration, step: str, exc: Exception, ran: Sequenc
 def _what(exc: Exception) -> str:
     if isinstance(exc, StatementError):
         return f"{exc.message} in: {_excerpt(exc.statement)}"
-    if isinstance(exc, ForeignKeyViolation):
-        return f"it would leave {exc.what}"
     if isinstance(exc, KitgenError):
         return exc.what
     return f"{type(exc).__name__}: {exc}"
 
 
 def _fix(migration: LoadedMigration, step: str, exc: Exception) -> str:
+    if isinstance(exc, ForeignKeyViolation) and not exc.violations:  # a key that no longer fits its parent
+        return "keep the referenced columns the parent's primary key, or under a UNIQUE index or constraint"
     if isinstance(exc, ForeignKeyViolation):
         opt_in = (
-            "foreign_keys = True on the class" if migration.format == "py" else f"'-- migrate:{step} foreign_keys:on'"
+            "foreign_keys = True on the class" if migration.format == "py" else f"-- migrate:{step} foreign_keys:on"
         )
         return (
-            "delete or update those rows in the migration too, or, to let their ON DELETE actions run, "
-            f"enforce foreign keys with {opt_in}"
+            "delete or update those rows in the migration too; if they are meant to go with their parents, "
+            f"{opt_in} lets their ON DELETE actions delete or clear them; to rebuild a table, use "
+            "db.alter_table(), or create the new table, copy, drop the old one and rename the new one to its name"
         )
     if isinstance(exc, SchemaChangeRefused) and exc.hint:
         return exc.hint

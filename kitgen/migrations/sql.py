@@ -80,6 +80,8 @@ def _options(text: str, path: Path) -> tuple[bool, bool]:
                 f"{path.name} has an unknown section option {option!r}",
                 "the options are transaction:false and foreign_keys:on",
             )
+        if key in chosen:
+            raise MigrationFileError(f"{path.name} gives the section option {key} twice", "keep one")
         chosen[key] = SECTION_OPTIONS[key][value]
     transactional = chosen.get("transaction", True)
     if not transactional and chosen.get("foreign_keys") is False:
