@@ -6,7 +6,8 @@ This module and ``kitgen.output`` (how results are shown) are the only places th
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -98,6 +99,21 @@ def make_migration_command(name: str, model: str | None, sql: bool, **project: A
     echo(f"Created {config.display(path)}")
 
 
+@contextmanager
+def terminated_cleanly() -> Iterator[None]:
+    """SIGTERM ends the block like Ctrl-C, so that temporary files (a pretend's copy) are removed."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def pretend_option(function: F) -> F:
     return click.option(
         "--pretend", is_flag=True, help="Run on a copy of the database; print the statements and entity diffs."
@@ -112,7 +128,8 @@ def migrate_command(step: bool, pretend: bool, **project: Any) -> None:
     """Apply every pending migration."""
     config = config_from(**project)
     if pretend:
-        print_pretend(config, "apply", commands.pretend_migrate(config, step=step))
+        with terminated_cleanly():
+            print_pretend(config, "apply", commands.pretend_migrate(config, step=step, on_wait=report_wait))
         return
     with reporting_partial("Applied", config):
         result = commands.migrate(config, step=step, on_wait=report_wait)
@@ -214,7 +231,9 @@ def rollback_command(steps: int | None, force: bool, pretend: bool, **project: A
     """Roll back the last batch of migrations."""
     config = config_from(**project)
     if pretend:
-        print_pretend(config, "roll back", commands.pretend_rollback(config, steps=steps))
+        with terminated_cleanly():
+            pretended = commands.pretend_rollback(config, steps=steps, on_wait=report_wait)
+            print_pretend(config, "roll back", pretended)
         return
     with reporting_partial("Rolled back", config):
         result = commands.rollback(config, steps=steps, force=force, confirm=terminal_confirm(), on_wait=report_wait)

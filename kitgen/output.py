@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import textwrap
 from typing import Any
 
 import click
@@ -144,11 +143,15 @@ def print_entities(config: Config, result: GenerateResult, *, quiet: bool = True
         if flagged.diff:
             echo(flagged.diff.rstrip("\n"), err=True)
     if result.flagged and exit_on_flagged:
-        edited = [f for f in result.flagged if f.reason == "edited"]
-        hint = "move your code out of them, then run kitgen generate --force to overwrite them"
-        if len(edited) < len(result.flagged):
-            hint = "move or rename the files kitgen did not generate; " + hint
-        fail(f"{len(result.flagged)} entity file(s) left as they are (listed above) — {hint}", 1)
+        fail(flagged_message([flagged.reason for flagged in result.flagged]), 1)
+
+
+def flagged_message(reasons: list[str], *, suffix: str = "") -> str:
+    """The error of a run that left generated files as they are (edited by hand, or not kitgen's)."""
+    hint = "move your code out of them, then run kitgen generate --force to overwrite them"
+    if any(reason != "edited" for reason in reasons):
+        hint = "move or rename the files kitgen did not generate; " + hint
+    return f"{len(reasons)} entity file(s) {suffix}left as they are (listed above) — {hint}"
 
 
 def print_ran(verb: str, ran: list[Ran], *, nothing: str) -> None:
@@ -161,12 +164,15 @@ def print_ran(verb: str, ran: list[Ran], *, nothing: str) -> None:
     echo(f"{verb} {len(ran)} migration{'s' if len(ran) != 1 else ''} in {total:.0f} ms.")
 
 
+PRETENDED = "pretended on a copy: the database itself was not changed"
+
+
 def print_pretend(config: Config, verb: str, result: commands.PretendResult) -> None:
-    """Each migration's statements, then each entity diff; the real run's error, if it would fail."""
+    """Each migration's statements (verbatim), then each entity diff; the real run's error, if it would fail."""
     for migration in result.migrations:
         echo(style(f"Would {verb} {migration.name}:", bold=True))
         for statement in migration.statements:
-            echo(textwrap.indent(statement.strip().rstrip(";") + ";", "    "))
+            echo(statement.strip().rstrip(";") + ";")
     for change in result.entities:
         where = config.display(change.path)
         headline = (
@@ -176,8 +182,15 @@ def print_pretend(config: Config, verb: str, result: commands.PretendResult) -> 
         )
         echo(style(headline + ":", bold=True))
         echo(change.diff.rstrip("\n"))
+    for message in result.warnings:
+        warn(message)
     if result.failure is not None:
-        fail(f"{result.failure} (pretending: nothing was changed)", result.failure.exit_code)
+        for name in result.failure.done:
+            echo(f"{name} would stay {'applied' if verb == 'apply' else 'rolled back'}.")
+        fail(f"{result.failure} ({PRETENDED})", result.failure.exit_code)
+    kept = [change.reason for change in result.entities if change.action == "keep"]
+    if kept:
+        fail(flagged_message(kept, suffix="would be ") + f" ({PRETENDED})", 1)
     count = len(result.ran)
     noun = "migration" if count == 1 else "migrations"
     done = f"Would {verb} {count} {noun}" if count else f"Nothing to {verb}"

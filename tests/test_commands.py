@@ -224,3 +224,14 @@ def test_make_migration_refuses_an_existing_name(project: Project) -> None:
     assert first.read_text().count('model = "User"') == 1
     with pytest.raises(Exception, match="already exists"):
         commands.make_migration(project.config(), "create_users_table")
+
+
+def test_rollback_checks_the_entities_folder_before_changing_anything(project: Project) -> None:
+    project.sql("2026_01_01_000001_t", "CREATE TABLE t (id INTEGER PRIMARY KEY);", "DROP TABLE t;")
+    assert project.run("migrate").returncode == 0
+    before = project.snapshot()
+    for command in (["migrate:rollback", "--force"], ["migrate:rollback", "--pretend"], ["migrate:reset", "--force"]):
+        result = project.run(*command, "--entities", "nowhere")
+        assert result.returncode == 1, result.stderr
+        assert "nowhere" in result.stderr
+        assert project.snapshot() == before

@@ -122,8 +122,8 @@ def test_pretend_cli_leaves_every_byte_as_it_was(project: Project) -> None:
     assert everything(project) == before
     lines = result.stdout.splitlines()
     assert lines[0] == "Would apply 2026_01_01_000003_posts:"
-    assert lines[1].startswith("    CREATE TABLE posts (")
-    assert "    INSERT INTO posts (user_id, title) VALUES (1, 'hello');" in lines
+    assert lines[1].startswith("CREATE TABLE posts (")  # verbatim: a multi-line literal stays as it is
+    assert "INSERT INTO posts (user_id, title) VALUES (1, 'hello');" in lines
     assert "Would write app/entities/post.py:" in lines
     assert "+class Post(BaseModel):" in lines  # a new file's diff is all additions
     assert "Would write app/entities/__init__.py:" in lines
@@ -150,10 +150,11 @@ def test_pretend_of_a_failing_migration_exits_1_with_the_usual_error(project: Pr
     project.sql("2026_01_01_000004_bad", "ALTER TABLE tags ADD COLUMN label TEXT;\nINSERT INTO nowhere VALUES (1);")
     before = everything(project)
     result = project.run("migrate", "--pretend")
-    assert_one_error(result, "migration 2026_01_01_000004_bad failed", "no such table: nowhere", "nothing was changed")
+    assert_one_error(result, "migration 2026_01_01_000004_bad failed", "no such table: nowhere", "pretended on a copy")
     assert everything(project) == before
     assert "Would apply 2026_01_01_000003_ok:" in result.stdout
-    assert "    ALTER TABLE tags ADD COLUMN label TEXT;" in result.stdout  # ran before the failure
+    assert "ALTER TABLE tags ADD COLUMN label TEXT;" in result.stdout.splitlines()  # ran before the failure
+    assert "2026_01_01_000003_ok would stay applied." in result.stdout
 
 
 def test_pretend_shows_entity_deletions_on_rollback(project: Project) -> None:
@@ -164,7 +165,7 @@ def test_pretend_shows_entity_deletions_on_rollback(project: Project) -> None:
     assert result.returncode == 0, result.stderr
     assert everything(project) == before
     assert "Would roll back 2026_01_01_000002_seed_users:" in result.stdout
-    assert "    DROP TABLE users;" in result.stdout
+    assert "DROP TABLE users;" in result.stdout.splitlines()
     assert "Would delete app/entities/user.py:" in result.stdout
     assert "-class User(BaseModel):" in result.stdout
     assert result.stdout.splitlines()[-1].startswith("Would roll back 2 migrations;")
@@ -187,9 +188,10 @@ def test_pretend_shows_hand_edited_entities_it_would_not_overwrite(project: Proj
     user.write_text(user.read_text() + "# mine\n")
     project.sql("2026_01_01_000002_add_name", "ALTER TABLE users ADD COLUMN name TEXT;")
     result = project.run("migrate", "--pretend")
-    assert result.returncode == 0, result.stderr
+    assert_one_error(result, "1 entity file(s) would be left as they are", "pretended on a copy")  # as the real run
     assert "Would leave app/entities/user.py as it is (edited):" in result.stdout
     assert user.read_text().endswith("# mine\n")
+    assert_one_error(project.run("migrate"), "1 entity file(s) left as they are")
 
 
 def test_trigger_statements_are_not_printed_twice(project: Project) -> None:
@@ -251,3 +253,57 @@ def test_attach_is_not_run_on_a_copy_so_the_attached_file_stays(project: Project
     assert_one_error(project.run("migrate", "--pretend"), "ATTACH is not run when pretending")
     assert_one_error(project.run("check"), "ATTACH is not run when pretending or replaying", code=2)
     assert other.read_bytes() == before
+
+
+def test_executemany_behaves_as_in_a_real_run(project: Project) -> None:
+    """Tracing changes nothing: executemany refuses what it refuses, and counts what it counts."""
+    project.sql(
+        "2026_01_01_000001_t",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER);\nINSERT INTO t VALUES (1, 0), (2, 0), (3, 0);",
+    )
+    project.python(
+        "2026_01_01_000002_many",
+        'n = db.executemany("UPDATE t SET v = ? WHERE id = ?", iter([(10, 1), (20, 2), (30, 3)])).rowcount\n'
+        'if n != 3:\n    raise RuntimeError(f"updated {n}")',
+    )
+    result = project.run("migrate", "--pretend")
+    assert result.returncode == 0, result.stderr
+    assert "UPDATE t SET v = 30 WHERE id = 3;" in result.stdout.splitlines()
+    project.python("2026_01_01_000003_select", 'db.executemany("SELECT ? + 1", [(1,), (2,)])')
+    pretended = project.run("migrate", "--pretend")
+    assert_one_error(pretended, "executemany() can only execute DML statements")
+    assert_one_error(project.run("migrate"), "executemany() can only execute DML statements")
+
+
+def test_statements_run_on_a_returned_cursor_are_shown(project: Project) -> None:
+    project.sql("2026_01_01_000001_t", "CREATE TABLE t (id INTEGER PRIMARY KEY);\nINSERT INTO t VALUES (1), (2), (3);")
+    assert project.run("migrate").returncode == 0
+    project.python(
+        "2026_01_01_000002_cursor",
+        'cursor = db.execute("SELECT count(*) FROM t")\ncursor.execute("DELETE FROM t WHERE id = 3")',
+    )
+    statements = commands.pretend_migrate(project.config()).migrations[0].statements
+    assert statements == ["SELECT count(*) FROM t", "DELETE FROM t WHERE id = 3"]
+
+
+def test_a_migration_that_runs_no_statement_is_listed(project: Project) -> None:
+    project.python("2026_01_01_000001_nothing", "pass")
+    project.sql("2026_01_01_000002_t", "CREATE TABLE t (id INTEGER PRIMARY KEY);")
+    result = project.run("migrate", "--pretend")
+    assert "Would apply 2026_01_01_000001_nothing:" in result.stdout.splitlines()
+    assert result.stdout.splitlines()[-1].startswith("Would apply 2 migrations;")
+
+
+def test_pretend_waits_for_the_migration_lock_and_fails_where_migrate_would(project: Project) -> None:
+    project.sql("2026_01_01_000001_t", "CREATE TABLE t (id INTEGER PRIMARY KEY);")
+    assert_one_error(project.run("migrate", "--pretend", "--database", "nowhere/x.sqlite"), "the database's folder")
+    project.database.parent.mkdir(parents=True, exist_ok=True)
+    lock = project.database.with_name(project.database.name + ".lock")
+    import fcntl
+    import os
+
+    with open(lock, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        result = project.run("migrate", "--pretend", "--lock-timeout", "0.3")
+        os.unlink(lock)
+    assert_one_error(result, "lock")

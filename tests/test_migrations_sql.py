@@ -97,3 +97,34 @@ def test_sql_migration_with_bom_and_crlf_runs(project: Project) -> None:
     assert "t" in project.tables()
     assert project.run("migrate:status", "--exit-code").returncode == 0
     assert project.run("migrate:rollback", "--force").returncode == 0
+
+
+def test_line_end_conversion_of_an_applied_migration_changes_nothing(project: Project) -> None:
+    """A checkout converting line ends (git autocrlf) leaves the migration applied and its data as they were."""
+    path = project.sql("2026_01_01_000001_t", "CREATE TABLE t (v TEXT);\nINSERT INTO t VALUES ('x\ny');")
+    assert project.run("migrate").returncode == 0
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    assert project.run("migrate:status", "--exit-code").returncode == 0
+    assert project.run("check").returncode == 0
+    (project.migrations / "2026_01_01_000002_u.sql").write_bytes(b"-- migrate:up\r\nINSERT INTO t VALUES ('a\r\nb');\r\n")
+    (project.migrations / "2026_01_01_000003_w.sql").write_bytes(b"-- migrate:up\rINSERT INTO t VALUES ('c\rd');\r")
+    assert project.run("migrate").returncode == 0
+    with project.connect() as connection:
+        assert [row[0] for row in connection.execute("SELECT v FROM t")] == ["x\ny", "a\nb", "c\nd"]
+
+
+def test_a_utf16_migration_is_named_as_not_utf8(project: Project) -> None:
+    for suffix in (".sql", ".py"):
+        path = project.migrations / f"2026_01_01_000001_t{suffix}"
+        path.write_bytes("-- migrate:up\nCREATE TABLE t (id INTEGER);\n".encode("utf-16-le"))
+        assert_one_error(project.run("migrate"), "is not UTF-8 text")
+        path.unlink()
+
+
+@pytest.mark.parametrize("statement", ["PRAGMA journal_mode=WAL;", "PRAGMA main.journal_mode = MEMORY;", "PRAGMA foreign_keys = OFF;"])
+def test_pragmas_sqlite_ignores_in_a_transaction_are_refused(project: Project, statement: str) -> None:
+    project.sql("2026_01_01_000001_t", f"CREATE TABLE t (id INTEGER);\n{statement}")
+    result = project.run("migrate")
+    assert_one_error(result, "cannot be changed inside a transaction", "-- migrate:up transaction:false")
+    project.write("2026_01_01_000001_t.sql", f"-- migrate:up transaction:false\n{statement}\n")
+    assert project.run("migrate").returncode == 0

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kitgen.commands.session import apply_pending, connected, entity_plan
+from kitgen.commands.session import OnWait, apply_pending, connected, entity_plan, ignore
 from kitgen.config import Config
 from kitgen.driver import Driver
 from kitgen.errors import KitgenError, UsageError
@@ -45,59 +45,65 @@ class PretendResult:
     ran: list[Ran] = field(default_factory=list)
     entities: list[EntityChange] = field(default_factory=list)
     failure: KitgenError | None = None
+    warnings: list[str] = field(default_factory=list)  # what generating the entities would warn about
 
 
 Rehearsal = Callable[[Driver, Trace], list[Ran]]
 
 
-def pretend_migrate(config: Config, *, step: bool = False) -> PretendResult:
+def pretend_migrate(config: Config, *, step: bool = False, on_wait: OnWait = ignore) -> PretendResult:
     """What ``kitgen migrate`` would do, without changing the database or the entities."""
-    return _rehearse(config, lambda driver, trace: apply_pending(config, driver, step=step, trace=trace))
+    rehearsal = _rehearse(config, "kitgen migrate --pretend", on_wait)
+    return rehearsal(lambda driver, trace: apply_pending(config, driver, step=step, trace=trace))
 
 
-def pretend_rollback(config: Config, *, steps: int | None = None) -> PretendResult:
+def pretend_rollback(config: Config, *, steps: int | None = None, on_wait: OnWait = ignore) -> PretendResult:
     """What ``kitgen migrate:rollback`` would do, without changing the database or the entities."""
-    from kitgen.commands.rolling_back import last_migrations
+    from kitgen.commands.rolling_back import last_migrations, load_for_rollback
 
     if steps is not None and steps < 1:
         raise UsageError(f"--step must be at least 1, got {steps}", "pass the number of migrations to roll back")
 
     def roll_back(driver: Driver, trace: Trace) -> list[Ran]:
         rows = last_migrations(driver.applied_migrations(), steps)
-        loaded = runner.load_recorded(rows, config.migrations)
+        loaded = load_for_rollback(config, rows)
         return runner.roll_back_all(driver, loaded, {row.name: row.batch for row in rows}, trace)
 
-    return _rehearse(config, roll_back)
+    return _rehearse(config, "kitgen migrate:rollback --pretend", on_wait)(roll_back)
 
 
-def _rehearse(config: Config, run: Rehearsal) -> PretendResult:
-    statements: dict[str, list[str]] = {}
+def _rehearse(config: Config, command: str, on_wait: OnWait) -> Callable[[Rehearsal], PretendResult]:
+    """Run on a copy taken under the migration lock, as the real command would run now."""
 
-    def trace(name: str, sql: str) -> None:
-        statements.setdefault(name, []).append(sql)
+    def rehearse(run: Rehearsal) -> PretendResult:
+        statements: dict[str, list[str]] = {}
 
-    with connected(config, readonly=True) as database, database.rehearsal() as copy:
-        try:
-            ran = run(copy, trace)
-        except KitgenError as failure:
-            return PretendResult(_rehearsed(statements), failure=failure)
-        return PretendResult(_rehearsed(statements), ran, entity_changes(config, copy))
+        def trace(name: str, sql: str) -> None:
+            statements.setdefault(name, []).append(sql)
+
+        with connected(config) as database, database.lock(command, on_wait), database.rehearsal() as copy:
+            try:
+                ran = run(copy, trace)
+            except KitgenError as failure:
+                names = [*failure.done, *(name for name in statements if name not in failure.done)]
+                return PretendResult([Rehearsed(name, statements.get(name, [])) for name in names], failure=failure)
+            changes, warnings = entity_changes(config, copy)
+            rehearsed = [Rehearsed(item.name, statements.get(item.name, [])) for item in ran]
+            return PretendResult(rehearsed, ran, changes, warnings=warnings)
+
+    return rehearse
 
 
-def _rehearsed(statements: dict[str, list[str]]) -> list[Rehearsed]:
-    return [Rehearsed(name, found) for name, found in statements.items()]
-
-
-def entity_changes(config: Config, driver: Driver) -> list[EntityChange]:
-    """The entity files a real run would write or delete, from the same plan as ``generate``."""
+def entity_changes(config: Config, driver: Driver) -> tuple[list[EntityChange], list[str]]:
+    """The entity files a real run would write, delete or leave, from the same plan as ``generate``; its warnings."""
     from kitgen.codegen import files as entity_files
-    from kitgen.codegen.generate import compose
+    from kitgen.codegen.generate import compose, precision_warnings
 
     if not driver.exists:
-        return []
+        return [], []
     plan = entity_plan(config, driver)
     if plan.current:
-        return []
+        return [], []
     outputs = compose(plan)
     changes = [
         EntityChange(path, "write", entity_files.unified_diff(path.name, _current(path), text))
@@ -108,7 +114,7 @@ def entity_changes(config: Config, driver: Driver) -> list[EntityChange]:
         for path in outputs.deleted
     ]
     changes += [EntityChange(item.path, "keep", item.diff, item.reason) for item in outputs.flagged]
-    return changes
+    return changes, precision_warnings([spec for spec in plan.stale if plan.folder / spec.filename in outputs.written])
 
 
 def _current(path: Path) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kitgen.codegen import files as entity_files
 from kitgen.codegen.generate import GenerateResult
 from kitgen.commands.session import (
     Confirm,
@@ -18,6 +19,7 @@ from kitgen.config import Config
 from kitgen.driver import AppliedMigration, Driver
 from kitgen.errors import Aborted, ChangedMigrationsError, ProtectedError, UsageError
 from kitgen.migrations import files, runner
+from kitgen.migrations.formats import LoadedMigration
 from kitgen.migrations.runner import Ran
 
 
@@ -103,9 +105,16 @@ def _roll_back(
     confirm: Confirm | None,
     question: str,
 ) -> list[Ran]:
-    loaded = runner.load_recorded(rows, config.migrations)
+    loaded = load_for_rollback(config, rows)
     authorize(config, command, force=force, confirm=confirm, question=f"{question} on {config.database}?")
     return runner.roll_back_all(driver, loaded, {row.name: row.batch for row in rows})
+
+
+def load_for_rollback(config: Config, rows: list[AppliedMigration]) -> list[LoadedMigration]:
+    """The recorded migrations, each with a down; and the entities folder writable, since they will follow."""
+    loaded = runner.load_recorded(rows, config.migrations)
+    entity_files.ensure_writable(config.entities)
+    return loaded
 
 
 def redo_last_batch(config: Config, changed: tuple[str, ...], *, on_wait: OnWait = ignore) -> list[Ran]:

@@ -96,6 +96,9 @@ TRANSACTION_CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|END|ROLLBACK)\b(?!\s+TO\b)"
 TRANSACTION_CONTROL_MESSAGE = (
     "{keyword} is not allowed in a migration that runs in a transaction: kitgen begins and commits it"
 )
+SQLITE_PRAGMA = 19  # authorizer action code of PRAGMA (first: its name, second: the value set, if any)
+OUTSIDE_ONLY_PRAGMAS = frozenset({"foreign_keys", "journal_mode"})  # setting them in a transaction does nothing
+SETTING_PRAGMA = re.compile(r"^\s*PRAGMA\s+(?:\w+\.)?(\w+)\s*(=|\()", re.IGNORECASE)
 INSIDE_TRANSACTION = re.compile(r"\b(within|inside) (a )?transaction\b", re.IGNORECASE)
 
 
@@ -105,6 +108,8 @@ def _authorizer(written: WrittenTables | None) -> Callable[[int, str | None, str
     def authorize(action: int, first: str | None, second: str | None, database: str | None, _: str | None) -> int:
         if action == SQLITE_TRANSACTION:
             return sqlite3.SQLITE_DENY
+        if action == SQLITE_PRAGMA and second is not None and (first or "").lower() in OUTSIDE_ONLY_PRAGMAS:
+            return sqlite3.SQLITE_DENY  # SQLite would ignore it without a word
         if written is not None:
             written.record(action, first, second, database)
         return sqlite3.SQLITE_OK
@@ -129,18 +134,52 @@ def forbid_attach(connection: sqlite3.Connection) -> None:
 class StatementTrace:
     """SQLite's trace callback, keeping each statement a migration runs once, as SQLite ran it.
 
-    SQLite reports a statement again for every statement of a trigger it fires; the handle arms
-    the trace before each statement of its own, and only the first report after that counts.
+    SQLite reports a statement again (same text) for every statement of a trigger it fires, and
+    notes the programs of table-valued pragmas as ``-- PRAGMA …``: a report repeating the previous
+    one since the handle's last statement began, or such a note, is left out. Statements run on a
+    cursor the migration got back are reported too.
     """
 
     def __init__(self) -> None:
         self.record: Callable[[str], None] | None = None
-        self.armed = False
+        self.previous: str | None = None
+        self.collected: list[str] | None = None  # during an executemany: every report, sorted out after
+
+    def begin_statement(self) -> None:
+        self.previous = None
 
     def __call__(self, sql: str) -> None:
-        if self.armed and self.record is not None:
-            self.armed = False
+        if self.record is None or sql.startswith("-- "):
+            return
+        if self.collected is not None:  # rows alike are reported alike: sorted out when it ends
+            self.collected.append(sql)
+        elif sql != self.previous:
+            self.previous = sql
             self.record(sql)
+
+    def many(self, run: Callable[[], sqlite3.Cursor], rows: int) -> sqlite3.Cursor:
+        """Run an executemany as SQLite does; record one report per row (triggers' repeats left out)."""
+        self.collected = []
+        try:
+            return run()
+        finally:
+            collected, self.collected, self.previous = self.collected, None, None
+            for statement in _one_per_row(collected, rows):
+                assert self.record is not None
+                self.record(statement)
+
+
+def _one_per_row(reports: list[str], rows: int) -> list[str]:
+    """The reports of an executemany, one per row: each row's report comes first, then its triggers' repeats.
+
+    When every row fired as many trigger statements, every k-th report is a row's; otherwise a repeat
+    is a trigger's (two rows alike in a row that fire triggers unevenly then show once).
+    """
+    if rows == 0 or len(reports) <= rows:
+        return reports
+    if len(reports) % rows == 0:
+        return reports[:: len(reports) // rows]
+    return [report for index, report in enumerate(reports) if index == 0 or report != reports[index - 1]]
 
 
 class SQLiteHandle:
@@ -157,33 +196,24 @@ class SQLiteHandle:
         self._trace = trace or StatementTrace()
 
     def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
-        self._trace.armed = True
+        self._trace.begin_statement()
         try:
             return self._connection.execute(sql, params)
         except sqlite3.Error as exc:
             raise self._failure(sql, exc) from exc
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> sqlite3.Cursor:
-        if self._trace.record is not None:  # traced: one statement per row, as SQLite runs them
-            return self._traced_executemany(sql, rows)
         try:
-            return self._connection.executemany(sql, rows)
+            if self._trace.record is None:
+                return self._connection.executemany(sql, rows)
+            listed = list(rows)  # traced: the number of rows tells the row's reports from its triggers'
+            return self._trace.many(lambda: self._connection.executemany(sql, listed), len(listed))
         except sqlite3.Error as exc:
             raise self._failure(sql, exc) from exc
 
-    def _traced_executemany(self, sql: str, rows: Iterable[Params]) -> sqlite3.Cursor:
-        cursor = self._connection.cursor()
-        for row in rows:
-            self._trace.armed = True
-            try:
-                cursor.execute(sql, row)
-            except sqlite3.Error as exc:
-                raise self._failure(sql, exc) from exc
-        return cursor
-
     def executescript(self, script: str, first_line: int | None = None) -> None:
         for line, statement in split_script(script, first_line or 1):
-            self._trace.armed = True
+            self._trace.begin_statement()
             try:
                 self._connection.execute(statement)
             except sqlite3.Error as exc:
@@ -201,15 +231,20 @@ class SQLiteHandle:
         message = str(exc) or type(exc).__name__
         from kitgen.migrations.sql import strip_comments
 
-        control = TRANSACTION_CONTROL.match(strip_comments(statement)) if message == "not authorized" else None
+        code = strip_comments(statement)
+        control = TRANSACTION_CONTROL.match(code) if message == "not authorized" else None
+        pragma = SETTING_PRAGMA.match(code) if message == "not authorized" else None
         if control:
             message = TRANSACTION_CONTROL_MESSAGE.format(keyword=control.group(1).upper())
+        elif pragma:
+            name = pragma.group(1).lower()
+            message = f"PRAGMA {name} cannot be changed inside a transaction (SQLite ignores it there)"
         elif message == ATTACH_FORBIDDEN:
             message = (
                 "ATTACH is not run when pretending or replaying (kitgen check): it would change the attached "
                 "database for real"
             )
-        needs_autocommit = bool(control or INSIDE_TRANSACTION.search(message))
+        needs_autocommit = bool(control or pragma or INSIDE_TRANSACTION.search(message))
         return StatementError(statement, message, line, needs_autocommit=needs_autocommit)
 
 
@@ -364,7 +399,7 @@ class SQLiteDriver:
     def tracing(self, record: Callable[[str], None]) -> Iterator[None]:
         """Pass every statement run through a handle to ``record``, as SQLite runs it (parameters bound)."""
         connection = self.connection
-        self._trace.record, self._trace.armed = record, False
+        self._trace.record, self._trace.previous = record, None
         connection.set_trace_callback(self._trace)
         try:
             yield

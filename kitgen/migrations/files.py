@@ -41,13 +41,17 @@ class MigrationFile:
 
 
 def decode_source(data: bytes, path: Path) -> str:
-    """A migration's text: UTF-8, with a leading byte order mark dropped (as Python itself does)."""
+    """A migration's text as Python reads source: UTF-8, a leading byte order mark dropped, and
+    CRLF or CR line ends read as LF (so a checkout converting line ends changes no statement)."""
     try:
-        return data.decode("utf-8-sig")
+        if b"\x00" in data:
+            raise UnicodeDecodeError("utf-8", data, data.index(b"\x00"), data.index(b"\x00") + 1, "NUL byte")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise MigrationFileError(
-            f"{path.name} is not UTF-8 text (byte {exc.start})", "save it as UTF-8, or remove it"
+            f"{path.name} is not UTF-8 text (byte {exc.start}: {exc.reason})", "save it as UTF-8, or remove it"
         ) from exc
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def is_candidate(filename: str) -> bool:
