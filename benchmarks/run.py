@@ -9,6 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import bench_alter
 import bench_apply
 import bench_generate
 import bench_noop_migrate
@@ -24,6 +25,7 @@ def main() -> None:
     compile_kitgen()
     bench_noop_migrate.main()
     bench_apply.main()
+    bench_alter.main()
     bench_generate.main()
     bench_watch.main()
 
