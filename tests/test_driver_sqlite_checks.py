@@ -37,7 +37,7 @@ def driver(tmp_path: Path) -> Iterator[SQLiteDriver]:
 def checked(driver: SQLiteDriver, *statements: str) -> list[str]:
     """The tables the check would look at after ``statements`` (which are then rolled back)."""
     connection = driver.connection
-    written = WrittenTables("kitgen_migrations")
+    written = WrittenTables("kitgen_migrations", connection)
     connection.set_authorizer(lambda action, a, b, database, _: written.record(action, a, b, database) or 0)
     connection.execute("PRAGMA foreign_keys = OFF")  # as during a migration
     connection.execute("BEGIN")

@@ -120,7 +120,9 @@ def test_orphans_already_there_block_only_migrations_that_write_their_tables(pro
     assert project.run("migrate").returncode == 0
     with project.connect() as connection:  # sqlite3's default: foreign keys off
         connection.execute("INSERT INTO children (parent_id, label) VALUES (42, 'orphan')")
-    project.sql("2026_01_01_000002_add_note", "ALTER TABLE parents ADD COLUMN note TEXT;\nINSERT INTO notes VALUES (1);")
+    project.sql(
+        "2026_01_01_000002_add_note", "ALTER TABLE parents ADD COLUMN note TEXT;\nINSERT INTO notes VALUES (1);"
+    )
     result = project.run("migrate")
     assert result.returncode == 0, result.stderr
     project.sql("2026_01_01_000003_delete_b", "DELETE FROM parents WHERE id = 2;")
@@ -176,7 +178,9 @@ def test_violations_from_several_tables_are_all_named(project: Project) -> None:
 
 def test_rollback_is_protected_too(project: Project) -> None:
     project.sql("2026_01_01_000001_create", PARENTS_AND_CHILDREN, "DROP TABLE children; DROP TABLE parents;")
-    project.sql("2026_01_01_000002_rebuild", REBUILD_PARENTS, REBUILD_PARENTS.replace(", nick TEXT NOT NULL DEFAULT ''", ""))
+    project.sql(
+        "2026_01_01_000002_rebuild", REBUILD_PARENTS, REBUILD_PARENTS.replace(", nick TEXT NOT NULL DEFAULT ''", "")
+    )
     assert project.run("migrate", "--step").returncode == 0
     result = project.run("migrate:rollback", "--force")
     assert result.returncode == 0, result.stderr
@@ -307,3 +311,73 @@ def test_without_rowid_children_are_counted_row_by_row(project: Project) -> None
         connection.execute("INSERT INTO wk VALUES (9, 77)")
     project.sql("2026_01_01_000002_delete", "DELETE FROM parents WHERE id IN (1, 2);")
     assert_one_error(project.run("migrate"), "5 rows of wk", "1 of those rows was already so")
+
+
+def test_a_transaction_sqlite_ended_stops_the_migration_at_once(project: Project) -> None:
+    """RAISE(ROLLBACK) undoes the whole transaction: nothing may run after it, in autocommit, unchecked."""
+    project.sql(
+        "2026_01_01_000001_create",
+        PARENTS_AND_CHILDREN
+        + "CREATE TABLE ledger (id INTEGER PRIMARY KEY, amount INTEGER);\n"
+        + "CREATE TRIGGER no_negative BEFORE INSERT ON ledger WHEN NEW.amount < 0 "
+        + "BEGIN SELECT RAISE(ROLLBACK, 'negative amount'); END;",
+    )
+    assert project.run("migrate").returncode == 0
+    before = project.snapshot()
+    project.python(
+        "2026_01_01_000002_import",
+        'db.execute("DELETE FROM parents WHERE id = 1")\n'
+        "for amount in [5, -1, 7]:\n"
+        "    try:\n"
+        '        db.execute("INSERT INTO ledger (amount) VALUES (?)", (amount,))\n'
+        "    except Exception:\n"
+        "        pass\n"
+        'db.execute("DELETE FROM parents WHERE id = 2")',
+    )
+    assert_one_error(project.run("migrate"), "SQLite ended the migration's transaction")
+    assert project.snapshot() == before
+    assert project.applied() == [("2026_01_01_000001_create", 1)]
+
+
+def test_a_legacy_rename_then_a_new_table_of_the_old_name_is_caught(project: Project) -> None:
+    project.sql("2026_01_01_000001_create", PARENTS_AND_CHILDREN)
+    project.sql(
+        "2026_01_01_000002_swap",
+        "PRAGMA legacy_alter_table = ON;\nALTER TABLE parents RENAME TO people;\n"
+        "CREATE TABLE parents (id INTEGER PRIMARY KEY, name TEXT);",
+    )
+    assert_one_error(project.run("migrate"), "3 rows of children referencing parents")
+
+
+def test_what_a_migration_sets_on_the_connection_does_not_reach_the_next(project: Project) -> None:
+    project.sql("2026_01_01_000001_create", PARENTS_AND_CHILDREN)
+    project.sql(
+        "2026_01_01_000002_temp",
+        "CREATE TEMP TABLE parents AS SELECT * FROM main.parents WHERE id = 1;\nPRAGMA ignore_check_constraints = ON;",
+    )
+    project.sql("2026_01_01_000003_clean", "DELETE FROM children WHERE parent_id NOT IN (SELECT id FROM parents);")
+    project.sql(
+        "2026_01_01_000004_check", "CREATE TABLE checked (n INTEGER CHECK (n > 0));\nINSERT INTO checked VALUES (-1);"
+    )
+    assert_one_error(project.run("migrate"), "CHECK constraint failed")
+    assert count(project, "children") == 3  # the TEMP table of the second did not shadow parents in the third
+
+
+def test_enforced_migrations_are_checked_too(project: Project) -> None:
+    project.sql(
+        "2026_01_01_000001_x",
+        "CREATE TABLE p3 (code TEXT); CREATE UNIQUE INDEX p3u ON p3 (code);\n"
+        "CREATE TABLE c3 (code TEXT REFERENCES p3 (code));\nINSERT INTO p3 VALUES ('a'); INSERT INTO c3 VALUES ('a');",
+    )
+    project.write("2026_01_01_000002_drop.sql", "-- migrate:up foreign_keys:on\nDROP INDEX p3u;\n")
+    assert_one_error(project.run("migrate"), "foreign key mismatch")
+
+
+def test_a_transaction_left_open_outside_a_transaction_is_named(project: Project) -> None:
+    project.sql("2026_01_01_000001_create", PARENTS_AND_CHILDREN)
+    assert project.run("migrate").returncode == 0
+    project.write(
+        "2026_01_01_000002_open.sql", "-- migrate:up transaction:false\nBEGIN;\nDELETE FROM children WHERE id = 3;\n"
+    )
+    assert_one_error(project.run("migrate"), "2026_01_01_000002_open", "left a transaction open")
+    assert count(project, "children") == 3

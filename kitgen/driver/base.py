@@ -66,16 +66,21 @@ class Driver(Protocol):
         """
         ...
 
-    def transaction(self, *, foreign_keys: bool = True) -> AbstractContextManager[Database]:
+    def transaction(self, *, foreign_keys: bool = True, checked: bool = False) -> AbstractContextManager[Database]:
         """Begin, yield a handle, commit; roll back if the block raises.
 
         ``foreign_keys=False`` suspends enforcement (no ON DELETE action fires) and checks, before
-        committing, that the block left no reference to a missing row (else it rolls back).
+        committing, that the block left no reference to a missing row (else it rolls back);
+        ``checked`` checks so with enforcement on too (deferred keys, keys left without a unique parent).
         """
         ...
 
     def autocommit(self) -> Database:
         """A handle that runs statements outside any transaction."""
+        ...
+
+    def reset_session(self) -> None:
+        """Undo what a migration set on the connection (attached databases, temporary objects, settings)."""
         ...
 
     def tracing(self, record: Callable[[str], None]) -> AbstractContextManager[None]:

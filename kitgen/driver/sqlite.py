@@ -124,6 +124,21 @@ def _is_database_level(exc: sqlite3.Error) -> bool:
 
 
 ATTACH_FORBIDDEN = "too many attached databases - max 0"
+SESSION_PRAGMAS = (  # kitgen's settings, put back before every migration (SQLite's defaults but the first)
+    "foreign_keys = ON",
+    "ignore_check_constraints = OFF",
+    "legacy_alter_table = OFF",
+    "recursive_triggers = OFF",
+    "defer_foreign_keys = OFF",
+    "query_only = OFF",
+    "writable_schema = OFF",
+    "case_sensitive_like = OFF",
+)
+TRANSACTION_ENDED = (
+    "SQLite ended the migration's transaction (a RAISE(ROLLBACK) in a trigger, or an ON CONFLICT ROLLBACK or "
+    "OR ROLLBACK conflict), undoing everything it had done; nothing after it was run"
+)
+LEFT_OPEN = "the migration left a transaction open (a BEGIN without COMMIT); it was rolled back"
 
 
 def forbid_attach(connection: sqlite3.Connection) -> None:
@@ -190,19 +205,29 @@ class SQLiteHandle:
         connection: sqlite3.Connection,
         translate: Callable[[sqlite3.Error], Exception] | None = None,
         trace: StatementTrace | None = None,
+        *,
+        in_transaction: bool = False,
     ) -> None:
         self._connection = connection
         self._translate = translate
         self._trace = trace or StatementTrace()
+        self._in_transaction = in_transaction  # kitgen's transaction, which must still be open
+
+    def _begin(self, sql: str) -> None:
+        """Before each statement: the transaction is still there (SQLite ends it on a ROLLBACK conflict)."""
+        if self._in_transaction and not self._connection.in_transaction:
+            raise StatementError(sql, TRANSACTION_ENDED)
+        self._trace.begin_statement()
 
     def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
-        self._trace.begin_statement()
+        self._begin(sql)
         try:
             return self._connection.execute(sql, params)
         except sqlite3.Error as exc:
             raise self._failure(sql, exc) from exc
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> sqlite3.Cursor:
+        self._begin(sql)
         try:
             if self._trace.record is None:
                 return self._connection.executemany(sql, rows)
@@ -213,7 +238,7 @@ class SQLiteHandle:
 
     def executescript(self, script: str, first_line: int | None = None) -> None:
         for line, statement in split_script(script, first_line or 1):
-            self._trace.begin_statement()
+            self._begin(statement)
             try:
                 self._connection.execute(statement)
             except sqlite3.Error as exc:
@@ -241,8 +266,8 @@ class SQLiteHandle:
             message = f"PRAGMA {name} cannot be changed inside a transaction (SQLite ignores it there)"
         elif message == ATTACH_FORBIDDEN:
             message = (
-                "ATTACH is not run when pretending or replaying (kitgen check): it would change the attached "
-                "database for real"
+                "ATTACH (and VACUUM INTO) is not run when pretending or replaying (kitgen check): it would "
+                "change another database file for real"
             )
         needs_autocommit = bool(control or pragma or INSIDE_TRANSACTION.search(message))
         return StatementError(statement, message, line, needs_autocommit=needs_autocommit)
@@ -339,14 +364,15 @@ class SQLiteDriver:
         return exclusive_lock(lock_path, command=command, timeout=wait, on_wait=on_wait)
 
     @contextmanager
-    def transaction(self, *, foreign_keys: bool = True) -> Iterator[Database]:
+    def transaction(self, *, foreign_keys: bool = True, checked: bool = False) -> Iterator[Database]:
         """BEGIN IMMEDIATE … COMMIT; with ``foreign_keys=False``, enforcement is suspended for the block.
 
         Suspended, no ON DELETE action fires (a table rebuild's DROP cannot cascade); instead,
         ``PRAGMA foreign_key_check`` runs before COMMIT and any dangling reference the block
         added rolls it back. The setting is restored afterwards, whatever happens.
         """
-        with self._foreign_keys(on=foreign_keys), self._transaction(check_foreign_keys=not foreign_keys) as db:
+        check = checked or not foreign_keys
+        with self._foreign_keys(on=foreign_keys), self._transaction(check_foreign_keys=check) as db:
             yield db
 
     @contextmanager
@@ -367,13 +393,18 @@ class SQLiteDriver:
         from kitgen.driver import sqlite_checks
 
         connection = self.connection
-        written = sqlite_checks.WrittenTables(TRACKING_TABLE)
+        if connection.in_transaction:  # left open by a migration run outside a transaction
+            connection.execute("ROLLBACK")
+            raise StatementError("BEGIN", LEFT_OPEN)
         with self.guard():
             connection.execute("BEGIN IMMEDIATE")
-        connection.set_authorizer(_authorizer(written if check_foreign_keys else None))
+        written = sqlite_checks.WrittenTables(TRACKING_TABLE, connection) if check_foreign_keys else None
+        connection.set_authorizer(_authorizer(written))
         try:
-            yield SQLiteHandle(connection, self.error, self._trace)
-            if check_foreign_keys:
+            yield SQLiteHandle(connection, self.error, self._trace, in_transaction=True)
+            if not connection.in_transaction:
+                raise StatementError("COMMIT", TRANSACTION_ENDED)
+            if written is not None:
                 sqlite_checks.ensure_no_violations(connection, written)
         except BaseException as exc:
             connection.set_authorizer(None)
@@ -394,6 +425,23 @@ class SQLiteDriver:
 
     def autocommit(self) -> Database:
         return SQLiteHandle(self.connection, self.error, self._trace)
+
+    def reset_session(self) -> None:
+        """What one migration set on the connection does not reach the next: attached databases are
+        detached, TEMP objects dropped, and the settings that change what statements do put back."""
+        connection = self.connection
+        with self.guard():
+            if connection.in_transaction:  # left open by a migration run outside a transaction
+                connection.execute("ROLLBACK")
+            for (name,) in connection.execute(
+                "SELECT name FROM pragma_database_list WHERE name NOT IN ('main', 'temp')"
+            ):
+                connection.execute(f'DETACH DATABASE "{_quote(name)}"')
+            temporary = connection.execute("SELECT type, name FROM temp.sqlite_master WHERE type IN ('table', 'view')")
+            for kind, name in temporary.fetchall():
+                connection.execute(f'DROP {kind.upper()} IF EXISTS temp."{_quote(name)}"')
+            for pragma in SESSION_PRAGMAS:
+                connection.execute(f"PRAGMA {pragma}")
 
     @contextmanager
     def tracing(self, record: Callable[[str], None]) -> Iterator[None]:

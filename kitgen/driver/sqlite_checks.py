@@ -42,13 +42,18 @@ class Violation:
 
 
 class WrittenTables:
-    """An authorizer that records the tables a transaction writes (``main`` only, SQLite's own left out)."""
+    """An authorizer that records the tables a transaction writes (``main`` only, SQLite's own left out).
 
-    def __init__(self, ignored: str) -> None:
+    It also notes, at the start, where each table's rows live (its root page): a name that no longer
+    names the same table at the end (dropped, renamed away, replaced by a new table of that name)
+    leaves the tables that reference that name to check.
+    """
+
+    def __init__(self, ignored: str, connection: sqlite3.Connection) -> None:
         self.ignored = ignored  # kitgen's own tracking table
         self.own: set[str] = set()  # tables whose own rows may now point nowhere
         self.referenced: set[str] = set()  # tables whose rows others may have pointed at
-        self.altered: set[str] = set()  # a table renamed away leaves its children pointing at the old name
+        self.at_start = _root_pages(connection)
 
     def record(self, action: int, first: str | None, second: str | None, database: str | None) -> None:
         if action == ALTER_TABLE:  # (database name, table name)
@@ -61,16 +66,20 @@ class WrittenTables:
             self.own.add(first)
         if action in REFERENCED_ROWS:
             self.referenced.add(first)
-        if action == ALTER_TABLE:
-            self.altered.add(first)
 
     def to_check(self, connection: sqlite3.Connection) -> list[str]:
         """The tables, still there, whose rows may now reference a row that does not exist."""
         names = set(self.own)
-        gone = self.altered - set(existing_tables(connection, self.altered))  # renamed
-        for table in self.referenced | gone:
+        now = _root_pages(connection)
+        replaced = {name for name, page in self.at_start.items() if now.get(name) != page}
+        for table in self.referenced | replaced:
             names.update(row[0] for row in connection.execute(CHILDREN, (table,)))
         return existing_tables(connection, names)
+
+
+def _root_pages(connection: sqlite3.Connection) -> dict[str, int]:
+    rows = connection.execute("SELECT name, rootpage FROM main.sqlite_master WHERE type = 'table'")
+    return {name: page for name, page in rows}
 
 
 def existing_tables(connection: sqlite3.Connection, names: set[str]) -> list[str]:
@@ -95,7 +104,7 @@ def foreign_key_violations(connection: sqlite3.Connection, tables: list[str] | N
         if "foreign key mismatch" not in str(exc):
             raise
         raise ForeignKeyViolation(
-            f"{exc}: the parent columns are no longer its primary key or under a UNIQUE index or constraint"
+            f"{exc}: the parent columns are not its primary key, nor under a UNIQUE index or constraint"
         ) from exc
     return Counter(Violation(row[0], row[1], row[2], row[3]) for row in rows)
 

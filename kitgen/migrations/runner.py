@@ -176,8 +176,9 @@ def _apply_one(driver: Driver, item: Pending, batch: int, trace: Trace | None) -
         model=migration.model,
         applied_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
+    driver.reset_session()
     if migration.transactional:
-        with driver.transaction(foreign_keys=migration.foreign_keys) as db:
+        with driver.transaction(foreign_keys=migration.foreign_keys, checked=True) as db:
             before = driver.relation_names(db)
             with _traced(driver, trace, migration.name):
                 migration.up(db)
@@ -227,8 +228,9 @@ def roll_back_all(
 
 
 def _roll_back_one(driver: Driver, migration: LoadedMigration, down: Step, trace: Trace | None) -> None:
+    driver.reset_session()
     if migration.down_transactional:
-        with driver.transaction(foreign_keys=migration.down_foreign_keys) as db:
+        with driver.transaction(foreign_keys=migration.down_foreign_keys, checked=True) as db:
             with _traced(driver, trace, migration.name):
                 down(db)
             driver.forget_applied(db, migration.name)
@@ -279,7 +281,7 @@ def _fix(migration: LoadedMigration, step: str, exc: Exception) -> str:
         )
         return (
             "delete or update those rows in the migration too; if they are meant to go with their parents, "
-            f"{opt_in} lets their ON DELETE actions delete or clear them; to rebuild a table, use "
+            f"{opt_in} lets their ON DELETE / ON UPDATE actions run; to rebuild a table, use "
             "db.alter_table(), or create the new table, copy, drop the old one and rename the new one to its name"
         )
     if isinstance(exc, SchemaChangeRefused) and exc.hint:
