@@ -440,8 +440,7 @@ class SQLiteDriver:
             temporary = connection.execute("SELECT type, name FROM temp.sqlite_master WHERE type IN ('table', 'view')")
             for kind, name in temporary.fetchall():
                 connection.execute(f'DROP {kind.upper()} IF EXISTS temp."{_quote(name)}"')
-            for pragma in SESSION_PRAGMAS:
-                connection.execute(f"PRAGMA {pragma}")
+            connection.executescript("".join(f"PRAGMA {pragma};" for pragma in SESSION_PRAGMAS))
 
     @contextmanager
     def tracing(self, record: Callable[[str], None]) -> Iterator[None]:

@@ -78,14 +78,15 @@ class WrittenTables:
 
 
 def _root_pages(connection: sqlite3.Connection) -> dict[str, int]:
-    rows = connection.execute("SELECT name, rootpage FROM main.sqlite_master WHERE type = 'table'")
-    return {name: page for name, page in rows}
+    return dict(connection.execute("SELECT name, rootpage FROM main.sqlite_master WHERE type = 'table'").fetchall())
 
 
 def existing_tables(connection: sqlite3.Connection, names: set[str]) -> list[str]:
     """Those of ``names`` that are tables of the database now."""
-    existing = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    return sorted(names & existing)
+    if not names:
+        return []
+    existing = _root_pages(connection)
+    return sorted(name for name in names if name in existing)
 
 
 def foreign_key_violations(connection: sqlite3.Connection, tables: list[str] | None = None) -> Counter[Violation]:
