@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_alter
 import bench_apply
+import bench_foreign_keys
 import bench_generate
 import bench_noop_migrate
 import bench_watch
@@ -26,6 +27,7 @@ def main() -> None:
     bench_noop_migrate.main()
     bench_apply.main()
     bench_alter.main()
+    bench_foreign_keys.main()
     bench_generate.main()
     bench_watch.main()
 
