@@ -21,7 +21,7 @@ import tempfile
 from contextlib import closing
 from pathlib import Path
 
-from bench_noop_migrate import alembic_available
+from bench_noop_migrate import alembic_available, alembic_skeleton
 from harness import KITGEN, Timing, new_project, print_table, time_command
 
 ROWS = 200_000
@@ -55,20 +55,7 @@ def run_kitgen(root: Path) -> None:
 
 
 def build_alembic_project(root: Path) -> None:
-    versions = root / "versions"
-    versions.mkdir(parents=True)
-    (root / "alembic.ini").write_text("[alembic]\nscript_location = .\nsqlalchemy.url = sqlite:///bench.sqlite\n")
-    (root / "env.py").write_text(
-        "from alembic import context\nfrom sqlalchemy import engine_from_config, pool\n\n"
-        "config = context.config\n"
-        "engine = engine_from_config(config.get_section(config.config_ini_section), prefix='sqlalchemy.',"
-        " poolclass=pool.NullPool)\n"
-        "with engine.connect() as connection:\n"
-        "    context.configure(connection=connection, target_metadata=None)\n"
-        "    with context.begin_transaction():\n"
-        "        context.run_migrations()\n"
-    )
-    (root / "script.py.mako").write_text("")
+    versions = alembic_skeleton(root)
     statements = [statement.strip() for statement in SCHEMA.split(";") if statement.strip()]
     (versions / "r0001_create_items.py").write_text(
         "from alembic import op\n\nrevision = 'r0001'\ndown_revision = None\nbranch_labels = None\n"

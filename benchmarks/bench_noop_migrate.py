@@ -38,11 +38,8 @@ def build_kitgen_project(root: Path) -> None:
     subprocess.run([KITGEN, "migrate"], cwd=root, check=True, capture_output=True)
 
 
-def build_alembic_project(root: Path, count: int = COUNT, *, upgrade: bool = True) -> None:
-    """A linear chain of ``count`` revisions, one table each; upgraded to head when asked.
-
-    The project is byte-compiled, as alembic's own first run leaves it without PYTHONDONTWRITEBYTECODE.
-    """
+def alembic_skeleton(root: Path) -> Path:
+    """An alembic project on ``bench.sqlite`` without revisions; returns its versions folder."""
     versions = root / "versions"
     versions.mkdir(parents=True)
     (root / "alembic.ini").write_text("[alembic]\nscript_location = .\nsqlalchemy.url = sqlite:///bench.sqlite\n")
@@ -57,6 +54,15 @@ def build_alembic_project(root: Path, count: int = COUNT, *, upgrade: bool = Tru
         "        context.run_migrations()\n"
     )
     (root / "script.py.mako").write_text("")
+    return versions
+
+
+def build_alembic_project(root: Path, count: int = COUNT, *, upgrade: bool = True) -> None:
+    """A linear chain of ``count`` revisions, one table each; upgraded to head when asked.
+
+    The project is byte-compiled, as alembic's own first run leaves it without PYTHONDONTWRITEBYTECODE.
+    """
+    versions = alembic_skeleton(root)
     previous = None
     for index in range(count):
         revision = f"r{index:04d}"

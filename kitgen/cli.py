@@ -128,8 +128,10 @@ def migrate_command(step: bool, pretend: bool, **project: Any) -> None:
     """Apply every pending migration."""
     config = config_from(**project)
     if pretend:
+        from kitgen.commands.pretending import pretend_migrate
+
         with terminated_cleanly():
-            print_pretend(config, "apply", commands.pretend_migrate(config, step=step, on_wait=report_wait))
+            print_pretend(config, "apply", pretend_migrate(config, step=step, on_wait=report_wait))
         return
     with reporting_partial("Applied", config):
         result = commands.migrate(config, step=step, on_wait=report_wait)
@@ -231,8 +233,10 @@ def rollback_command(steps: int | None, force: bool, pretend: bool, **project: A
     """Roll back the last batch of migrations."""
     config = config_from(**project)
     if pretend:
+        from kitgen.commands.pretending import pretend_rollback
+
         with terminated_cleanly():
-            pretended = commands.pretend_rollback(config, steps=steps, on_wait=report_wait)
+            pretended = pretend_rollback(config, steps=steps, on_wait=report_wait)
             print_pretend(config, "roll back", pretended)
         return
     with reporting_partial("Rolled back", config):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,6 +18,9 @@ from kitgen.commands import RebuildResult
 from kitgen.config import Config
 from kitgen.errors import KitgenError, MigrationFailed
 from kitgen.migrations.runner import MigrationState, Ran
+
+if TYPE_CHECKING:
+    from kitgen.commands.pretending import PretendResult
 
 
 def _color() -> bool | None:
@@ -167,7 +170,7 @@ def print_ran(verb: str, ran: list[Ran], *, nothing: str) -> None:
 PRETENDED = "pretended on a copy: the database itself was not changed"
 
 
-def print_pretend(config: Config, verb: str, result: commands.PretendResult) -> None:
+def print_pretend(config: Config, verb: str, result: PretendResult) -> None:
     """Each migration's statements (verbatim), then each entity diff; the real run's error, if it would fail."""
     for migration in result.migrations:
         echo(style(f"Would {verb} {migration.name}:", bold=True))

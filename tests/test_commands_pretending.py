@@ -11,6 +11,7 @@ import pytest
 from conftest import Project, assert_one_error
 
 from kitgen import commands
+from kitgen.commands import pretending
 
 RELATIONS = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
 
@@ -78,7 +79,7 @@ def sample(project: Project) -> None:
 def test_pretend_prints_what_a_real_run_executes(project: Project, traced_connections: list[str]) -> None:
     sample(project)
     config = project.config()
-    rehearsed = commands.pretend_migrate(config)
+    rehearsed = pretending.pretend_migrate(config)
     assert rehearsed.failure is None
     assert [item.name for item in rehearsed.ran] == ["2026_01_01_000001_create_users", "2026_01_01_000002_seed_users"]
     assert not project.database.exists()
@@ -97,7 +98,7 @@ def test_rollback_pretend_prints_what_a_real_rollback_executes(project: Project,
     sample(project)
     config = project.config()
     commands.migrate(config)
-    rehearsed = commands.pretend_rollback(config)
+    rehearsed = pretending.pretend_rollback(config)
     assert [item.name for item in rehearsed.migrations] == [
         "2026_01_01_000002_seed_users",
         "2026_01_01_000001_create_users",
@@ -202,7 +203,7 @@ def test_trigger_statements_are_not_printed_twice(project: Project) -> None:
     )
     assert project.run("migrate").returncode == 0
     project.python("2026_01_01_000002_seed", 'db.executemany("INSERT INTO t (v) VALUES (?)", [("a",), ("a",)])')
-    rehearsed = commands.pretend_migrate(project.config())
+    rehearsed = pretending.pretend_migrate(project.config())
     assert rehearsed.migrations[0].statements == ["INSERT INTO t (v) VALUES ('a')", "INSERT INTO t (v) VALUES ('a')"]
 
 
@@ -225,7 +226,7 @@ def test_pretend_prints_the_statements_of_a_table_rebuild(project: Project, trac
         'with db.alter_table("parents") as table:\n    table.drop_column("legacy")',
     )
     before = everything(project)
-    rehearsed = commands.pretend_migrate(config)
+    rehearsed = pretending.pretend_migrate(config)
     assert rehearsed.failure is None
     assert everything(project) == before
     statements = rehearsed.migrations[0].statements
@@ -282,7 +283,7 @@ def test_statements_run_on_a_returned_cursor_are_shown(project: Project) -> None
         "2026_01_01_000002_cursor",
         'cursor = db.execute("SELECT count(*) FROM t")\ncursor.execute("DELETE FROM t WHERE id = 3")',
     )
-    statements = commands.pretend_migrate(project.config()).migrations[0].statements
+    statements = pretending.pretend_migrate(project.config()).migrations[0].statements
     assert statements == ["SELECT count(*) FROM t", "DELETE FROM t WHERE id = 3"]
 
 

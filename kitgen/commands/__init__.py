@@ -1,12 +1,14 @@
 """One typed function per command. They never print: they return what they did.
 
+``--pretend`` lives in ``kitgen.commands.pretending``, imported only when asked for (the no-op
+``migrate`` path imports this package).
+
 Long waits and confirmations go through callbacks the caller supplies (``on_wait``,
 ``confirm``), so the CLI, ``watch`` and tests can all drive them.
 """
 
 from kitgen.commands.checking import CheckResult, check, replay_schema
 from kitgen.commands.migrating import MigrateResult, StatusResult, generate, migrate, nothing_to_migrate, status
-from kitgen.commands.pretending import PretendResult, pretend_migrate, pretend_rollback
 from kitgen.commands.rolling_back import (
     RebuildResult,
     RollbackResult,
@@ -26,7 +28,6 @@ __all__ = [
     "InitResult",
     "MigrateResult",
     "OnWait",
-    "PretendResult",
     "RebuildResult",
     "RollbackResult",
     "StatusResult",
@@ -38,8 +39,6 @@ __all__ = [
     "make_migration",
     "migrate",
     "nothing_to_migrate",
-    "pretend_migrate",
-    "pretend_rollback",
     "redo_last_batch",
     "refresh",
     "replay_schema",
