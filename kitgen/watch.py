@@ -4,6 +4,10 @@ The loop keeps its imports warm, so an event costs only its own work. Each batch
 changes (editors' temporary files, swap files and backups filtered out, bursts of writes
 coalesced) becomes one event; an event never raises: its outcome, error included, is
 reported to the caller, which prints it. SIGINT and SIGTERM end the loop between events.
+
+Editing the newest migration this watch applied itself re-applies it (its recorded ``down``,
+then the new version): the edit-save-see loop of a new migration. Any other changed migration
+is refused as ``migrate`` refuses it, unless ``--redo`` rolls the last batch back.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -89,15 +93,19 @@ def watch_project(
             recursive=False,
         )
         ready = False
+        applied_here: set[str] = set()  # what this watch applied, and has not rolled back since
         for batch in changes:
             if stop.is_set():
                 return
             if not ready:
                 ready = True  # the first (empty) batch: anything saved before now is caught up here
-                catch_up = _migrate_event(config, redo=redo, started=time.perf_counter())
+                catch_up = _migrate_event(config, redo=redo, started=time.perf_counter(), applied_here=applied_here)
+                track_applied(applied_here, catch_up)
                 yield Event(catch_up.milliseconds, catch_up.result, catch_up.redone, catch_up.error, ready=True)
             if batch:
-                yield handle_batch(config, {Path(path) for _, path in batch}, redo=redo)
+                event = handle_batch(config, {Path(path) for _, path in batch}, redo=redo, applied_here=applied_here)
+                track_applied(applied_here, event)
+                yield event
 
 
 def warm_up(config: Config) -> None:
@@ -110,29 +118,48 @@ def warm_up(config: Config) -> None:
     render_entities(plan_entities(Schema((table,)), config.model_type))
 
 
-def handle_batch(config: Config, paths: set[Path], *, redo: bool) -> Event:
-    """Migrate when a migration changed; report generated files edited by hand."""
+def handle_batch(config: Config, paths: set[Path], *, redo: bool, applied_here: Collection[str] = ()) -> Event:
+    """Migrate when a migration changed; report generated files edited by hand.
+
+    ``applied_here``: the migrations this watch applied; the newest of them, edited, is re-applied.
+    """
     started = time.perf_counter()
     edited = sorted(path for path in paths if path.parent == config.entities and _edited(path))
     if not any(path.parent == config.migrations for path in paths):
         return Event(_elapsed(started), edited=edited)
-    event = _migrate_event(config, redo=redo, started=started)
+    event = _migrate_event(config, redo=redo, started=started, applied_here=applied_here)
     return Event(event.milliseconds, event.result, event.redone, event.error, sorted({*edited, *_flagged(event)}))
 
 
-def _migrate_event(config: Config, *, redo: bool, started: float) -> Event:
+def track_applied(applied_here: set[str], event: Event) -> None:
+    """Keep ``applied_here`` to the migrations this watch applied and did not roll back since."""
+    applied_here.difference_update(item.name for item in event.redone)
+    if event.result is not None:
+        applied_here.update(item.name for item in event.result.applied)
+
+
+def _migrate_event(config: Config, *, redo: bool, started: float, applied_here: Collection[str] = ()) -> Event:
     redone: list[Ran] = []
     try:
         try:
             result = commands.migrate(config)
         except ChangedMigrationsError as changed:
-            if not redo:
-                raise
-            redone = commands.redo_last_batch(config, changed.names)
+            redone = _roll_back_changed(config, changed, redo=redo, applied_here=applied_here)
             result = commands.migrate(config)
     except KitgenError as error:
         return Event(_elapsed(started), redone=redone, error=error)
     return Event(_elapsed(started), result=result, redone=redone)
+
+
+def _roll_back_changed(
+    config: Config, changed: ChangedMigrationsError, *, redo: bool, applied_here: Collection[str]
+) -> list[Ran]:
+    """``--redo``: the last batch; otherwise the one changed migration, if this watch applied it."""
+    if redo:
+        return commands.redo_last_batch(config, changed.names)
+    if len(changed.names) == 1 and changed.names[0] in applied_here:
+        return commands.redo_newest_migration(config, changed.names[0])
+    raise changed
 
 
 def _flagged(event: Event) -> list[Path]:

@@ -1,4 +1,5 @@
-"""``kitgen watch`` in a subprocess over a real project, driven by real file changes."""
+"""``kitgen watch`` in a subprocess over a real project, driven by real file changes; its decisions also
+called directly where they need no watcher."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ from pathlib import Path
 
 import pytest
 from conftest import KITGEN, Project
+
+from kitgen import commands, watch
+from kitgen.errors import ChangedMigrationsError, IrreversibleMigration, MigrationFileError, ProtectedError
+from kitgen.migrations.runner import Ran
 
 USERS = "2026_01_01_000001_create_users_table"
 TAGS = "2026_01_01_000002_create_tags_table"
@@ -147,10 +152,12 @@ def test_a_hand_edited_entity_is_reported_and_never_overwritten(project: Project
 
 
 def test_an_edited_applied_migration_is_refused_without_redo(project: Project, watcher: Watcher) -> None:
+    before = project.dump()  # users was applied by the full migrate that starts watching, not by a save
     project.create_table(USERS, "users", "id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT")
 
     line = watcher.wait_for("^Error: ")
     assert "changed since it ran" in line and USERS in line
+    assert project.dump() == before
     assert watcher.stop()[0] == 0
 
 
@@ -286,3 +293,250 @@ def test_a_decimal_column_sqlite_cannot_keep_is_warned_about_once(project: Proje
     assert not [line for line in watcher.quiet(0.5) if line.startswith("Warning: ")]
     code, output = watcher.stop()
     assert code == 0 and output.count("Warning: ") == 1, output
+
+
+# --- editing the newest migration this watch applied re-applies it ---
+
+
+def tags(project: Project, *columns: str) -> Path:
+    """A Python migration creating tags with ``columns`` after its id."""
+    listed = "".join(f", {column}" for column in columns)
+    return project.python(
+        TAGS, f'db.execute("CREATE TABLE tags (id INTEGER PRIMARY KEY{listed})")', 'db.execute("DROP TABLE tags")'
+    )
+
+
+def columns(project: Project, table: str) -> list[str]:
+    with project.connect() as connection:
+        return [row[1] for row in connection.execute(f"SELECT * FROM pragma_table_info('{table}')")]
+
+
+def recorded_source(project: Project, name: str) -> str:
+    with project.connect() as connection:
+        return str(connection.execute("SELECT source FROM kitgen_migrations WHERE name = ?", (name,)).fetchone()[0])
+
+
+def test_each_save_of_a_new_migration_re_applies_it(project: Project, watcher: Watcher) -> None:
+    created = project.run("make:migration", "create_posts_table")
+    path = project.root / created.stdout.removeprefix("Created ").strip()
+    posts, template = path.stem, path.read_text()
+    watcher.wait_for(f"applied {posts}")
+
+    added: list[str] = []
+    for column in ("title TEXT NOT NULL DEFAULT ''", "body TEXT", "score INTEGER"):
+        added.append(column)
+        path.write_text(template.replace("updated_at INTEGER NOT NULL", ",\n".join(["updated_at INTEGER", *added])))
+        line = watcher.wait_for(f"applied {posts}")
+        assert line.startswith(f"rolled back {posts}, applied {posts}") and "wrote post.py" in line, line
+
+    assert columns(project, "posts") == ["id", "created_at", "updated_at", "title", "body", "score"]
+    assert "score: int | None" in (project.entities / "post.py").read_text()
+    assert recorded_source(project, posts) == path.read_text()
+    assert [name for name, _ in project.applied()] == [USERS, posts]
+    assert watcher.stop()[0] == 0
+
+
+def test_a_migration_applied_before_watching_is_refused_when_edited(project: Project) -> None:
+    tags(project, "label TEXT")
+    assert project.run("migrate").returncode == 0
+    watcher = Watcher(project)
+    try:
+        watcher.wait_for("^Watching ")
+        before = project.dump()
+        tags(project, "label TEXT", "color TEXT")
+
+        line = watcher.wait_for("^Error: ")
+        assert "changed since it ran" in line and TAGS in line and "new migration" in line
+        assert project.dump() == before
+        assert watcher.stop()[0] == 0
+    finally:
+        if watcher.process.poll() is None:
+            watcher.process.kill()
+
+
+def test_an_edited_migration_with_a_newer_one_applied_after_it_is_refused(project: Project, watcher: Watcher) -> None:
+    tags(project, "label TEXT")
+    watcher.wait_for(f"applied {TAGS}")
+    project.create_table(NOTES, "notes")
+    watcher.wait_for(f"applied {NOTES}")
+    with project.connect() as connection:
+        connection.execute("INSERT INTO tags VALUES (7, 'kept')")
+    before = project.dump()
+
+    tags(project, "label TEXT", "color TEXT")
+
+    line = watcher.wait_for("^Error: ")
+    assert "changed since it ran" in line and TAGS in line
+    assert project.dump() == before
+    assert watcher.stop()[0] == 0
+
+
+def test_a_half_saved_edit_rolls_nothing_back_and_the_next_save_re_applies(project: Project, watcher: Watcher) -> None:
+    path = tags(project, "label TEXT")
+    watcher.wait_for(f"applied {TAGS}")
+    with project.connect() as connection:
+        connection.execute("INSERT INTO tags VALUES (7, 'kept')")
+    before = project.dump()
+
+    path.write_text(path.read_text().replace("def up(self", "def up(self,,"))
+    watcher.wait_for("^Error: .*syntax error")
+    assert project.dump() == before
+
+    tags(project, "label TEXT", "color TEXT")
+    line = watcher.wait_for(f"applied {TAGS}")
+    assert line.startswith(f"rolled back {TAGS}, applied {TAGS}"), line
+    assert columns(project, "tags") == ["id", "label", "color"]
+    assert watcher.stop()[0] == 0
+
+
+def test_a_failing_new_version_leaves_it_rolled_back_and_the_fix_applies(project: Project, watcher: Watcher) -> None:
+    project.sql(TAGS, "CREATE TABLE tags (id INTEGER PRIMARY KEY);", "DROP TABLE tags;")
+    watcher.wait_for(f"applied {TAGS}")
+
+    project.sql(
+        TAGS, "CREATE TABLE tags (id INTEGER PRIMARY KEY);\nINSERT INTO nowhere VALUES (1);", "DROP TABLE tags;"
+    )
+    assert watcher.wait_for(f"rolled back {TAGS}").startswith(f"rolled back {TAGS}, ")
+    assert "no such table: nowhere" in watcher.wait_for("^Error: ")
+    assert "tags" not in project.tables() and [name for name, _ in project.applied()] == [USERS]
+
+    project.sql(TAGS, "CREATE TABLE tags (id INTEGER PRIMARY KEY, label TEXT);", "DROP TABLE tags;")
+    line = watcher.wait_for(f"applied {TAGS}")
+    assert line.startswith(f"applied {TAGS}"), line  # simply pending: nothing to roll back
+    assert columns(project, "tags") == ["id", "label"]
+    assert watcher.stop()[0] == 0
+
+
+def test_an_edited_migration_without_a_down_is_refused(project: Project, watcher: Watcher) -> None:
+    project.sql(TAGS, "CREATE TABLE tags (id INTEGER PRIMARY KEY);")
+    watcher.wait_for(f"applied {TAGS}")
+    before = project.dump()
+
+    project.sql(TAGS, "CREATE TABLE tags (id INTEGER PRIMARY KEY, label TEXT);")
+
+    line = watcher.wait_for("^Error: ")
+    assert f"migration {TAGS} changed, but the version applied has no down" in line, line
+    assert "new migration" in line and "write its down" in line
+    assert project.dump() == before
+    assert watcher.stop()[0] == 0
+
+
+def test_re_applying_is_refused_where_destructive_commands_are(project: Project) -> None:
+    project.create_table(USERS, "users")
+    watcher = Watcher(project, env={"KITGEN_ENV": "production"})
+    try:
+        watcher.wait_for("^Watching ")
+        tags(project, "label TEXT")
+        watcher.wait_for(f"applied {TAGS}")
+        before = project.dump()
+
+        tags(project, "label TEXT", "color TEXT")
+
+        line = watcher.wait_for("^Error: ")
+        assert line.startswith(f"Error: watch re-applying {TAGS} is refused"), line
+        assert "KITGEN_ENV=production" in line
+        assert project.dump() == before
+        assert watcher.stop()[0] == 0
+    finally:
+        if watcher.process.poll() is None:
+            watcher.process.kill()
+
+
+# --- the same decisions, without a watcher ---
+
+
+@pytest.fixture
+def migrated_tags(project: Project) -> Path:
+    """users and tags applied, one row in tags."""
+    project.create_table(USERS, "users")
+    path = tags(project, "label TEXT")
+    commands.migrate(project.config())
+    with project.connect() as connection:
+        connection.execute("INSERT INTO tags VALUES (7, 'kept')")
+    return path
+
+
+def test_redo_newest_migration_rolls_back_and_migrate_applies_the_new_version(
+    project: Project, migrated_tags: Path
+) -> None:
+    config = project.config()
+    tags(project, "label TEXT", "color TEXT")
+
+    assert [item.name for item in commands.redo_newest_migration(config, TAGS)] == [TAGS]
+    assert "tags" not in project.tables()
+    assert [item.name for item in commands.migrate(config).applied] == [TAGS]
+    assert columns(project, "tags") == ["id", "label", "color"]
+    assert recorded_source(project, TAGS) == migrated_tags.read_text()
+
+
+def test_redo_newest_migration_rolls_nothing_back_for_a_file_restored_or_gone(
+    project: Project, migrated_tags: Path
+) -> None:
+    before = project.dump()
+    assert commands.redo_newest_migration(project.config(), TAGS) == []
+    migrated_tags.unlink()
+    assert commands.redo_newest_migration(project.config(), TAGS) == []
+    assert project.dump() == before
+
+
+def test_redo_newest_migration_is_refused_where_destructive_commands_are(project: Project, migrated_tags: Path) -> None:
+    tags(project, "label TEXT", "color TEXT")
+    before = project.dump()
+    with pytest.raises(ProtectedError, match=f"watch re-applying {TAGS} is refused"):
+        commands.redo_newest_migration(project.config(protect=True), TAGS)
+    assert project.dump() == before
+
+
+def test_redo_newest_migration_refuses_one_applied_before_another(project: Project, migrated_tags: Path) -> None:
+    project.create_table(NOTES, "notes")
+    commands.migrate(project.config())
+    tags(project, "label TEXT", "color TEXT")
+    before = project.dump()
+    with pytest.raises(ChangedMigrationsError, match="changed since it ran"):
+        commands.redo_newest_migration(project.config(), TAGS)
+    assert project.dump() == before
+
+
+def test_redo_newest_migration_loads_the_new_version_first(project: Project, migrated_tags: Path) -> None:
+    migrated_tags.write_text(migrated_tags.read_text().replace("def up(self", "def up(self,,"))
+    before = project.dump()
+    with pytest.raises(MigrationFileError, match="syntax error"):
+        commands.redo_newest_migration(project.config(), TAGS)
+    assert project.dump() == before
+
+
+def test_redo_newest_migration_needs_a_recorded_down(project: Project) -> None:
+    project.sql(TAGS, "CREATE TABLE tags (id INTEGER PRIMARY KEY);")
+    commands.migrate(project.config())
+    project.sql(TAGS, "CREATE TABLE tags (id INTEGER PRIMARY KEY, label TEXT);", "DROP TABLE tags;")
+    before = project.dump()
+    with pytest.raises(IrreversibleMigration, match="the version applied has no down") as refused:
+        commands.redo_newest_migration(project.config(), TAGS)
+    assert "new migration" in refused.value.hint and "nothing was changed" in refused.value.hint
+    assert project.dump() == before
+
+
+def test_only_the_one_changed_migration_this_watch_applied_is_re_applied(project: Project, migrated_tags: Path) -> None:
+    config = project.config()
+    path = tags(project, "label TEXT", "color TEXT")
+
+    assert isinstance(watch.handle_batch(config, {path}, redo=False).error, ChangedMigrationsError)
+    users = project.create_table(USERS, "users", "id INTEGER PRIMARY KEY, name TEXT")
+    both = watch.handle_batch(config, {path, users}, redo=False, applied_here={USERS, TAGS})
+    assert isinstance(both.error, ChangedMigrationsError) and both.error.names == (USERS, TAGS)
+    assert columns(project, "tags") == ["id", "label"]
+
+    project.create_table(USERS, "users")
+    event = watch.handle_batch(config, {path}, redo=False, applied_here={TAGS})
+    assert event.error is None and event.result is not None
+    assert [item.name for item in event.redone] == [TAGS] == [item.name for item in event.result.applied]
+    assert columns(project, "tags") == ["id", "label", "color"]
+
+
+def test_track_applied_keeps_what_this_watch_applied_and_did_not_roll_back() -> None:
+    applied_here = {USERS, TAGS}
+    result = commands.MigrateResult([Ran(NOTES, 3, 1.0)])
+    watch.track_applied(applied_here, watch.Event(1.0, result, redone=[Ran(TAGS, 2, 1.0)]))
+    assert applied_here == {USERS, NOTES}
+    watch.track_applied(applied_here, watch.Event(1.0, redone=[Ran(NOTES, 3, 1.0)]))
+    assert applied_here == {USERS}

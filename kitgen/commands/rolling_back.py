@@ -17,9 +17,9 @@ from kitgen.commands.session import (
 )
 from kitgen.config import Config
 from kitgen.driver import AppliedMigration, Driver
-from kitgen.errors import Aborted, ChangedMigrationsError, ProtectedError, UsageError
+from kitgen.errors import Aborted, ChangedMigrationsError, IrreversibleMigration, ProtectedError, UsageError
 from kitgen.migrations import files, runner
-from kitgen.migrations.formats import LoadedMigration
+from kitgen.migrations.formats import LoadedMigration, raw_hash
 from kitgen.migrations.runner import Ran
 
 
@@ -190,3 +190,31 @@ def fresh(
         dropped = driver.drop_all()
         applied = regenerating_after_failure(config, driver, lambda: apply_pending(config, driver, step=step))
         return RebuildResult(dropped=dropped, applied=applied, entities=regenerate(config, driver))
+
+
+def redo_newest_migration(config: Config, name: str, *, on_wait: OnWait = ignore) -> list[Ran]:
+    """Roll back ``name``, changed since it ran, when it is the newest applied migration (``watch``).
+
+    Its recorded ``down`` runs; the following ``migrate`` applies the file as it is now. A migration
+    applied after it is refused as ``migrate`` would refuse the change; a file gone or restored
+    meanwhile rolls nothing back.
+    """
+    with connected(config) as driver, driver.lock("kitgen watch", on_wait):
+        applied, found = driver.applied_migrations(), files.discover(config.migrations)
+        if not applied or applied[-1].name != name:
+            raise ChangedMigrationsError((name,))
+        newest = applied[-1]
+        file = next((file for file in found if file.name == name), None)
+        if file is None or raw_hash(file.read_bytes()) == newest.raw_hash:
+            return []
+        # The new version must load before anything is rolled back: a half-saved file changes nothing.
+        runner.load_pending(found, applied[:-1])
+        try:
+            recorded = load_for_rollback(config, [newest])
+        except IrreversibleMigration as error:
+            raise IrreversibleMigration(
+                f"migration {name} changed, but the version applied has no down to roll it back with",
+                "put the change in a new migration, or restore the file and write its down first; nothing was changed",
+            ) from error
+        authorize(config, f"watch re-applying {name}", force=True, confirm=None, question="")
+        return runner.roll_back_all(driver, recorded, {name: newest.batch})
