@@ -1,4 +1,4 @@
-"""The .sql format: sections, options, comment stripping, normalization, checksums."""
+"""The .sql format: sections, options, comment stripping, normalization, checksums of up and down."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 from conftest import Project, assert_one_error
 
 from kitgen.errors import MigrationFileError
-from kitgen.migrations.sql import normalize_sql, parse_sql_migration, sql_checksum, strip_comments
+from kitgen.migrations.formats import NO_DOWN
+from kitgen.migrations.sql import normalize_sql, parse_sql_migration, sql_checksum, sql_down_checksum, strip_comments
 
 PATH = Path("2026_01_01_000001_x.sql")
 
@@ -54,23 +55,66 @@ def test_normalize_folds_white_space_outside_quotes_only() -> None:
     assert normalize_sql("SELECT 'it''s  x'") == "SELECT 'it''s  x'"
 
 
-def test_checksum_ignores_comments_and_spacing_but_not_statements() -> None:
-    base = "-- migrate:up\nCREATE TABLE a (id INTEGER);\n-- migrate:down\nDROP TABLE a;\n"
+BASE = "-- migrate:up\nCREATE TABLE a (id INTEGER);\n-- migrate:down\nDROP TABLE a;\n"
+
+
+def checksums(source: str) -> tuple[str, str]:
+    return sql_checksum(source), sql_down_checksum(source)
+
+
+def test_checksums_ignore_comments_and_spacing_but_not_statements() -> None:
     reformatted = (
         "-- a comment\n-- migrate:up\nCREATE TABLE a (\n  id INTEGER -- the key\n);\n\n-- migrate:down\nDROP TABLE a;"
     )
-    changed = base.replace("INTEGER", "TEXT")
-    changed_down = base.replace("DROP TABLE a", "DROP TABLE IF EXISTS a")
-    assert sql_checksum(base) == sql_checksum(reformatted)
-    assert sql_checksum(base) != sql_checksum(changed)
-    assert sql_checksum(base) != sql_checksum(changed_down)
+    assert checksums(BASE) == checksums(reformatted)
+    assert sql_checksum(BASE) != sql_checksum(BASE.replace("INTEGER", "TEXT"))
+    assert sql_down_checksum(BASE) == sql_down_checksum(BASE.replace("INTEGER", "TEXT"))
 
 
-@pytest.mark.parametrize("statement", ["COMMIT;", "commit", "BEGIN TRANSACTION;", "END;", "ROLLBACK;", "/* x */ COMMIT;"])
+@pytest.mark.parametrize(
+    "edited",
+    [
+        BASE.replace("DROP TABLE a", "DROP TABLE IF EXISTS a"),
+        BASE.replace("-- migrate:down", "-- migrate:down transaction:false"),
+        BASE.replace("-- migrate:down\nDROP TABLE a;\n", ""),
+        BASE.replace("DROP TABLE a;", "-- nothing to undo"),
+    ],
+    ids=["statement", "option", "section-removed", "section-emptied"],
+)
+def test_editing_the_down_changes_the_down_checksum_only(edited: str) -> None:
+    assert sql_checksum(edited) == sql_checksum(BASE)
+    assert sql_down_checksum(edited) != sql_down_checksum(BASE)
+
+
+def test_an_empty_down_section_is_no_down() -> None:
+    up_only = "-- migrate:up\nCREATE TABLE a (id INTEGER);\n"
+    for source in (up_only, up_only + "-- migrate:down\n", up_only + "-- migrate:down transaction:false\n;  -- none\n"):
+        assert checksums(source) == (sql_checksum(BASE), NO_DOWN)
+
+
+def test_up_options_count_in_the_up_checksum_in_any_order() -> None:
+    options = BASE.replace("-- migrate:up", "-- migrate:up transaction:false foreign_keys:on")
+    assert sql_checksum(options) != sql_checksum(BASE)
+    assert checksums(options) == checksums(
+        options.replace("transaction:false foreign_keys:on", "foreign_keys:on  transaction:false")
+    )
+
+
+def test_normalize_keeps_the_space_beside_any_non_ascii_character() -> None:
+    """Which characters are letters depends on the Unicode tables of the Python version; the checksum must not."""
+    assert normalize_sql("SELECT  ∑  FROM  t") == "SELECT ∑ FROM t"
+    assert normalize_sql("SELECT 'é' , ∑ ;") == "SELECT 'é',∑;"
+
+
+@pytest.mark.parametrize(
+    "statement", ["COMMIT;", "commit", "BEGIN TRANSACTION;", "END;", "ROLLBACK;", "/* x */ COMMIT;"]
+)
 def test_transaction_control_in_sql_is_explained_in_sql_terms(project: Project, statement: str) -> None:
     project.sql("2026_01_01_000001_t", f"CREATE TABLE t (id INTEGER);\n{statement}\n")
     result = project.run("migrate")
-    assert_one_error(result, "is not allowed in a migration that runs in a transaction", "-- migrate:up transaction:false")
+    assert_one_error(
+        result, "is not allowed in a migration that runs in a transaction", "-- migrate:up transaction:false"
+    )
     assert "transaction = False" not in result.stderr
     assert not project.database.exists() or "t" not in project.tables()
 
@@ -106,7 +150,9 @@ def test_line_end_conversion_of_an_applied_migration_changes_nothing(project: Pr
     path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
     assert project.run("migrate:status", "--exit-code").returncode == 0
     assert project.run("check").returncode == 0
-    (project.migrations / "2026_01_01_000002_u.sql").write_bytes(b"-- migrate:up\r\nINSERT INTO t VALUES ('a\r\nb');\r\n")
+    (project.migrations / "2026_01_01_000002_u.sql").write_bytes(
+        b"-- migrate:up\r\nINSERT INTO t VALUES ('a\r\nb');\r\n"
+    )
     (project.migrations / "2026_01_01_000003_w.sql").write_bytes(b"-- migrate:up\rINSERT INTO t VALUES ('c\rd');\r")
     assert project.run("migrate").returncode == 0
     with project.connect() as connection:
@@ -121,7 +167,9 @@ def test_a_utf16_migration_is_named_as_not_utf8(project: Project) -> None:
         path.unlink()
 
 
-@pytest.mark.parametrize("statement", ["PRAGMA journal_mode=WAL;", "PRAGMA main.journal_mode = MEMORY;", "PRAGMA foreign_keys = OFF;"])
+@pytest.mark.parametrize(
+    "statement", ["PRAGMA journal_mode=WAL;", "PRAGMA main.journal_mode = MEMORY;", "PRAGMA foreign_keys = OFF;"]
+)
 def test_pragmas_sqlite_ignores_in_a_transaction_are_refused(project: Project, statement: str) -> None:
     project.sql("2026_01_01_000001_t", f"CREATE TABLE t (id INTEGER);\n{statement}")
     result = project.run("migrate")

@@ -38,17 +38,29 @@ class Description:
 
 @dataclass(frozen=True)
 class Format:
-    """One migration file format."""
+    """One migration file format.
+
+    ``checksum`` covers what applying the migration runs (its up), ``down_checksum`` its down
+    alone (``NO_DOWN`` when it has none): editing or adding a down changes only the second.
+    Both ignore comments and formatting, and follow the scheme ``CHECKSUM_SCHEME``.
+    """
 
     suffix: str
     checksum: Callable[[str], str]
+    down_checksum: Callable[[str], str]
     load: Callable[[str, str, Path], LoadedMigration]
     describe: Callable[[str, Path], Description]
+
+
+CHECKSUM_SCHEME = "2"  # bump whenever any format's checksums change, for the same source
 
 
 def digest(text: str) -> str:
     """The sha256 of some text, as kitgen records it."""
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+NO_DOWN = digest("")  # the down checksum of a migration without a down
 
 
 def raw_hash(data: bytes) -> str:

@@ -7,10 +7,12 @@ import sys
 import traceback
 import types
 from pathlib import Path
+from typing import TypeGuard
 
 from kitgen.errors import MigrationFileError
 from kitgen.migrations.base import Migration
-from kitgen.migrations.formats import Description, Format, LoadedMigration, digest
+from kitgen.migrations.canonical import canonical_ast
+from kitgen.migrations.formats import NO_DOWN, Description, Format, LoadedMigration, digest
 
 DOCSTRING_OWNERS = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -30,17 +32,67 @@ def parse(source: str, path: Path) -> ast.Module:
 
 
 def python_checksum(source: str) -> str:
-    """Checksum of the code: comments, formatting and docstrings do not count."""
+    """Checksum of what applying the migration runs: the module without its ``down`` method.
+
+    Comments, formatting and docstrings do not count; the text hashed is the same on every
+    supported Python (see ``canonical``).
+    """
+    module, _ = split_down(_code_tree(source))
+    return digest(canonical_ast(module))
+
+
+def python_down_checksum(source: str) -> str:
+    """Checksum of the Migration subclass's ``down`` method (decorators included), or ``NO_DOWN``."""
+    _, downs = split_down(_code_tree(source))
+    return digest("\n".join(canonical_ast(down) for down in downs)) if downs else NO_DOWN
+
+
+def _code_tree(source: str) -> ast.Module:
+    """The file's AST without docstrings (a body left empty gets a ``pass``)."""
     tree = parse(source, Path("<migration>"))
     for node in ast.walk(tree):
         if isinstance(node, DOCSTRING_OWNERS) and _has_docstring(node):
             node.body = node.body[1:] or [ast.Pass()]
-    return digest(ast.dump(tree))
+    return tree
 
 
 def _has_docstring(node: ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     first = node.body[0] if node.body else None
     return isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
+
+
+Down = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def split_down(module: ast.Module) -> tuple[ast.Module, list[Down]]:
+    """Take the ``down`` method(s) out of the module's Migration subclass, read without running it.
+
+    Without such a class the module stays whole and there is no down.
+    """
+    cls = migration_class_node(module)
+    if cls is None:
+        return module, []
+    downs = [statement for statement in cls.body if _is_down(statement)]
+    cls.body = [statement for statement in cls.body if not _is_down(statement)]
+    return module, downs
+
+
+def _is_down(statement: ast.stmt) -> TypeGuard[Down]:
+    return isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef) and statement.name == "down"
+
+
+def migration_class_node(module: ast.Module) -> ast.ClassDef | None:
+    """The first top-level class with ``Migration`` (or ``something.Migration``) among its bases."""
+    for statement in module.body:
+        if isinstance(statement, ast.ClassDef) and any(_names_migration(base) for base in statement.bases):
+            return statement
+    return None
+
+
+def _names_migration(base: ast.expr) -> bool:
+    return (isinstance(base, ast.Name) and base.id == "Migration") or (
+        isinstance(base, ast.Attribute) and base.attr == "Migration"
+    )
 
 
 def load_python(name: str, source: str, path: Path) -> LoadedMigration:
@@ -141,4 +193,10 @@ def _simple_assignment(statement: ast.stmt) -> tuple[str | None, object]:
     return None, None
 
 
-FORMAT = Format(suffix=".py", checksum=python_checksum, load=load_python, describe=describe_python)
+FORMAT = Format(
+    suffix=".py",
+    checksum=python_checksum,
+    down_checksum=python_down_checksum,
+    load=load_python,
+    describe=describe_python,
+)

@@ -7,13 +7,14 @@ A ``-- kitgen:model User`` line names the entity class of the table the file cre
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from kitgen.errors import MigrationFileError
 from kitgen.migrations.base import Database
-from kitgen.migrations.formats import Description, Format, LoadedMigration, Step, digest
+from kitgen.migrations.formats import NO_DOWN, Description, Format, LoadedMigration, Step, digest
 
 MARKER = re.compile(r"^--\s*migrate:(up|down)\b(.*)$", re.MULTILINE)
 MODEL = re.compile(r"^--\s*kitgen:model\s+([A-Za-z_][A-Za-z0-9_]*)\s*$", re.MULTILINE)
@@ -61,7 +62,7 @@ def parse_sql_migration(source: str, path: Path) -> SqlMigration:
             "start the file with a line '-- migrate:up', then the statements",
         )
     down = sections.get("down")
-    if down is not None and not strip_comments(down.text).strip(" \t\r\n;"):
+    if down is not None and not has_statements(down.text):
         down = None
     model = MODEL.search(source)
     return SqlMigration(up=sections["up"], down=down, model=model.group(1) if model else None)
@@ -97,6 +98,11 @@ def strip_comments(sql: str) -> str:
     return "".join(text for kind, text in _tokens(sql) if kind != "comment")
 
 
+def has_statements(sql: str) -> bool:
+    """Whether some SQL holds more than comments, spacing and semicolons (an empty down is no down)."""
+    return bool(strip_comments(sql).strip(" \t\r\n;"))
+
+
 def normalize_sql(sql: str) -> str:
     """SQL without comments; white space outside quotes kept only where it separates words."""
     parts: list[str] = []
@@ -113,8 +119,12 @@ def normalize_sql(sql: str) -> str:
 
 
 def _is_word(char: str) -> bool:
-    """Characters that white space must keep apart: words, numbers and quoted names."""
-    return char.isalnum() or char in "_$'\"`[]"
+    """Characters that white space must keep apart: words, numbers and quoted names.
+
+    Every non-ASCII character counts as a word's: which ones are letters depends on the Unicode
+    tables of the Python version, and the normalized text must not.
+    """
+    return not char.isascii() or char.isalnum() or char in "_$'\"`[]"
 
 
 TOKEN = re.compile(
@@ -134,9 +144,32 @@ def _tokens(sql: str) -> list[tuple[str, str]]:
 
 
 def sql_checksum(source: str) -> str:
-    """Checksum of the statements of both sections, comments and spacing ignored."""
-    sections = [normalize_sql(part) for part in MARKER.split(source)]
-    return digest("\n".join(sections))
+    """Checksum of everything but the down section (its marker line included), comments and spacing ignored."""
+    preamble, sections = _raw_sections(source)
+    kept = [_normalized_section(kind, options, text) for kind, options, text in sections if kind != "down"]
+    return digest(json.dumps([normalize_sql(preamble), *kept]))
+
+
+def sql_down_checksum(source: str) -> str:
+    """Checksum of the down section's options and statements, or ``NO_DOWN`` when it has no statements."""
+    _, sections = _raw_sections(source)
+    downs = [
+        _normalized_section(kind, options, text)
+        for kind, options, text in sections
+        if kind == "down" and has_statements(text)
+    ]
+    return digest(json.dumps(downs)) if downs else NO_DOWN
+
+
+def _raw_sections(source: str) -> tuple[str, list[tuple[str, str, str]]]:
+    """The text before the first marker, then (kind, options, text) of each section; never raises."""
+    pieces = MARKER.split(source)
+    return pieces[0], [(pieces[i], pieces[i + 1], pieces[i + 2]) for i in range(1, len(pieces), 3)]
+
+
+def _normalized_section(kind: str, options: str, text: str) -> list[str]:
+    """A section as checksums see it: the order of options and the comments and spacing do not count."""
+    return [kind, " ".join(sorted(options.split())), normalize_sql(text)]
 
 
 def load_sql(name: str, source: str, path: Path) -> LoadedMigration:
@@ -168,4 +201,6 @@ def describe_sql(source: str, path: Path) -> Description:
     return Description(model=parsed.model, transactional=parsed.up.transactional)
 
 
-FORMAT = Format(suffix=".sql", checksum=sql_checksum, load=load_sql, describe=describe_sql)
+FORMAT = Format(
+    suffix=".sql", checksum=sql_checksum, down_checksum=sql_down_checksum, load=load_sql, describe=describe_sql
+)
