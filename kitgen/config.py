@@ -1,12 +1,15 @@
 """Configuration: command-line option > ``KITGEN_*`` environment > ``[tool.kitgen]`` > default.
 
 Paths given on the command line or in the environment are relative to the current
-folder; paths in pyproject.toml and the defaults are relative to the project root,
-the nearest folder upward that holds a pyproject.toml.
+folder; paths in pyproject.toml and the defaults are relative to the project root
+(see ``find_root``). Values in pyproject.toml must have their TOML type (a boolean, a
+number, a string); the environment's strings are parsed. Every error about a value
+names where it came from.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,12 +23,27 @@ PYPROJECT = "pyproject.toml"
 
 @dataclass(frozen=True)
 class Setting:
-    """One configuration key: its environment variable, parser and default."""
+    """One configuration key: its environment variable, option, parser and default.
+
+    ``parse`` raises ``ValueError`` for a value that is not ``requirement`` (the message is
+    then built here), or a ``ConfigError`` of its own; either way the value's origin is added.
+    """
 
     name: str
     env: str
-    parse: Callable[[str, object], object]
+    parse: Callable[[object], object]
     default: object
+    requirement: str
+    option: str = ""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a value came from: ``label`` names it in errors, ``base`` anchors its relative paths."""
+
+    kind: str  # "option", "environment", "pyproject" or "default"
+    label: str
+    base: Path
 
 
 @dataclass(frozen=True)
@@ -40,6 +58,8 @@ class Config:
     lock_timeout: float = 30.0
     model_type: str = "pydantic"
     types: Mapping[str, str] = field(default_factory=dict)
+    out_of_order: bool = False
+    generate: bool = True
     environment: str = ""
 
     @property
@@ -55,36 +75,35 @@ class Config:
             return str(path)
 
 
-def _parse_path(key: str, value: object) -> object:
+def _parse_path(value: object) -> object:
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
     if not isinstance(value, str) or not value.strip() or "\x00" in value:
-        raise ConfigError(
-            f"setting {key!r} must be a non-empty path string, got {value!r}",
-            f'set {key} to a path such as "database/database.sqlite"',
-        )
+        raise ValueError(value)
     return value
 
 
-def _parse_bool(key: str, value: object) -> object:
+BOOLEAN_WORDS = {"1": True, "true": True, "yes": True, "on": True} | dict.fromkeys(("0", "false", "no", "off"), False)
+
+
+def _parse_bool(value: object) -> object:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on", "0", "false", "no", "off", ""}:
-        return value.lower() in {"1", "true", "yes", "on"}
-    raise ConfigError(f"setting {key!r} must be true or false, got {value!r}", f"set {key} = true or false")
+    if isinstance(value, str) and value.strip().lower() in BOOLEAN_WORDS:
+        return BOOLEAN_WORDS[value.strip().lower()]
+    raise ValueError(value)
 
 
-def _parse_seconds(key: str, value: object) -> object:
-    try:
-        seconds = float(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else -1.0
-    except ValueError:
-        seconds = -1.0
+def _parse_seconds(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(value)
+    seconds = float(value)
     if not (0 <= seconds < float("inf")):  # rejects NaN and infinity too
-        raise ConfigError(f"setting {key!r} must be a number of seconds ≥ 0, got {value!r}", f"set {key} to e.g. 30")
+        raise ValueError(value)
     return seconds
 
 
-def _parse_model_type(key: str, value: object) -> object:
+def _parse_model_type(value: object) -> object:
     from kitgen.codegen.plan import MODEL_TYPES
 
     if value == "typeddict":
@@ -93,36 +112,81 @@ def _parse_model_type(key: str, value: object) -> object:
             f"use one of {', '.join(MODEL_TYPES)}",
         )
     if value not in MODEL_TYPES:
-        raise ConfigError(
-            f"unknown {key} {value!r}", f"use one of {', '.join(MODEL_TYPES)} (--model-type or model_type)"
-        )
+        raise ConfigError(f"unknown model_type {value!r}", f"use one of {', '.join(MODEL_TYPES)}")
     return value
 
 
-def _parse_types(key: str, value: object) -> object:
+def _parse_types(value: object) -> object:
     from kitgen.schema.types import validate_overrides
 
     return validate_overrides(value)
 
 
+PATH_REQUIREMENT = "a non-empty path string"
 SETTINGS: tuple[Setting, ...] = (
-    Setting("database", "KITGEN_DATABASE", _parse_path, "database/database.sqlite"),
-    Setting("migrations", "KITGEN_MIGRATIONS", _parse_path, "database/migrations"),
-    Setting("entities", "KITGEN_ENTITIES", _parse_path, "app/entities"),
-    Setting("protect", "KITGEN_PROTECT", _parse_bool, False),
-    Setting("lock_timeout", "KITGEN_LOCK_TIMEOUT", _parse_seconds, 30.0),
-    Setting("model_type", "KITGEN_MODEL_TYPE", _parse_model_type, "pydantic"),
-    Setting("types", "", _parse_types, {}),
+    Setting("database", "KITGEN_DATABASE", _parse_path, "database/database.sqlite", PATH_REQUIREMENT, "--database"),
+    Setting("migrations", "KITGEN_MIGRATIONS", _parse_path, "database/migrations", PATH_REQUIREMENT, "--migrations"),
+    Setting("entities", "KITGEN_ENTITIES", _parse_path, "app/entities", PATH_REQUIREMENT, "--entities"),
+    Setting("protect", "KITGEN_PROTECT", _parse_bool, False, "true or false"),
+    Setting("lock_timeout", "KITGEN_LOCK_TIMEOUT", _parse_seconds, 30.0, "a number of seconds ≥ 0", "--lock-timeout"),
+    Setting("model_type", "KITGEN_MODEL_TYPE", _parse_model_type, "pydantic", "a model type name", "--model-type"),
+    Setting("types", "", _parse_types, {}, "a table of type overrides"),
+    Setting("out_of_order", "KITGEN_OUT_OF_ORDER", _parse_bool, False, "true or false", "--allow-out-of-order"),
+    Setting("generate", "KITGEN_GENERATE", _parse_bool, True, "true or false", "--no-generate"),
 )
 PATH_SETTINGS = frozenset({"database", "migrations", "entities"})
 
 
+# --- the project root and its pyproject.toml -------------------------------------------------------
+
+
 def find_root(start: Path) -> Path:
-    """The nearest folder from ``start`` upward holding a pyproject.toml, else ``start``."""
+    """The project root of a command run in ``start``.
+
+    The nearest folder upward whose pyproject.toml has a ``[tool.kitgen]`` table; else the
+    nearest folder holding a pyproject.toml; else the git root (the nearest folder holding a
+    ``.git`` folder or file); else ``start``.
+    """
+    nearest_pyproject: Path | None = None
+    nearest_git: Path | None = None
     for folder in (start, *start.parents):
-        if (folder / PYPROJECT).is_file():
-            return folder
-    return start
+        pyproject = folder / PYPROJECT
+        if pyproject.is_file():
+            data = read_pyproject_bytes(pyproject)
+            if b"kitgen" in data and declares_kitgen(parse_pyproject(data, pyproject)):  # parse only candidates
+                return folder
+            nearest_pyproject = nearest_pyproject or folder
+        if nearest_git is None and (folder / ".git").exists():
+            nearest_git = folder
+    return nearest_pyproject or nearest_git or start
+
+
+def declares_kitgen(document: Mapping[str, object]) -> bool:
+    """True when a parsed pyproject.toml has a ``kitgen`` entry under ``tool``."""
+    tool = document.get("tool")
+    return isinstance(tool, dict) and "kitgen" in tool
+
+
+def read_pyproject(path: Path) -> dict[str, Any]:
+    """A pyproject.toml, parsed."""
+    return parse_pyproject(read_pyproject_bytes(path), path)
+
+
+def read_pyproject_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}", "check its permissions") from exc
+
+
+def parse_pyproject(data: bytes, path: Path) -> dict[str, Any]:
+    """The bytes of the pyproject.toml at ``path``, parsed."""
+    import tomllib
+
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}", "fix the syntax of pyproject.toml") from exc
 
 
 def read_pyproject_settings(root: Path) -> dict[str, Any]:
@@ -130,15 +194,10 @@ def read_pyproject_settings(root: Path) -> dict[str, Any]:
     path = root / PYPROJECT
     if not path.is_file():
         return {}
-    import tomllib
-
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}", "fix the syntax of pyproject.toml") from exc
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}", "check its permissions") from exc
-    table = document.get("tool", {}).get("kitgen", {})
+    document = read_pyproject(path)
+    if not declares_kitgen(document):
+        return {}
+    table = document["tool"]["kitgen"]
     if not isinstance(table, dict):
         raise ConfigError(f"[tool.kitgen] in {path} is not a table", "write it as a [tool.kitgen] section")
     _reject_unknown_keys(table, path)
@@ -146,13 +205,30 @@ def read_pyproject_settings(root: Path) -> dict[str, Any]:
 
 
 def _reject_unknown_keys(table: Mapping[str, object], path: Path) -> None:
-    known = {setting.name for setting in SETTINGS}
-    unknown = sorted(set(table) - known)
+    known = sorted(setting.name for setting in SETTINGS)
+    unknown = sorted(set(table) - set(known))
     if unknown:
         raise ConfigError(
             f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} in [tool.kitgen] of {path}",
-            f"remove or correct it; known keys are {', '.join(sorted(known))}",
+            _unknown_keys_hint(unknown, known),
         )
+
+
+def _unknown_keys_hint(unknown: list[str], known: list[str]) -> str:
+    """Closest known keys first (best match first), then every known key."""
+    guesses = []
+    for key in unknown:
+        close = " or ".join(map(repr, difflib.get_close_matches(key, known, n=3)))
+        if close:
+            guesses.append(close if len(unknown) == 1 else f"{close} for {key!r}")
+    listed = f"known keys are {', '.join(known)}"
+    them = "it" if len(unknown) == 1 else "them"
+    if not guesses:
+        return f"remove or correct {them}; {listed}"
+    return f"did you mean {', '.join(guesses)}? Otherwise remove {them}; {listed}"
+
+
+# --- resolving every setting -----------------------------------------------------------------------
 
 
 def load_config(
@@ -168,9 +244,8 @@ def load_config(
     from_file = read_pyproject_settings(root)
     values: dict[str, Any] = {}
     for setting in SETTINGS:
-        value, base = _pick(setting, options, environ, from_file, cwd, root)
-        parsed = setting.parse(setting.name, value)
-        values[setting.name] = (base / str(parsed)).resolve() if setting.name in PATH_SETTINGS else parsed
+        value, origin = _pick(setting, options, environ, from_file, cwd, root)
+        values[setting.name] = _resolve(setting, value, origin)
     return Config(root=root, environment=environ.get("KITGEN_ENV", "").strip().lower(), **values)
 
 
@@ -181,11 +256,59 @@ def _pick(
     from_file: Mapping[str, object],
     cwd: Path,
     root: Path,
-) -> tuple[object, Path]:
+) -> tuple[object, Origin]:
     if options.get(setting.name) is not None:
-        return options[setting.name], cwd
+        return options[setting.name], Origin("option", setting.option or f"option {setting.name}", cwd)
     if setting.env and environ.get(setting.env):
-        return environ[setting.env], cwd
+        return environ[setting.env], Origin("environment", setting.env, cwd)
     if setting.name in from_file:
-        return from_file[setting.name], root
-    return setting.default, root
+        label = f"{setting.name} in [tool.kitgen] of {root / PYPROJECT}"
+        return from_file[setting.name], Origin("pyproject", label, root)
+    return setting.default, Origin("default", "the default", root)
+
+
+def _resolve(setting: Setting, value: object, origin: Origin) -> object:
+    """The parsed value (a path made absolute), or a ConfigError naming the value's origin."""
+    try:
+        if origin.kind == "pyproject" and not _has_toml_type_of(setting.default, value):
+            raise ValueError(value)
+        parsed = setting.parse(value)
+    except ValueError:
+        shown = os.fspath(value) if isinstance(value, os.PathLike) else value
+        what = f"setting {setting.name!r} must be {setting.requirement}, got {shown!r}"
+        raise ConfigError(f"{what} (from {origin.label})", _how_to_fix(setting, origin)) from None
+    except ConfigError as exc:
+        raise ConfigError(f"{exc.what} (from {origin.label})", exc.hint or _how_to_fix(setting, origin)) from None
+    return (origin.base / str(parsed)).resolve() if setting.name in PATH_SETTINGS else parsed
+
+
+def _toml_type(value: object) -> str:
+    """The TOML type name of a parsed value."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "table" if isinstance(value, dict) else "array" if isinstance(value, list) else "date or time"
+
+
+def _has_toml_type_of(default: object, value: object) -> bool:
+    """Whether a pyproject.toml value has the TOML type of the setting (tables are checked by their parser)."""
+    return isinstance(default, dict) or _toml_type(value) == _toml_type(default)
+
+
+def _how_to_fix(setting: Setting, origin: Origin) -> str:
+    kind = _toml_type(setting.default)
+    example = "true" if kind == "boolean" else f"{setting.default:g}" if kind == "number" else str(setting.default)
+    if origin.kind == "environment":
+        return f"set {setting.env} to true or false" if kind == "boolean" else f"set e.g. {setting.env}={example}"
+    if origin.kind == "option":
+        return f"pass {origin.label} or leave it out" if kind == "boolean" else f"pass e.g. {origin.label} {example}"
+    if kind == "boolean":
+        return f"write {setting.name} = true or {setting.name} = false in [tool.kitgen] (TOML booleans, without quotes)"
+    if kind == "number":
+        return f"write e.g. {setting.name} = {example} in [tool.kitgen] (a TOML number, without quotes)"
+    if kind == "string":
+        return f'write e.g. {setting.name} = "{example}" in [tool.kitgen] (a TOML string, in quotes)'
+    return f"correct {setting.name} in [tool.kitgen]"

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
+import stat
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kitgen.config import Config
-from kitgen.errors import MigrationFileError, UsageError
+from kitgen.config import PYPROJECT, Config, declares_kitgen, parse_pyproject, read_pyproject_bytes
+from kitgen.errors import ConfigError, MigrationFileError, UsageError
+
+PYPROJECT_CREATED = f"{PYPROJECT} ([tool.kitgen])"
 
 
 @dataclass(frozen=True)
@@ -16,14 +22,19 @@ class InitResult:
 
 
 def init_project(config: Config) -> InitResult:
-    """Create the folders and files a kitgen project needs; never overwrite anything."""
+    """Create the files and folders a kitgen project needs; never overwrite anything.
+
+    Everything is checked before anything is created: a folder outside the project root, a file
+    where a folder belongs or a pyproject.toml that cannot take the table stops it with nothing done.
+    """
+    folders = _folders_to_create(config)
+    pyproject = _pyproject_with_table(config)
     created: list[str] = []
-    for folder in (config.migrations, config.entities, config.database.parent):
-        if folder.exists() and not folder.is_dir():
-            raise UsageError(
-                f"{folder} is a file, where kitgen needs a folder", "move the file, or configure another path"
-            )
-        if not folder.is_dir():
+    if pyproject is not None:
+        _write_pyproject(config.root / PYPROJECT, *pyproject)
+        created.append(PYPROJECT_CREATED)
+    for folder in folders:
+        if not folder.is_dir():  # the migrations folder may have created the database folder
             folder.mkdir(parents=True)
             created.append(config.display(folder) + "/")
     for package in _packages(config):
@@ -34,6 +45,140 @@ def init_project(config: Config) -> InitResult:
     if _ensure_ignored(config):
         created.append(".gitignore (database line)")
     return InitResult(created)
+
+
+def _folders_to_create(config: Config) -> list[Path]:
+    """The configured folders that do not exist yet, once each is known to be creatable."""
+    missing: list[Path] = []
+    named = (
+        ("migrations folder", config.migrations),
+        ("entities folder", config.entities),
+        ("database folder", config.database.parent),
+    )
+    for what, folder in named:
+        if folder.is_dir():
+            continue
+        if folder != config.root and config.root not in folder.parents:
+            raise ConfigError(
+                f"the {what} {folder} does not exist and is outside the project root {config.root}; "
+                "kitgen creates folders only inside the project",
+                "create it yourself, or choose a path inside the project",
+            )
+        _require_creatable(folder)
+        missing.append(folder)
+    return missing
+
+
+def _require_creatable(folder: Path) -> None:
+    """Refuse when a file stands where ``folder`` or one of its parents belongs."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(
+            f"{existing} is a file, where kitgen needs a folder", "move the file, or configure another path"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot create {folder}: {existing} is not writable", "check its permissions")
+
+
+def _pyproject_with_table(config: Config) -> tuple[bytes, bytes | None] | None:
+    """pyproject.toml with a ``[tool.kitgen]`` table and the bytes it replaces (None: a new file).
+
+    None when the file already has the table. The table is appended, the existing bytes kept
+    as they are, and the result must parse to the same document plus the table.
+    """
+    path = config.root / PYPROJECT
+    table = _kitgen_table(config)
+    if path.exists() and not path.is_file():
+        raise UsageError(f"{path} is not a file", "move it away, or run kitgen init in another folder")
+    original = read_pyproject_bytes(path) if path.exists() else None
+    document = parse_pyproject(original, path) if original is not None else {}
+    if declares_kitgen(document):
+        return None
+    tool = document.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(
+            f"cannot add a [tool.kitgen] table to {path}: its tool key is not a table",
+            "make tool a table, or add the [tool.kitgen] table yourself",
+        )
+    updated = _append_table(original or b"", _table_text(table))
+    if not os.access(config.root, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot write {path}: {config.root} is not writable", "check its permissions")
+    _require_parses_to(updated, {**document, "tool": {**tool, "kitgen": table}}, path)
+    return updated, original
+
+
+def _kitgen_table(config: Config) -> dict[str, str]:
+    """The three paths as resolved: relative to the root when inside it, else absolute."""
+    paths = {"database": config.database, "migrations": config.migrations, "entities": config.entities}
+    return {key: _from_root(config, path) for key, path in paths.items()}
+
+
+def _from_root(config: Config, path: Path) -> str:
+    return path.relative_to(config.root).as_posix() if config.root in path.parents else str(path)
+
+
+def _table_text(table: dict[str, str]) -> str:
+    lines = (f"{key} = {json.dumps(value, ensure_ascii=False)}\n" for key, value in table.items())
+    return "[tool.kitgen]\n" + "".join(lines)
+
+
+def _append_table(original: bytes, text: str) -> bytes:
+    """``original`` unchanged, a blank line, then ``text`` with the file's line endings."""
+    newline = b"\r\n" if b"\r\n" in original else b"\n"
+    if not original or original.endswith(newline * 2):
+        separator = b""
+    elif original.endswith(newline):
+        separator = newline
+    else:
+        separator = newline * 2
+    return original + separator + text.encode("utf-8").replace(b"\n", newline)
+
+
+def _require_parses_to(data: bytes, expected: dict[str, object], path: Path) -> None:
+    import tomllib
+
+    try:
+        parsed: dict[str, object] | None = tomllib.loads(data.decode("utf-8"))
+    except tomllib.TOMLDecodeError:
+        parsed = None
+    if parsed != expected:
+        raise ConfigError(
+            f"cannot add a [tool.kitgen] table to {path}: appended, it would not read back as written "
+            "(an inline tool = {…} table cannot be extended)",
+            "write tool as [tool.…] sections, or add the [tool.kitgen] table yourself",
+        )
+
+
+def _write_pyproject(path: Path, data: bytes, replaced: bytes | None) -> None:
+    try:
+        if replaced is None:
+            with path.open("xb") as handle:  # never over a file that appeared meanwhile
+                handle.write(data)
+        else:
+            _replace_atomically(path.resolve(), data, replaced)
+    except FileExistsError as exc:
+        raise ConfigError(f"{path} appeared while kitgen init was creating it", "run kitgen init again") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror}", "check its permissions") from exc
+
+
+def _replace_atomically(target: Path, data: bytes, replaced: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``target``, then rename it over ``target``."""
+    descriptor, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    temporary = Path(name)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, stat.S_IMODE(target.stat().st_mode))
+        if target.read_bytes() != replaced:
+            raise ConfigError(f"{target} changed while kitgen init was adding [tool.kitgen]", "run kitgen init again")
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _packages(config: Config) -> list[Path]:

@@ -1,0 +1,246 @@
+"""``kitgen init``: the [tool.kitgen] table in pyproject.toml, folders only inside the root, all checked first."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+from conftest import KITGEN, assert_one_error
+
+from kitgen import commands
+from kitgen.commands.scaffolding import _replace_atomically
+from kitgen.config import load_config
+from kitgen.errors import ConfigError, UsageError
+
+DEFAULT_TABLE = (
+    "[tool.kitgen]\n"
+    'database = "database/database.sqlite"\n'
+    'migrations = "database/migrations"\n'
+    'entities = "app/entities"\n'
+)
+DEFAULT_PATHS = {
+    "database": "database/database.sqlite",
+    "migrations": "database/migrations",
+    "entities": "app/entities",
+}
+USERS_SQL = "-- migrate:up\nCREATE TABLE users (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE users;\n"
+
+
+def kitgen(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed console script in ``cwd``, with no KITGEN_* variable but ``env``."""
+    environ = {key: value for key, value in os.environ.items() if not key.startswith("KITGEN_")}
+    environ.update(env or {})
+    return subprocess.run([KITGEN, *args], cwd=cwd, env=environ, capture_output=True, text=True, timeout=120)
+
+
+def tree(folder: Path) -> list[str]:
+    """Every file and folder under ``folder``, relative to it."""
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
+
+
+def init(root: Path, **options: object) -> list[str]:
+    return commands.init_project(load_config(cwd=root, options=options, environ={})).created
+
+
+# --- the [tool.kitgen] table ---------------------------------------------------------------------------
+
+
+def test_init_in_an_empty_folder_creates_pyproject_with_the_table(tmp_path: Path) -> None:
+    result = kitgen(tmp_path, "init")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "Created pyproject.toml ([tool.kitgen])",
+        "Created database/migrations/",
+        "Created app/entities/",
+        "Created app/__init__.py",
+        "Created app/entities/__init__.py",
+        "Created .gitignore (database line)",
+    ]
+    assert (tmp_path / "pyproject.toml").read_text(encoding="utf-8") == DEFAULT_TABLE
+    again = kitgen(tmp_path, "init")
+    assert again.stdout == "Nothing to create: the project is already set up.\n"
+    assert (tmp_path / "pyproject.toml").read_text(encoding="utf-8") == DEFAULT_TABLE
+
+
+@pytest.mark.parametrize(
+    ("original", "separator"),
+    [
+        (b'[project]\nname = "x"\n', b"\n"),
+        (b'[project]\nname = "x"', b"\n\n"),
+        (b'[project]\nname = "x"\n\n', b""),
+        (b'[project]\r\nname = "x"\r\n', b"\r\n"),
+        (b"", b""),
+        (b"# only a comment", b"\n\n"),
+        ('[project]\nname = "Zoë"  # trailing comment\n'.encode(), b"\n"),
+        (b'[project]\nname = "x"\n\n[tool.black]\nline-length = 100\n\n[tool.ruff.lint]\nselect = ["E"]\n', b"\n"),
+        (b"tool.black.line-length = 100\n", b"\n"),
+        (b'[tool]\nshared = 1\n\n[project]\nname = "x"\n', b"\n"),
+        (b'[project]\ndescription = """\nmulti-line\n"""\n', b"\n"),
+    ],
+)
+def test_init_appends_the_table_keeping_every_byte(tmp_path: Path, original: bytes, separator: bytes) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_bytes(original)
+    before = tomllib.loads(original.decode())
+
+    created = init(tmp_path)
+
+    newline = b"\r\n" if b"\r\n" in original else b"\n"
+    updated = pyproject.read_bytes()
+    assert created[0] == "pyproject.toml ([tool.kitgen])"
+    assert updated == original + separator + DEFAULT_TABLE.encode().replace(b"\n", newline)
+    assert tomllib.loads(updated.decode()) == {**before, "tool": {**before.get("tool", {}), "kitgen": DEFAULT_PATHS}}
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".pyproject")] == []
+
+
+def test_init_records_the_paths_it_was_given_relative_to_the_root(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n', encoding="utf-8")
+    (tmp_path / "src").mkdir()
+
+    result = kitgen(
+        tmp_path / "src",
+        "init",
+        "--database",
+        "../db/app.sqlite",
+        "--entities",
+        "models",
+        env={"KITGEN_MIGRATIONS": "../db/up"},
+    )
+
+    assert result.returncode == 0, result.stderr
+    table = tomllib.loads((tmp_path / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["kitgen"]
+    assert table == {"database": "db/app.sqlite", "migrations": "db/up", "entities": "src/models"}
+    (tmp_path / "db" / "up" / "2026_01_01_000001_create_users_table.sql").write_text(USERS_SQL, encoding="utf-8")
+    migrated = kitgen(tmp_path / "src" / "models", "migrate")  # no option: the table is enough
+    assert migrated.returncode == 0, migrated.stderr
+    assert (tmp_path / "db" / "app.sqlite").is_file()
+    assert (tmp_path / "src" / "models" / "user.py").is_file()
+
+
+def test_init_leaves_an_existing_table_alone(tmp_path: Path) -> None:
+    text = '[project]\nname = "x"\n\n[tool.kitgen]\nprotect = false\n'
+    (tmp_path / "pyproject.toml").write_text(text, encoding="utf-8")
+
+    created = init(tmp_path, database="other/app.sqlite")
+
+    assert "pyproject.toml ([tool.kitgen])" not in created
+    assert "other/" in created
+    assert (tmp_path / "pyproject.toml").read_text(encoding="utf-8") == text
+
+
+def test_an_existing_folder_outside_the_root_is_recorded_as_an_absolute_path(tmp_path: Path) -> None:
+    root, shared = tmp_path / "project", tmp_path / "shared"
+    root.mkdir()
+    shared.mkdir()
+
+    result = kitgen(root, "init", "--database", "../shared/app.sqlite")
+
+    assert result.returncode == 0, result.stderr
+    table = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["kitgen"]
+    assert table["database"] == str(shared.resolve() / "app.sqlite")
+    assert tree(shared) == []
+    assert ".gitignore" not in os.listdir(root)  # the database lives outside the project
+
+
+# --- refusals: nothing is created ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("original", "fragments"),
+    [
+        (b'[project\nname = "x"\n', ("pyproject.toml is not valid TOML",)),
+        (b"tool = {black = {line-length = 100}}\n", ("cannot add a [tool.kitgen] table", "inline tool")),
+        (b"tool = 3\n", ("cannot add a [tool.kitgen] table", "tool key is not a table")),
+        (b"[[tool]]\nname = 1\n", ("cannot add a [tool.kitgen] table", "tool key is not a table")),
+        (b'[tool]\nkitgen = "yes"\n', ("[tool.kitgen]", "is not a table")),
+    ],
+)
+def test_init_refuses_a_pyproject_it_cannot_add_the_table_to(
+    tmp_path: Path, original: bytes, fragments: tuple[str, ...]
+) -> None:
+    (tmp_path / "pyproject.toml").write_bytes(original)
+
+    result = kitgen(tmp_path, "init")
+
+    assert_one_error(result, *fragments)
+    assert (tmp_path / "pyproject.toml").read_bytes() == original
+    assert tree(tmp_path) == ["pyproject.toml"]
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "what", "outside"),
+    [
+        (("--database", "../shared/app.sqlite"), {}, "database folder", "shared"),
+        (("--migrations", "../shared/migrations"), {}, "migrations folder", "shared/migrations"),
+        ((), {"KITGEN_ENTITIES": "../shared/entities"}, "entities folder", "shared/entities"),
+    ],
+)
+def test_init_creates_no_folder_outside_the_root(
+    tmp_path: Path, args: tuple[str, ...], env: dict[str, str], what: str, outside: str
+) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "pyproject.toml").write_text('[project]\nname = "x"\n', encoding="utf-8")
+
+    result = kitgen(root, "init", *args, env=env)
+
+    folder = tmp_path.resolve() / outside
+    assert_one_error(result, f"the {what} {folder} does not exist", f"outside the project root {root.resolve()}")
+    assert "create it yourself, or choose a path inside the project" in result.stderr
+    assert sorted(os.listdir(tmp_path)) == ["project"]
+    assert tree(root) == ["pyproject.toml"]
+    assert (root / "pyproject.toml").read_text(encoding="utf-8") == '[project]\nname = "x"\n'
+
+
+def test_init_in_a_folder_without_any_project_creates_only_there(tmp_path: Path) -> None:
+    folder = tmp_path / "scratch"
+    folder.mkdir()
+    result = kitgen(folder, "init", "--migrations", "../migrations")
+    assert_one_error(result, "outside the project root")
+    assert sorted(os.listdir(tmp_path)) == ["scratch"] and os.listdir(folder) == []
+
+
+def test_a_file_in_the_way_stops_init_before_anything_is_created(tmp_path: Path) -> None:
+    (tmp_path / "database").write_text("not a folder", encoding="utf-8")
+
+    with pytest.raises(UsageError, match=r"database is a file, where kitgen needs a folder"):
+        init(tmp_path)
+
+    assert tree(tmp_path) == ["database"]
+
+
+# --- writing pyproject.toml safely ----------------------------------------------------------------------
+
+
+def test_the_rewritten_pyproject_keeps_its_mode_and_its_symlink(tmp_path: Path) -> None:
+    real = tmp_path / "config" / "pyproject.toml"
+    real.parent.mkdir()
+    real.write_text('[project]\nname = "x"\n', encoding="utf-8")
+    real.chmod(0o640)
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "pyproject.toml").symlink_to(real)
+
+    init(root)
+
+    assert (root / "pyproject.toml").is_symlink()
+    assert real.read_text(encoding="utf-8") == f'[project]\nname = "x"\n\n{DEFAULT_TABLE}'
+    assert real.stat().st_mode & 0o777 == 0o640
+    assert sorted(os.listdir(real.parent)) == ["pyproject.toml"]
+
+
+def test_a_pyproject_changed_meanwhile_is_not_replaced(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "edited"\n', encoding="utf-8")
+
+    with pytest.raises(ConfigError, match="changed while kitgen init was adding"):
+        _replace_atomically(
+            pyproject, b'[project]\nname = "x"\n\n' + DEFAULT_TABLE.encode(), b'[project]\nname = "x"\n'
+        )
+
+    assert pyproject.read_text(encoding="utf-8") == '[project]\nname = "edited"\n'
+    assert os.listdir(tmp_path) == ["pyproject.toml"]
