@@ -218,9 +218,17 @@ def _methods(spec: EntitySpec) -> list[str]:
     values = "".join(f"            {literal(field)}: self.{field},\n" for field in writable)
     source = f'''
 @classmethod
-def from_row(cls, row: Row) -> {spec.class_name}:
-    """An entity from a sqlite3.Row, a tuple in column order, or a mapping by column name."""
-    values = read_row(row, cls.__columns__, cls.__kinds__)
+def from_row(
+    cls,
+    row: Row,
+    *,
+    columns: Sequence[str | Sequence[Any]] | None = None,
+) -> {spec.class_name}:
+    """An entity from a sqlite3.Row or a mapping, by column name.
+
+    A tuple of values needs its column names: ``columns=cursor.description``.
+    """
+    values = read_row(cls, row, columns)
     return {build}
 
 def to_row(self) -> dict[str, Any]:
@@ -241,6 +249,7 @@ def to_row(self) -> dict[str, Any]:
 def _module(spec: EntitySpec, class_text: str) -> str:
     """Imports in ruff's (isort's) order, each section only what the class uses, then the class."""
     standard = [f"import {name}" for name in _module_imports(spec)]
+    standard.append("from collections.abc import Sequence")
     if spec.model_type == "dataclass":
         standard.append("from dataclasses import dataclass")
     standard.append("from typing import Any, ClassVar")
