@@ -13,15 +13,18 @@ from typing import Any, TypeVar
 
 import click
 
-from kitgen import __version__, commands
+from kitgen import __version__, commands, interrupts
 from kitgen.codegen.files import EntitiesFolderError
 from kitgen.commands import Confirm
 from kitgen.config import Config, load_config
-from kitgen.errors import DatabaseError, KitgenError
+from kitgen.errors import DatabaseError, KitgenError, MigrationInterrupted, UsageError
 from kitgen.output import (
+    ENTITIES_KEPT,
+    LiveProgress,
     check_entries,
     echo,
     fail,
+    interrupted,
     print_check,
     print_entities,
     print_event,
@@ -120,8 +123,26 @@ def pretend_option(function: F) -> F:
     )(function)
 
 
+@contextmanager
+def changing_database(config: Config) -> Iterator[LiveProgress]:
+    """Around a command that runs migrations: each shown as it runs, Ctrl-C or SIGTERM stopping only the
+    one in flight, and the entities of what completed shown if it stops."""
+    with interrupts.interruptible(), reporting_partial(config):
+        yield LiveProgress()
+
+
 @cli.command("migrate")
 @click.option("--step", is_flag=True, help="Give each migration its own batch.")
+@click.option(
+    "--allow-out-of-order",
+    "out_of_order",
+    is_flag=True,
+    default=None,
+    help="Apply pending migrations older than the newest applied one (a merged branch).",
+)
+@click.option(
+    "--no-generate", "generate", flag_value=False, default=None, help="Apply migrations only; touch no entity."
+)
 @pretend_option
 @project_options
 def migrate_command(step: bool, pretend: bool, **project: Any) -> None:
@@ -133,12 +154,43 @@ def migrate_command(step: bool, pretend: bool, **project: Any) -> None:
         with terminated_cleanly():
             print_pretend(config, "apply", pretend_migrate(config, step=step, on_wait=report_wait))
         return
-    with reporting_partial("Applied", config):
-        result = commands.migrate(config, step=step, on_wait=report_wait)
+    with changing_database(config) as progress:
+        result = commands.migrate(config, step=step, on_wait=report_wait, progress=progress)
+    for old, new in result.renamed:
+        echo(f"Renamed {old} → {new} (same content)")
+    for name in result.new_downs:
+        echo(f"Recorded the new down of {name} (rollback runs it)")
     print_ran("Applied", result.applied, nothing="Nothing to migrate.")
     for name in result.missing:
         warn(f"applied migration {name} has no file (restore it to be able to review it; rollback still works)")
-    print_entities(config, result.entities)
+    print_entities(config, result.entities, code=ENTITIES_KEPT)
+
+
+@cli.command("migrate:resolve")
+@click.argument("name")
+@click.option("--applied", "action", flag_value="applied", help="Record NAME as applied, without running it.")
+@click.option(
+    "--rolled-back", "action", flag_value="rolled-back", help="Forget NAME's record, without running its down."
+)
+@click.option(
+    "--accept-changes", "action", flag_value="accept-changes", help="Record NAME's file as it is now as applied."
+)
+@project_options
+def resolve_command(name: str, action: str | None, **project: Any) -> None:
+    """Change one migration's record only: nothing runs, no entity changes."""
+    config = config_from(**project)
+    if action is None:
+        raise UsageError(
+            "migrate:resolve needs one of --applied, --rolled-back or --accept-changes",
+            f"e.g. kitgen migrate:resolve {name} --applied",
+        )
+    result = commands.resolve(config, name, action, on_wait=report_wait)
+    done = {
+        "applied": f"Recorded {result.name} as applied in batch {result.batch}, without running it.",
+        "rolled-back": f"Forgot {result.name} (batch {result.batch}), without running its down.",
+        "accept-changes": f"Recorded the current content of {result.name} as applied, without running it.",
+    }
+    echo(done[result.action])
 
 
 @cli.command("generate")
@@ -239,10 +291,12 @@ def rollback_command(steps: int | None, force: bool, pretend: bool, **project: A
             pretended = pretend_rollback(config, steps=steps, on_wait=report_wait)
             print_pretend(config, "roll back", pretended)
         return
-    with reporting_partial("Rolled back", config):
-        result = commands.rollback(config, steps=steps, force=force, confirm=terminal_confirm(), on_wait=report_wait)
+    with changing_database(config) as progress:
+        result = commands.rollback(
+            config, steps=steps, force=force, confirm=terminal_confirm(), on_wait=report_wait, progress=progress
+        )
     print_ran("Rolled back", result.rolled_back, nothing="Nothing to roll back.")
-    print_entities(config, result.entities)
+    print_entities(config, result.entities, code=ENTITIES_KEPT)
 
 
 @cli.command("migrate:reset")
@@ -251,10 +305,10 @@ def rollback_command(steps: int | None, force: bool, pretend: bool, **project: A
 def reset_command(force: bool, **project: Any) -> None:
     """Roll back every migration."""
     config = config_from(**project)
-    with reporting_partial("Rolled back", config):
-        result = commands.reset(config, force=force, confirm=terminal_confirm(), on_wait=report_wait)
+    with changing_database(config) as progress:
+        result = commands.reset(config, force=force, confirm=terminal_confirm(), on_wait=report_wait, progress=progress)
     print_ran("Rolled back", result.rolled_back, nothing="Nothing to roll back.")
-    print_entities(config, result.entities)
+    print_entities(config, result.entities, code=ENTITIES_KEPT)
 
 
 @cli.command("migrate:refresh")
@@ -264,10 +318,12 @@ def reset_command(force: bool, **project: Any) -> None:
 def refresh_command(step: bool, force: bool, **project: Any) -> None:
     """Roll back every migration, then migrate again."""
     config = config_from(**project)
-    with reporting_partial("Done", config):
-        result = commands.refresh(config, step=step, force=force, confirm=terminal_confirm(), on_wait=report_wait)
+    with changing_database(config) as progress:
+        result = commands.refresh(
+            config, step=step, force=force, confirm=terminal_confirm(), on_wait=report_wait, progress=progress
+        )
     print_rebuild(result)
-    print_entities(config, result.entities)
+    print_entities(config, result.entities, code=ENTITIES_KEPT)
 
 
 @cli.command("migrate:fresh")
@@ -277,10 +333,25 @@ def refresh_command(step: bool, force: bool, **project: Any) -> None:
 def fresh_command(step: bool, force: bool, **project: Any) -> None:
     """Drop every table, view, trigger and index, then migrate."""
     config = config_from(**project)
-    with reporting_partial("Applied", config):
-        result = commands.fresh(config, step=step, force=force, confirm=terminal_confirm(), on_wait=report_wait)
+    with changing_database(config) as progress:
+        result = commands.fresh(
+            config, step=step, force=force, confirm=terminal_confirm(), on_wait=report_wait, progress=progress
+        )
     print_rebuild(result)
-    print_entities(config, result.entities)
+    print_entities(config, result.entities, code=ENTITIES_KEPT)
+
+
+def usage_message(exc: click.UsageError) -> str:
+    """Click's own usage errors as kitgen's: ``<what> — <how to fix>``, closest suggestion first."""
+    what = exc.message.rstrip(".")
+    what = what[:1].lower() + what[1:]
+    possibilities = getattr(exc, "possibilities", None)  # NoSuchOption, NoSuchCommand: closest first
+    if possibilities:
+        hint = f"did you mean {' or '.join(possibilities)}?"
+    else:
+        command = exc.ctx.command_path if exc.ctx is not None else "kitgen"
+        hint = f"see {command} --help"
+    return f"{what} — {hint}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -291,15 +362,25 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="kitgen", standalone_mode=False)
     except click.exceptions.Abort:
         fail("cancelled — nothing was changed", 1)
+    except click.UsageError as exc:
+        fail(usage_message(exc), exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        fail(exc.format_message(), exc.exit_code)
+    except MigrationInterrupted as exc:
+        if SHOW_TRACEBACK["on"]:
+            traceback.print_exc()
+        interrupted(exc)
     except KitgenError as exc:
         if SHOW_TRACEBACK["on"]:
             traceback.print_exc()
         fail(str(exc), exc.exit_code)
+    except interrupts.Interrupted as exc:
+        fail(
+            "interrupted — what completed before it is listed above; kitgen migrate:status shows the rest",
+            exc.exit_code,
+        )
     except KeyboardInterrupt:
-        fail("interrupted — the migration in progress was rolled back", 130)
+        fail("interrupted — nothing was left half-done; kitgen migrate:status shows where the database is", 130)
     except Exception as exc:
         if SHOW_TRACEBACK["on"]:
             traceback.print_exc()

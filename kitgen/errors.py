@@ -51,6 +51,15 @@ class MigrationFailed(KitgenError):
         self.entities: object = None  # what regenerating entities after the applied ones did
 
 
+class MigrationInterrupted(MigrationFailed):
+    """SIGINT or SIGTERM stopped a run: the migration in flight was rolled back (or, outside a
+    transaction, says what of it ran); ``done`` stay applied. Exits 128 + the signal's number."""
+
+    def __init__(self, what: str, hint: str, done: tuple[str, ...], signum: int) -> None:
+        super().__init__(what, hint, done)
+        self.exit_code = 128 + signum
+
+
 class ChangedMigrationsError(KitgenError):
     """Applied migrations whose files no longer match what was applied."""
 
@@ -63,6 +72,24 @@ class ChangedMigrationsError(KitgenError):
             "(kitgen make:migration); nothing was applied",
         )
         self.names = names
+
+
+class OutOfOrderError(KitgenError):
+    """Pending migrations older than the newest applied one (a merged branch), refused by default."""
+
+    def __init__(self, older: tuple[str, ...], newest: str, renamed_to: tuple[str, ...]) -> None:
+        noun = "migration" if len(older) == 1 else "migrations"
+        listed = ", ".join(older)
+        suggestion = ", ".join(renamed_to)
+        super().__init__(
+            f"pending {noun} {listed} {'is' if len(older) == 1 else 'are'} older than {newest}, "
+            "the newest applied migration (merged from another branch?)",
+            f"give {'it' if len(older) == 1 else 'them'} a newer prefix (rename to {suggestion}) so every "
+            "database applies the migrations in the same order, or pass --allow-out-of-order "
+            "(out_of_order = true in [tool.kitgen]) to apply as they are; nothing was applied",
+        )
+        self.older = older
+        self.newest = newest
 
 
 class IrreversibleMigration(KitgenError):

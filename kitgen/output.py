@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -16,8 +18,9 @@ from kitgen import commands
 from kitgen.codegen.generate import GenerateResult
 from kitgen.commands import RebuildResult
 from kitgen.config import Config
-from kitgen.errors import KitgenError, MigrationFailed
-from kitgen.migrations.runner import MigrationState, Ran
+from kitgen.errors import KitgenError, MigrationFailed, MigrationInterrupted
+from kitgen.migrations.history import MigrationState
+from kitgen.migrations.runner import Ran
 
 if TYPE_CHECKING:
     from kitgen.commands.pretending import PretendResult
@@ -114,25 +117,81 @@ def print_check(entries: list[dict[str, Any]]) -> None:
 
 
 class reporting_partial:
-    """On a failed migration, first list the ones of the same run that completed, and their entities."""
+    """On a failed or interrupted run, the entities written for the migrations that completed (each of
+    which ``LiveProgress`` already showed)."""
 
-    def __init__(self, verb: str, config: Config) -> None:
-        self.verb = verb
+    def __init__(self, config: Config) -> None:
         self.config = config
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, kind: object, error: object, tb: object) -> None:
-        if isinstance(error, KitgenError):
-            for name in error.done:
-                echo(f"{self.verb} {name}")
         if isinstance(error, MigrationFailed) and isinstance(error.entities, GenerateResult):
             print_entities(self.config, error.entities, exit_on_flagged=False)
 
 
-def print_entities(config: Config, result: GenerateResult, *, quiet: bool = True, exit_on_flagged: bool = True) -> None:
-    """What generation wrote and deleted; then each flagged file with its diff, and exit 1 if any."""
+VERBS = {"up": "Applying", "down": "Rolling back"}
+
+
+class LiveProgress:
+    """One line per migration, begun when it starts and completed when it ends.
+
+    ``Applying NAME …`` then `` done (batch 1, 12 ms)``, `` failed`` or `` interrupted``; on a terminal,
+    a migration running for more than a second shows its elapsed time, redrawn every second.
+    Piped output gets the plain line only.
+    """
+
+    def __init__(self) -> None:
+        self.live = sys.stdout.isatty()
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.timer: threading.Thread | None = None
+        self.head = ""
+
+    def started(self, name: str, direction: str) -> None:
+        self.head = f"{VERBS[direction]} {style(name, fg='green')} …"
+        self._write(self.head)
+        if self.live:
+            self.stop.clear()
+            self.timer = threading.Thread(target=self._tick, args=(time.monotonic(),), daemon=True)
+            self.timer.start()
+
+    def ended(self, name: str, outcome: Ran | str) -> None:
+        if self.timer is not None:
+            self.stop.set()
+            self.timer.join()
+            self.timer = None
+        if isinstance(outcome, Ran):
+            tail = f"done (batch {outcome.batch}, {_duration(outcome.milliseconds)})"
+        else:
+            tail = style(outcome, fg="red")
+        self._write(("\r\x1b[K" + self.head if self.live else "") + f" {tail}\n")
+
+    def _tick(self, began: float) -> None:
+        while not self.stop.wait(1.0):
+            self._write(f"\r\x1b[K{self.head} {time.monotonic() - began:.0f} s")
+
+    def _write(self, text: str) -> None:
+        with self.lock:
+            click.echo(text, nl=False, color=_color())
+            sys.stdout.flush()
+
+
+def _duration(milliseconds: float) -> str:
+    return f"{milliseconds:.0f} ms" if milliseconds < 10_000 else f"{milliseconds / 1000:.1f} s"
+
+
+ENTITIES_KEPT = 3  # the database changed as asked, but generated files edited by hand were left as they are
+
+
+def print_entities(
+    config: Config, result: GenerateResult, *, quiet: bool = True, exit_on_flagged: bool = True, code: int = 1
+) -> None:
+    """What generation wrote and deleted; then each flagged file with its diff, and exit ``code`` if any.
+
+    Commands that changed the database pass ``ENTITIES_KEPT``: their own work succeeded.
+    """
     for path in result.written:
         echo(f"Wrote {config.display(path)}")
     for path in result.deleted:
@@ -146,7 +205,7 @@ def print_entities(config: Config, result: GenerateResult, *, quiet: bool = True
         if flagged.diff:
             echo(flagged.diff.rstrip("\n"), err=True)
     if result.flagged and exit_on_flagged:
-        fail(flagged_message([flagged.reason for flagged in result.flagged]), 1)
+        fail(flagged_message([flagged.reason for flagged in result.flagged]), code)
 
 
 def flagged_message(reasons: list[str], *, suffix: str = "") -> str:
@@ -158,11 +217,10 @@ def flagged_message(reasons: list[str], *, suffix: str = "") -> str:
 
 
 def print_ran(verb: str, ran: list[Ran], *, nothing: str) -> None:
+    """The total of a run whose migrations ``LiveProgress`` showed one by one."""
     if not ran:
         echo(nothing)
         return
-    for item in ran:
-        echo(f"{verb} {style(item.name, fg='green')} (batch {item.batch}, {item.milliseconds:.0f} ms)")
     total = sum(item.milliseconds for item in ran)
     echo(f"{verb} {len(ran)} migration{'s' if len(ran) != 1 else ''} in {total:.0f} ms.")
 
@@ -193,7 +251,7 @@ def print_pretend(config: Config, verb: str, result: PretendResult) -> None:
         fail(f"{result.failure} ({PRETENDED})", result.failure.exit_code)
     kept = [change.reason for change in result.entities if change.action == "keep"]
     if kept:
-        fail(flagged_message(kept, suffix="would be ") + f" ({PRETENDED})", 1)
+        fail(flagged_message(kept, suffix="would be ") + f" ({PRETENDED})", ENTITIES_KEPT)
     count = len(result.ran)
     noun = "migration" if count == 1 else "migrations"
     done = f"Would {verb} {count} {noun}" if count else f"Nothing to {verb}"
@@ -246,6 +304,13 @@ def status_document(config: Config, result: commands.StatusResult) -> dict[str, 
     ]
     summary = {name: sum(1 for s in result.migrations if s.state == name) for name in STATE_COLORS}
     return {"database": config.display(config.database), "migrations": entries, "summary": summary}
+
+
+def interrupted(error: MigrationInterrupted) -> None:
+    """A run stopped by Ctrl-C or SIGTERM: not a failure of kitgen's, said as what happened."""
+    what = error.what[:1].upper() + error.what[1:]
+    echo(f"{what} — {error.hint}" if error.hint else what, err=True)
+    sys.exit(error.exit_code)
 
 
 def fail(message: str, code: int) -> None:

@@ -502,6 +502,7 @@ EXACT = ["12345678901234.5678", "0.10", "-1E+30", "12345678901234567890123456789
 def prices_package(tmp_path: Path, model_type: str) -> tuple[sqlite3.Connection, GenerateResult]:
     """A real database file with the prices table, and entities generated for it (amount: TEXT → decimal)."""
     connection = sqlite3.connect(tmp_path / "prices.sqlite")
+    connection.row_factory = sqlite3.Row
     connection.executescript(PRICES)
     schema = schema_of(connection, validate_overrides({"prices.amount": "decimal"}))
     _, result = generate_package(tmp_path, schema, model_type)

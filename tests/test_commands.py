@@ -209,6 +209,7 @@ def test_init_creates_once_and_never_overwrites(tmp_path: Path) -> None:
     config = load_config(cwd=root, environ={})
     created = commands.init_project(config).created
     assert created == [
+        "pyproject.toml ([tool.kitgen])",
         "database/migrations/",
         "app/entities/",
         "app/entities/__init__.py",

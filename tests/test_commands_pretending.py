@@ -189,10 +189,12 @@ def test_pretend_shows_hand_edited_entities_it_would_not_overwrite(project: Proj
     user.write_text(user.read_text() + "# mine\n")
     project.sql("2026_01_01_000002_add_name", "ALTER TABLE users ADD COLUMN name TEXT;")
     result = project.run("migrate", "--pretend")
-    assert_one_error(result, "1 entity file(s) would be left as they are", "pretended on a copy")  # as the real run
+    assert_one_error(
+        result, "1 entity file(s) would be left as they are", "pretended on a copy", code=3
+    )  # as the real run
     assert "Would leave app/entities/user.py as it is (edited):" in result.stdout
     assert user.read_text().endswith("# mine\n")
-    assert_one_error(project.run("migrate"), "1 entity file(s) left as they are")
+    assert_one_error(project.run("migrate"), "1 entity file(s) left as they are", code=3)
 
 
 def test_trigger_statements_are_not_printed_twice(project: Project) -> None:

@@ -549,7 +549,7 @@ def test_expected_failure(project: Project, case: Case) -> None:
         return
     # The migrations before the failing one stay applied, and are named; nothing else changed.
     for name in case.kept:
-        assert f"Applied {name}" in result.stdout
+        assert f"Applying {name} … done" in result.stdout
     assert applied_names(project) == applied + list(case.kept)
     assert set(dump or ()) <= set(project.dump())
     assert set(project.tables()) == tables | set(case.kept.values())
@@ -590,7 +590,7 @@ def test_no_color_removes_ansi_escapes_on_a_terminal(project: Project) -> None:
     colored = run_on_terminal(project, "migrate", env={})
     failed = run_on_terminal(project, "migrate", env={"NO_COLOR": "1"})
 
-    assert f"Applied {USERS}" in applied
+    assert f"Applying {USERS} … done" in applied
     assert ANSI in colored  # the control: a terminal gets colors by default
     assert len(error_lines(failed)) == 1
     assert ANSI not in applied
@@ -609,5 +609,5 @@ def test_comment_only_edit_of_an_applied_migration_is_not_a_change(project: Proj
     result = project.run("migrate")
 
     assert result.returncode == 0, result.stderr
-    assert f"Applied {POSTS}" in result.stdout
+    assert f"Applying {POSTS} … done" in result.stdout
     assert applied_names(project) == [NOTES, POSTS]

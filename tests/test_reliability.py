@@ -616,7 +616,7 @@ def test_concurrent_migrators_with_two_killed_apply_everything_once(
         if index in killed and result.returncode == -signal.SIGKILL:
             continue
         assert_succeeded(result)  # README: they all exit 0
-        printed += [line.split()[1] for line in result.stdout.splitlines() if line.startswith("Applied 2026")]
+        printed += [line.split()[1] for line in result.stdout.splitlines() if line.startswith("Applying 2026")]
     assert len(printed) == len(set(printed)), f"a migration was applied by two processes: {sorted(printed)}"
     check_database(project.database, reference.states)
     check_entities(project.entities, {"__init__.py": INITIAL_EXPORTS}, reference.files)

@@ -9,6 +9,7 @@ Long waits and confirmations go through callbacks the caller supplies (``on_wait
 
 from kitgen.commands.checking import CheckResult, check, replay_schema
 from kitgen.commands.migrating import MigrateResult, StatusResult, generate, migrate, nothing_to_migrate, status
+from kitgen.commands.resolving import ResolveResult, resolve
 from kitgen.commands.rolling_back import (
     RebuildResult,
     RollbackResult,
@@ -30,6 +31,7 @@ __all__ = [
     "MigrateResult",
     "OnWait",
     "RebuildResult",
+    "ResolveResult",
     "RollbackResult",
     "StatusResult",
     "authorize",
@@ -45,6 +47,7 @@ __all__ = [
     "refresh",
     "replay_schema",
     "reset",
+    "resolve",
     "rollback",
     "status",
 ]

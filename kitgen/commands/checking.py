@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kitgen.codegen.plan import plan_entities
 from kitgen.commands.migrating import status
 from kitgen.config import Config
-from kitgen.driver import open_memory_driver
-from kitgen.migrations import files, runner
-from kitgen.migrations.runner import MigrationState
+from kitgen.driver import AppliedMigration, open_memory_driver
+from kitgen.migrations import files, history, runner
+from kitgen.migrations.history import MigrationState
 from kitgen.schema.introspect import introspect_schema
 from kitgen.schema.model import Schema
 
@@ -28,32 +29,40 @@ class CheckResult:
     @property
     def clean(self) -> bool:
         return all(entry.state == "ok" for entry in self.entities) and all(
-            state.state == runner.APPLIED for state in self.migrations
+            state.state == history.APPLIED for state in self.migrations
         )
 
 
 def check(config: Config, *, diff: bool = False, with_database: bool = False) -> CheckResult:
     """Replay every migration into memory and compare the entities with that schema.
 
-    With ``with_database`` (or when the configured database exists), applied migrations whose file
-    changed or vanished, and pending ones, are reported too.
+    With ``with_database`` (or when the configured database exists), the replay follows the order
+    that database applied the migrations in, and applied migrations whose file changed or vanished,
+    and pending ones, are reported too.
     """
     from kitgen.codegen.check import check_entities
 
-    specs = plan_entities(replay_schema(config), config.model_type)
-    entities = check_entities(config.entities, specs, with_diffs=diff)
+    recorded: list[AppliedMigration] = []
     migrations: list[MigrationState] = []
     if with_database or config.database.exists():
-        migrations = [state for state in status(config).migrations if state.state != runner.APPLIED]
+        result = status(config)
+        recorded = result.applied
+        migrations = [state for state in result.migrations if state.state != history.APPLIED]
+    specs = plan_entities(replay_schema(config, recorded), config.model_type)
+    entities = check_entities(config.entities, specs, with_diffs=diff)
     return CheckResult(entities, migrations)
 
 
-def replay_schema(config: Config) -> Schema:
-    """The schema the migrations build, replayed into a private in-memory database."""
+def replay_schema(config: Config, recorded: Sequence[AppliedMigration] = ()) -> Schema:
+    """The schema the migrations build, replayed into a private in-memory database.
+
+    The migrations a database ``recorded`` replay first, in the order it applied them (the columns
+    a merged branch added come in the same order as there), then the others in prefix order.
+    """
     driver = open_memory_driver()
     try:
         found = files.discover(config.migrations)
-        pending = runner.load_pending(found, [])
+        pending = runner.replay_order(found, recorded)
         driver.ensure_tracking_table()
         runner.apply_all(driver, pending, first_batch=1, step=False)
         return introspect_schema(driver, config.types)

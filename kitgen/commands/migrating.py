@@ -16,11 +16,13 @@ from kitgen.commands.session import (
     regenerating_after_failure,
 )
 from kitgen.config import Config
+from kitgen.driver import AppliedMigration
 from kitgen.errors import DatabaseError, KitgenError, MigrationFileError
-from kitgen.migrations import files, runner
+from kitgen.migrations import files, history
 from kitgen.migrations.files import decode_source
 from kitgen.migrations.formats import formats
-from kitgen.migrations.runner import MigrationState, Ran
+from kitgen.migrations.history import MigrationState
+from kitgen.migrations.runner import Progress, Ran
 
 
 @dataclass(frozen=True)
@@ -28,30 +30,48 @@ class MigrateResult:
     applied: list[Ran]
     missing: list[str] = field(default_factory=list)
     entities: GenerateResult = field(default_factory=GenerateResult)
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (recorded name, new file name), not run
+    new_downs: list[str] = field(default_factory=list)  # applied migrations whose edited down was recorded
 
 
 @dataclass(frozen=True)
 class StatusResult:
     database: str
     migrations: list[MigrationState]
+    applied: list[AppliedMigration] = field(default_factory=list)  # the tracking rows, in the order applied
 
     @property
     def clean(self) -> bool:
-        return all(state.state == runner.APPLIED for state in self.migrations)
+        return all(state.state == history.APPLIED for state in self.migrations)
 
 
-def migrate(config: Config, *, step: bool = False, on_wait: OnWait = ignore) -> MigrateResult:
-    """Apply every pending migration, in prefix order, one transaction each; then regenerate entities."""
+def migrate(
+    config: Config,
+    *,
+    step: bool = False,
+    allow_out_of_order: bool = False,
+    on_wait: OnWait = ignore,
+    progress: Progress | None = None,
+) -> MigrateResult:
+    """Apply every pending migration, in prefix order, one transaction each; then regenerate entities.
+
+    A pending migration older than the newest applied one is refused unless ``allow_out_of_order``
+    (or ``out_of_order = true``); a renamed file is recorded under its new name, not run again.
+    """
     with connected(config) as driver, driver.lock("kitgen migrate", on_wait):
-        applied = regenerating_after_failure(config, driver, lambda: apply_pending(config, driver, step=step))
+        done = regenerating_after_failure(
+            config,
+            driver,
+            lambda: apply_pending(config, driver, step=step, allow_out_of_order=allow_out_of_order, progress=progress),
+        )
         on_disk = {file.name for file in files.discover(config.migrations)}
         missing = [row.name for row in driver.applied_migrations() if row.name not in on_disk]
         try:
             entities = regenerate(config, driver)
         except KitgenError as error:
-            error.done = tuple(item.name for item in applied)  # applied, and reported, before the failure
+            error.done = tuple(item.name for item in done.ran)  # applied, and reported, before the failure
             raise
-        return MigrateResult(applied, missing, entities)
+        return MigrateResult(done.ran, missing, entities, done.renamed, done.new_downs)
 
 
 def generate(config: Config, *, force: bool = False, on_wait: OnWait = ignore) -> GenerateResult:
@@ -63,7 +83,7 @@ def generate(config: Config, *, force: bool = False, on_wait: OnWait = ignore) -
                 f"the database {config.database} does not exist, so there is no schema to generate from",
                 "run kitgen migrate first (or point --database at the database)",
             )
-        return regenerate(config, driver, force=force)
+        return regenerate(config, driver, force=force, asked=True)
 
 
 def nothing_to_migrate(config: Config) -> bool:
@@ -74,22 +94,22 @@ def nothing_to_migrate(config: Config) -> bool:
     if not config.database.is_file():
         return False
     with connected(config) as driver, driver.lock("kitgen migrate", ignore, timeout=0):
-        if not runner.all_applied(files.discover(config.migrations), driver.applied_migrations()):
+        if not history.all_applied(files.discover(config.migrations), driver.applied_migrations()):
             return False
-        return entity_plan(config, driver).current
+        return not config.generate or entity_plan(config, driver).current
 
 
 def status(config: Config) -> StatusResult:
     """The state of every migration; reads the database without changing it."""
     with connected(config, readonly=True) as driver:
         applied = driver.applied_migrations()
-    states = runner.compare(files.discover(config.migrations), applied)
-    return StatusResult(str(config.database), [_with_options(config, state) for state in states])
+    states = history.compare(files.discover(config.migrations), applied)
+    return StatusResult(str(config.database), [_with_options(config, state) for state in states], applied)
 
 
 def _with_options(config: Config, state: MigrationState) -> MigrationState:
     """Pending migrations: read their transaction option from the file, without running it."""
-    if state.state != runner.PENDING:
+    if state.state != history.PENDING:
         return state
     for suffix, fmt in sorted(formats().items()):
         path = config.migrations / f"{state.name}{suffix}"

@@ -54,7 +54,7 @@ Rehearsal = Callable[[Driver, Trace], list[Ran]]
 def pretend_migrate(config: Config, *, step: bool = False, on_wait: OnWait = ignore) -> PretendResult:
     """What ``kitgen migrate`` would do, without changing the database or the entities."""
     rehearsal = _rehearse(config, "kitgen migrate --pretend", on_wait)
-    return rehearsal(lambda driver, trace: apply_pending(config, driver, step=step, trace=trace))
+    return rehearsal(lambda driver, trace: apply_pending(config, driver, step=step, trace=trace).ran)
 
 
 def pretend_rollback(config: Config, *, steps: int | None = None, on_wait: OnWait = ignore) -> PretendResult:

@@ -20,7 +20,7 @@ from kitgen.driver import AppliedMigration, Driver
 from kitgen.errors import Aborted, ChangedMigrationsError, IrreversibleMigration, ProtectedError, UsageError
 from kitgen.migrations import files, runner
 from kitgen.migrations.formats import LoadedMigration, raw_hash
-from kitgen.migrations.runner import Ran
+from kitgen.migrations.runner import Progress, Ran
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ def rollback(
     force: bool = False,
     confirm: Confirm | None = None,
     on_wait: OnWait = ignore,
+    progress: Progress | None = None,
 ) -> RollbackResult:
     """Roll back the last batch, or the last ``steps`` migrations, newest first."""
     if steps is not None and steps < 1:
@@ -78,7 +79,9 @@ def rollback(
         what = f"{len(chosen)} migration{'s' if len(chosen) != 1 else ''} ({', '.join(r.name for r in chosen)})"
         question = f"Roll back {what}"
         rolled_back = regenerating_after_failure(
-            config, driver, lambda: _roll_back(config, driver, chosen, "migrate:rollback", force, confirm, question)
+            config,
+            driver,
+            lambda: _roll_back(config, driver, chosen, "migrate:rollback", force, confirm, question, progress),
         )
         return RollbackResult(rolled_back, regenerate(config, driver))
 
@@ -104,10 +107,11 @@ def _roll_back(
     force: bool,
     confirm: Confirm | None,
     question: str,
+    progress: Progress | None = None,
 ) -> list[Ran]:
     loaded = load_for_rollback(config, rows)
     authorize(config, command, force=force, confirm=confirm, question=f"{question} on {config.database}?")
-    return runner.roll_back_all(driver, loaded, {row.name: row.batch for row in rows})
+    return runner.roll_back_all(driver, loaded, {row.name: row.batch for row in rows}, progress=progress)
 
 
 def load_for_rollback(config: Config, rows: list[AppliedMigration]) -> list[LoadedMigration]:
@@ -135,7 +139,12 @@ def redo_last_batch(config: Config, changed: tuple[str, ...], *, on_wait: OnWait
 
 
 def reset(
-    config: Config, *, force: bool = False, confirm: Confirm | None = None, on_wait: OnWait = ignore
+    config: Config,
+    *,
+    force: bool = False,
+    confirm: Confirm | None = None,
+    on_wait: OnWait = ignore,
+    progress: Progress | None = None,
 ) -> RollbackResult:
     """Roll back every applied migration, newest first."""
     _refuse_if_prohibited(config, "migrate:reset")
@@ -145,7 +154,9 @@ def reset(
             return RollbackResult([], regenerate(config, driver))
         question = f"Roll back all {len(rows)} migrations"
         rolled_back = regenerating_after_failure(
-            config, driver, lambda: _roll_back(config, driver, rows, "migrate:reset", force, confirm, question)
+            config,
+            driver,
+            lambda: _roll_back(config, driver, rows, "migrate:reset", force, confirm, question, progress),
         )
         return RollbackResult(rolled_back, regenerate(config, driver))
 
@@ -157,6 +168,7 @@ def refresh(
     force: bool = False,
     confirm: Confirm | None = None,
     on_wait: OnWait = ignore,
+    progress: Progress | None = None,
 ) -> RebuildResult:
     """Roll back every migration, then apply them all again."""
     _refuse_if_prohibited(config, "migrate:refresh")
@@ -166,8 +178,10 @@ def refresh(
         question = f"Roll back all {len(rows)} migrations and apply them again"
 
         def rebuild() -> tuple[list[Ran], list[Ran]]:
-            rolled_back = _roll_back(config, driver, rows, "migrate:refresh", force, confirm, question) if rows else []
-            return rolled_back, apply_pending(config, driver, step=step)
+            rolled_back = (
+                _roll_back(config, driver, rows, "migrate:refresh", force, confirm, question, progress) if rows else []
+            )
+            return rolled_back, apply_pending(config, driver, step=step, progress=progress).ran
 
         rolled_back, applied = regenerating_after_failure(config, driver, rebuild)
         return RebuildResult(rolled_back=rolled_back, applied=applied, entities=regenerate(config, driver))
@@ -180,6 +194,7 @@ def fresh(
     force: bool = False,
     confirm: Confirm | None = None,
     on_wait: OnWait = ignore,
+    progress: Progress | None = None,
 ) -> RebuildResult:
     """Drop every table, view, trigger and index, then apply every migration."""
     _refuse_if_prohibited(config, "migrate:fresh")
@@ -188,7 +203,9 @@ def fresh(
         question = f"Drop every table, view, trigger and index in {config.database} and migrate again?"
         authorize(config, "migrate:fresh", force=force, confirm=confirm, question=question)
         dropped = driver.drop_all()
-        applied = regenerating_after_failure(config, driver, lambda: apply_pending(config, driver, step=step))
+        applied = regenerating_after_failure(
+            config, driver, lambda: apply_pending(config, driver, step=step, progress=progress).ran
+        )
         return RebuildResult(dropped=dropped, applied=applied, entities=regenerate(config, driver))
 
 

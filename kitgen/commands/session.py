@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from kitgen import interrupts
 from kitgen.codegen import files as entity_files
 from kitgen.codegen import generate as generation
 from kitgen.codegen.generate import GenerateResult
 from kitgen.codegen.plan import plan_entities
 from kitgen.config import Config
 from kitgen.driver import Driver, open_driver
-from kitgen.errors import MigrationFailed
-from kitgen.migrations import files, runner
+from kitgen.errors import MigrationFailed, OutOfOrderError
+from kitgen.migrations import files, history, runner
 from kitgen.migrations.runner import Ran
 from kitgen.schema.introspect import introspect_schema
 
@@ -30,7 +33,8 @@ def ignore(_: str) -> None:
 def connected(config: Config, *, readonly: bool = False) -> Iterator[Driver]:
     driver = open_driver(config.database, lock_timeout=config.lock_timeout, readonly=readonly)
     try:
-        yield driver
+        with interrupts.stop_statements(driver.interrupt):
+            yield driver
     finally:
         driver.close()
 
@@ -40,9 +44,12 @@ def entity_plan(config: Config, driver: Driver, *, force: bool = False) -> gener
     return generation.plan_generation(config.entities, specs, force=force)
 
 
-def regenerate(config: Config, driver: Driver, *, force: bool = False) -> GenerateResult:
-    """Bring the entities up to date; without a database there is no schema to follow, so nothing changes."""
-    if not driver.exists:
+def regenerate(config: Config, driver: Driver, *, force: bool = False, asked: bool = False) -> GenerateResult:
+    """Bring the entities up to date; without a database there is no schema to follow, so nothing changes.
+
+    With ``generate = false`` (a server, ``--no-generate``) only ``kitgen generate`` itself (``asked``) writes.
+    """
+    if not driver.exists or not (config.generate or asked):
         return GenerateResult()
     plan = entity_plan(config, driver, force=force)
     if plan.current:
@@ -60,13 +67,58 @@ def regenerating_after_failure(config: Config, driver: Driver, run: Callable[[],
         raise
 
 
-def apply_pending(config: Config, driver: Driver, *, step: bool, trace: runner.Trace | None = None) -> list[Ran]:
+@dataclass(frozen=True)
+class Applied:
+    """What applying the pending migrations did: run some, and bring tracking rows up to date."""
+
+    ran: list[Ran] = field(default_factory=list)
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (recorded name, new file name)
+    new_downs: list[str] = field(default_factory=list)  # applied migrations whose new down was recorded
+
+
+def apply_pending(
+    config: Config,
+    driver: Driver,
+    *,
+    step: bool,
+    trace: runner.Trace | None = None,
+    allow_out_of_order: bool = False,
+    progress: runner.Progress | None = None,
+) -> Applied:
+    """Apply what is pending, in prefix order; first record renamed files and new downs.
+
+    Everything that can refuse (a changed migration, one out of order, a file that does not load,
+    an entities folder that cannot be written) is checked before the database changes.
+    """
     applied = driver.applied_migrations()
     found = files.discover(config.migrations)
-    runner.ensure_unchanged(found, applied)
-    pending = runner.load_pending(found, applied)
+    reconciled = history.reconcile(found, applied)
+    history.ensure_unchanged(reconciled)
+    pending = runner.load_files(found, reconciled.pending)
+    if reconciled.out_of_order and not (allow_out_of_order or config.out_of_order):
+        raise OutOfOrderError(
+            tuple(file.name for file in reconciled.out_of_order),
+            reconciled.newest or "",
+            newer_names(reconciled.out_of_order),
+        )
+    if pending and config.generate:
+        entity_files.ensure_writable(config.entities)  # the entities will follow: check before changing anything
+    runner.record_updates(driver, reconciled.bookkeeping)
+    renamed = [(update.row.name, update.file.name) for update in reconciled.renamed]
+    new_downs = [update.file.name for update in reconciled.new_downs]
     if not pending:
-        return []
-    entity_files.ensure_writable(config.entities)  # the entities will follow: check before changing anything
+        return Applied([], renamed, new_downs)
     driver.ensure_tracking_table()
-    return runner.apply_all(driver, pending, first_batch=runner.next_batch(applied), step=step, trace=trace)
+    ran = runner.apply_all(
+        driver, pending, first_batch=runner.next_batch(applied), step=step, trace=trace, progress=progress
+    )
+    return Applied(ran, renamed, new_downs)
+
+
+def newer_names(older: list[files.MigrationFile]) -> tuple[str, ...]:
+    """File names with a prefix from now (a second apart), for migrations merged out of order."""
+    moment = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    return tuple(
+        f"{(moment + timedelta(seconds=index)).strftime('%Y_%m_%d_%H%M%S')}_{file.label}{file.suffix}"
+        for index, file in enumerate(older)
+    )

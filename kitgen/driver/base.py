@@ -26,6 +26,7 @@ class AppliedMigration:
     model: str | None
     applied_at: str
     created: tuple[str, ...] = ()  # tables and views that did not exist before it ran
+    checksum_scheme: str = "1"  # how ``checksum`` was computed ("1": before schemes were recorded)
 
 
 class StatementError(Exception):
@@ -56,6 +57,10 @@ class Driver(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    def interrupt(self) -> None:
+        """End the statement running now, from another thread (Ctrl-C while a long statement runs)."""
+        ...
 
     def lock(
         self, command: str, on_wait: Callable[[str], None], timeout: float | None = None
@@ -104,6 +109,11 @@ class Driver(Protocol):
     def record_applied(self, db: Database, row: AppliedMigration) -> None: ...
 
     def forget_applied(self, db: Database, name: str) -> None: ...
+
+    def update_applied(self, db: Database, name: str, row: AppliedMigration) -> None:
+        """Make the tracking row of ``name`` describe ``row`` (name, checksum, source, format, options);
+        its batch, time and created relations stay."""
+        ...
 
     def drop_all(self) -> list[str]:
         """Drop every table, view, trigger and index; return what was dropped."""

@@ -36,10 +36,14 @@ TRACKING_DDL = f"""CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (
     transactional INTEGER NOT NULL,
     model TEXT,
     applied_at TEXT NOT NULL,
-    created TEXT NOT NULL DEFAULT '[]'
+    created TEXT NOT NULL DEFAULT '[]',
+    checksum_scheme TEXT NOT NULL DEFAULT '1'
 )"""
-TRACKING_COLUMNS = "name, batch, checksum, raw_hash, source, format, transactional, model, applied_at, created"
-LATER_COLUMNS = {"created": "'[]'"}  # column → its default, for tracking tables made before it existed
+TRACKING_COLUMNS = (
+    "name, batch, checksum, raw_hash, source, format, transactional, model, applied_at, created, checksum_scheme"
+)
+# column → its default, for tracking tables made before it existed
+LATER_COLUMNS = {"created": "'[]'", "checksum_scheme": "'1'"}
 
 
 def split_script(script: str, first_line: int = 1) -> list[tuple[int, str]]:
@@ -320,6 +324,11 @@ class SQLiteDriver:
             self._connection = self._connect()
         return self._connection
 
+    def interrupt(self) -> None:
+        connection = self._connection
+        if connection is not None:
+            connection.interrupt()
+
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
@@ -508,7 +517,7 @@ class SQLiteDriver:
 
     def record_applied(self, db: Database, row: AppliedMigration) -> None:
         db.execute(
-            f"INSERT INTO {TRACKING_TABLE} ({TRACKING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO {TRACKING_TABLE} ({TRACKING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 row.name,
                 row.batch,
@@ -520,6 +529,24 @@ class SQLiteDriver:
                 row.model,
                 row.applied_at,
                 json.dumps(list(row.created)),
+                row.checksum_scheme,
+            ),
+        )
+
+    def update_applied(self, db: Database, name: str, row: AppliedMigration) -> None:
+        db.execute(
+            f"UPDATE {TRACKING_TABLE} SET name = ?, checksum = ?, raw_hash = ?, source = ?, format = ?, "
+            "transactional = ?, model = ?, checksum_scheme = ? WHERE name = ?",
+            (
+                row.name,
+                row.checksum,
+                row.raw_hash,
+                row.source,
+                row.format,
+                int(row.transactional),
+                row.model,
+                row.checksum_scheme,
+                name,
             ),
         )
 
@@ -544,9 +571,19 @@ class SQLiteDriver:
 
 
 def _applied_from_row(row: tuple[Any, ...]) -> AppliedMigration:
-    name, batch, checksum, raw_hash, source, fmt, transactional, model, applied_at, created = row
+    name, batch, checksum, raw_hash, source, fmt, transactional, model, applied_at, created, scheme = row
     return AppliedMigration(
-        name, batch, checksum, raw_hash, source, fmt, bool(transactional), model, applied_at, tuple(json.loads(created))
+        name,
+        batch,
+        checksum,
+        raw_hash,
+        source,
+        fmt,
+        bool(transactional),
+        model,
+        applied_at,
+        tuple(json.loads(created)),
+        scheme,
     )
 
 

@@ -4,39 +4,33 @@ from __future__ import annotations
 
 import functools
 import re
+import signal
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
+from kitgen import interrupts
 from kitgen.driver import AppliedMigration, Driver, StatementError
 from kitgen.errors import (
-    ChangedMigrationsError,
     ForeignKeyViolation,
     IrreversibleMigration,
     KitgenError,
     MigrationFailed,
     MigrationFileError,
+    MigrationInterrupted,
     SchemaChangeRefused,
 )
+from kitgen.interrupts import Interrupted
 from kitgen.migrations.base import Database
 from kitgen.migrations.files import MigrationFile, decode_source
-from kitgen.migrations.formats import LoadedMigration, Step, format_for, raw_hash
+from kitgen.migrations.formats import CHECKSUM_SCHEME, LoadedMigration, Step, format_for, raw_hash
+from kitgen.migrations.history import APPLIED, CHANGED, MISSING, PENDING, Update, compare, reconcile
 
-APPLIED, PENDING, CHANGED, MISSING = "applied", "pending", "changed", "missing"
-
-
-@dataclass(frozen=True)
-class MigrationState:
-    """A migration as ``migrate:status`` reports it."""
-
-    name: str
-    state: str
-    batch: int | None = None
-    applied_at: str | None = None
-    transactional: bool = True
+__all__ = ["APPLIED", "CHANGED", "MISSING", "PENDING", "compare"]  # states, decided in history
 
 
 @dataclass(frozen=True)
@@ -58,62 +52,69 @@ class Pending:
     raw_hash: str
 
 
-def compare(files: Sequence[MigrationFile], applied: Sequence[AppliedMigration]) -> list[MigrationState]:
-    """The state of every migration, from the files and the tracking rows."""
-    rows = {row.name: row for row in applied}
-    on_disk = {file.name: file for file in files}
-    states = []
-    for name in sorted(rows.keys() | on_disk.keys()):
-        row, file = rows.get(name), on_disk.get(name)
-        if row is None:
-            states.append(MigrationState(name, PENDING))
-        else:
-            state = MISSING if file is None else (CHANGED if is_changed(file, row) else APPLIED)
-            states.append(MigrationState(name, state, row.batch, row.applied_at, row.transactional))
-    return states
-
-
-def is_changed(file: MigrationFile, row: AppliedMigration) -> bool:
-    """Whether the file's statements differ from what was applied (raw hash first)."""
-    data = file.read_bytes()
-    if raw_hash(data) == row.raw_hash:
-        return False
-    try:
-        return format_for(file.suffix).checksum(decode_source(data, file.path)) != row.checksum
-    except MigrationFileError:
-        return True
-
-
-def all_applied(files: Sequence[MigrationFile], applied: Sequence[AppliedMigration]) -> bool:
-    """True when the files are exactly the applied migrations, none of them changed."""
-    rows = {row.name: row for row in applied}
-    if len(rows) != len(files):
-        return False
-    return all(file.name in rows and not is_changed(file, rows[file.name]) for file in files)
-
-
-def ensure_unchanged(files: Sequence[MigrationFile], applied: Sequence[AppliedMigration]) -> None:
-    """Refuse to go on when an applied migration's file changed."""
-    changed = tuple(state.name for state in compare(files, applied) if state.state == CHANGED)
-    if changed:
-        raise ChangedMigrationsError(changed)
-
-
 def load_pending(files: Sequence[MigrationFile], applied: Sequence[AppliedMigration]) -> list[Pending]:
-    """Load every pending migration before any runs, so a broken file stops nothing halfway."""
+    """Load every file not applied yet before any runs, so a broken file stops nothing halfway."""
     done = {row.name for row in applied}
-    pending = []
-    for file in files:
-        if file.name in done:
-            continue
-        data = file.read_bytes()
-        source = file.read_text()
-        fmt = format_for(file.suffix)
-        migration = fmt.load(file.name, source, file.path)
-        pending.append(Pending(migration, source, fmt.checksum(source), raw_hash(data)))
+    return load_files(files, [file for file in files if file.name not in done])
+
+
+def load_files(files: Sequence[MigrationFile], chosen: Sequence[MigrationFile]) -> list[Pending]:
+    """Load the ``chosen`` files (of all the ``files``), in the order given."""
+    pending = [_loaded(file) for file in chosen]
     if pending:
         reject_copied_classes(files, {item.migration.name for item in pending})
     return pending
+
+
+def _loaded(file: MigrationFile) -> Pending:
+    data = file.read_bytes()
+    source = decode_source(data, file.path)
+    fmt = format_for(file.suffix)
+    migration = fmt.load(file.name, source, file.path)
+    return Pending(migration, source, fmt.checksum(source), raw_hash(data))
+
+
+def replay_order(files: Sequence[MigrationFile], recorded: Sequence[AppliedMigration]) -> list[Pending]:
+    """Every migration file loaded in the order a database applied them, then the rest in prefix order.
+
+    A renamed file takes its recorded migration's place; the files alone decide what is replayed.
+    """
+    reconciled = reconcile(files, recorded)
+    renamed = {update.row.name: update.file for update in reconciled.renamed}
+    by_name = {file.name: file for file in files}
+    chosen = [file for row in recorded if (file := by_name.get(row.name) or renamed.get(row.name)) is not None]
+    placed = {file.name for file in chosen}
+    return load_files(files, chosen + [file for file in files if file.name not in placed])
+
+
+def recorded(file: MigrationFile, row: AppliedMigration) -> AppliedMigration:
+    """``row`` describing ``file`` as it is now (name, checksum, source, options), without running it."""
+    data = file.read_bytes()
+    source = decode_source(data, file.path)
+    fmt = format_for(file.suffix)
+    description = fmt.describe(source, file.path)
+    return replace(
+        row,
+        name=file.name,
+        checksum=fmt.checksum(source),
+        raw_hash=raw_hash(data),
+        source=source,
+        format=file.suffix.lstrip("."),
+        transactional=description.transactional,
+        model=description.model,
+        checksum_scheme=CHECKSUM_SCHEME,
+    )
+
+
+def record_updates(driver: Driver, updates: Sequence[Update]) -> None:
+    """Bring tracking rows up to date with their files (renames, new downs, checksum schemes), in one
+    transaction."""
+    if not updates:
+        return
+    driver.ensure_tracking_table()
+    with driver.transaction() as db:
+        for update in updates:
+            driver.update_applied(db, update.row.name, recorded(update.file, update.row))
 
 
 MIGRATION_CLASS = re.compile(r"^class\s+(\w+)\s*\([^)]*\bMigration\b[^)]*\)\s*:", re.MULTILINE)
@@ -143,27 +144,164 @@ def next_batch(applied: Sequence[AppliedMigration]) -> int:
 Trace = Callable[[str, str], None]  # (migration name, statement): every statement a migration runs
 
 
+class Progress(Protocol):
+    """Told when each migration starts and how it ended, so a long one is visibly running."""
+
+    def started(self, name: str, direction: str) -> None:
+        """``direction``: "up" (applying) or "down" (rolling back)."""
+        ...
+
+    def ended(self, name: str, outcome: Ran | str) -> None:
+        """``outcome``: the finished ``Ran``, or what stopped it ("failed", "interrupted…")."""
+        ...
+
+
+@dataclass
+class _Step:
+    """One migration to run in one direction; ``statements`` collects what ran outside a transaction."""
+
+    migration: LoadedMigration
+    direction: str  # "up" or "down"
+    batch: int
+    run: Callable[[list[str]], None]
+
+
+def apply_all(
+    driver: Driver,
+    pending: Sequence[Pending],
+    *,
+    first_batch: int,
+    step: bool,
+    trace: Trace | None = None,
+    progress: Progress | None = None,
+) -> list[Ran]:
+    """Apply migrations in order; on a failure the ones before it stay applied and are reported."""
+    steps = [
+        _Step(
+            item.migration,
+            "up",
+            first_batch + index if step else first_batch,
+            functools.partial(_apply_one, driver, item, first_batch + index if step else first_batch, trace),
+        )
+        for index, item in enumerate(pending)
+    ]
+    return _run_each(driver, steps, progress)
+
+
+def roll_back_all(
+    driver: Driver,
+    migrations: Sequence[LoadedMigration],
+    batches: dict[str, int],
+    trace: Trace | None = None,
+    progress: Progress | None = None,
+) -> list[Ran]:
+    """Run each ``down`` and forget its tracking row, in the order given."""
+    steps = []
+    for migration in migrations:
+        assert migration.down is not None
+        run = functools.partial(_roll_back_one, driver, migration, migration.down, trace)
+        steps.append(_Step(migration, "down", batches[migration.name], run))
+    return _run_each(driver, steps, progress)
+
+
+def _run_each(driver: Driver, steps: Sequence[_Step], progress: Progress | None) -> list[Ran]:
+    """Run the steps in order, each reported as it starts and ends; stop at the first failure or signal."""
+    ran: list[Ran] = []
+    for item in steps:
+        name = item.migration.name
+        if progress is not None:
+            progress.started(name, item.direction)
+        started = time.perf_counter()
+        statements: list[str] = []
+        try:
+            item.run(statements)
+        except BaseException as exc:
+            if not isinstance(exc, Interrupted) and not (isinstance(exc, Exception) and interrupts.received()):
+                if progress is not None:
+                    progress.ended(name, "failed")
+                if isinstance(exc, Exception):
+                    raise _failure(item.migration, item.direction, exc, ran, statements) from exc
+                raise
+            if _completed(driver, item):  # the signal came after its COMMIT
+                ran.append(Ran(name, item.batch, _elapsed(started)))
+                if progress is not None:
+                    progress.ended(name, ran[-1])
+                raise _interrupted(exc, None, ran) from exc
+            if progress is not None:
+                rolled_back = _transactional(item.migration, item.direction)
+                progress.ended(name, "interrupted: rolled back" if rolled_back else "interrupted: partly run")
+            raise _interrupted(exc, item, ran, _statements_run(exc, statements)) from exc
+        ran.append(Ran(name, item.batch, _elapsed(started)))
+        if progress is not None:
+            progress.ended(name, ran[-1])
+    return ran
+
+
+def _completed(driver: Driver, item: _Step) -> bool:
+    """Whether the step committed after all (its tracking row says so), once anything left open is rolled back."""
+    driver.reset_session()
+    recorded = {row.name for row in driver.applied_migrations()}
+    return (item.migration.name in recorded) == (item.direction == "up")
+
+
+def _statements_run(exc: BaseException, statements: list[str]) -> list[str]:
+    """The statements that completed: the last one recorded did not when it is the one that was stopped."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, StatementError) or type(cause).__module__ == "sqlite3":
+            return statements[:-1]
+        cause = cause.__cause__ or cause.__context__
+    return statements
+
+
+def _interrupted(
+    exc: BaseException, item: _Step | None, ran: Sequence[Ran], statements: Sequence[str] = ()
+) -> MigrationInterrupted:
+    signum = exc.signum if isinstance(exc, Interrupted) else (interrupts.received() or signal.SIGINT)
+    done = tuple(entry.name for entry in ran)
+    again = "what completed before it stays (listed above); run the command again to go on"
+    if item is None:
+        return MigrationInterrupted("interrupted after the last migration committed", again, done, signum)
+    name, transactional = item.migration.name, _transactional(item.migration, item.direction)
+    if transactional:
+        return MigrationInterrupted(f"interrupted during {name}: rolled back", again, done, signum)
+    return MigrationInterrupted(
+        f"interrupted during {name}, which runs without a transaction: {_ran_statements(statements)}",
+        f"it is not recorded as {'applied' if item.direction == 'up' else 'rolled back'}; finish or undo "
+        "what ran by hand, then run the command again",
+        done,
+        signum,
+    )
+
+
+def _ran_statements(statements: Sequence[str], limit: int = 10) -> str:
+    if not statements:
+        return "none of its statements ran"
+    listed = "; ".join(_excerpt(statement, 80) for statement in statements[:limit])
+    more = f"; and {len(statements) - limit} more" if len(statements) > limit else ""
+    return f"{len(statements)} statement{'s' if len(statements) != 1 else ''} ran: {listed}{more}"
+
+
+def _transactional(migration: LoadedMigration, direction: str) -> bool:
+    return migration.transactional if direction == "up" else migration.down_transactional
+
+
+def _collecting(driver: Driver, trace: Trace | None, name: str, into: list[str]) -> AbstractContextManager[None]:
+    """Trace a migration run outside a transaction: what ran is what a failure must name."""
+
+    def record(statement: str) -> None:
+        into.append(statement)
+        if trace is not None:
+            trace(name, statement)
+
+    return driver.tracing(record)
+
+
 def _traced(driver: Driver, trace: Trace | None, name: str) -> AbstractContextManager[None]:
     return nullcontext() if trace is None else driver.tracing(functools.partial(trace, name))
 
 
-def apply_all(
-    driver: Driver, pending: Sequence[Pending], *, first_batch: int, step: bool, trace: Trace | None = None
-) -> list[Ran]:
-    """Apply migrations in order; on a failure the ones before it stay applied and are reported."""
-    ran: list[Ran] = []
-    for index, item in enumerate(pending):
-        batch = first_batch + index if step else first_batch
-        started = time.perf_counter()
-        try:
-            _apply_one(driver, item, batch, trace)
-        except Exception as exc:
-            raise _failure(item.migration, "up", exc, ran) from exc
-        ran.append(Ran(item.migration.name, batch, _elapsed(started)))
-    return ran
-
-
-def _apply_one(driver: Driver, item: Pending, batch: int, trace: Trace | None) -> None:
+def _apply_one(driver: Driver, item: Pending, batch: int, trace: Trace | None, statements: list[str]) -> None:
     migration = item.migration
     row = AppliedMigration(
         name=migration.name,
@@ -175,6 +313,7 @@ def _apply_one(driver: Driver, item: Pending, batch: int, trace: Trace | None) -
         transactional=migration.transactional,
         model=migration.model,
         applied_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        checksum_scheme=CHECKSUM_SCHEME,
     )
     driver.reset_session()
     if migration.transactional:
@@ -186,10 +325,26 @@ def _apply_one(driver: Driver, item: Pending, batch: int, trace: Trace | None) -
     else:
         outside = driver.autocommit()
         before = driver.relation_names(outside)
-        with _traced(driver, trace, migration.name):
+        with _collecting(driver, trace, migration.name, statements):
             migration.up(outside)
         with driver.transaction() as db:
             driver.record_applied(db, replace(row, created=_created(driver, db, before)))
+
+
+def _roll_back_one(
+    driver: Driver, migration: LoadedMigration, down: Step, trace: Trace | None, statements: list[str]
+) -> None:
+    driver.reset_session()
+    if migration.down_transactional:
+        with driver.transaction(foreign_keys=migration.down_foreign_keys, checked=True) as db:
+            with _traced(driver, trace, migration.name):
+                down(db)
+            driver.forget_applied(db, migration.name)
+    else:
+        with _collecting(driver, trace, migration.name, statements):
+            down(driver.autocommit())
+        with driver.transaction() as db:
+            driver.forget_applied(db, migration.name)
 
 
 def _created(driver: Driver, db: Database, before: frozenset[str]) -> tuple[str, ...]:
@@ -211,52 +366,28 @@ def load_recorded(rows: Sequence[AppliedMigration], folder: Path) -> list[Loaded
     return loaded
 
 
-def roll_back_all(
-    driver: Driver, migrations: Sequence[LoadedMigration], batches: dict[str, int], trace: Trace | None = None
-) -> list[Ran]:
-    """Run each ``down`` and forget its tracking row, in the order given."""
-    ran: list[Ran] = []
-    for migration in migrations:
-        started = time.perf_counter()
-        assert migration.down is not None
-        try:
-            _roll_back_one(driver, migration, migration.down, trace)
-        except Exception as exc:
-            raise _failure(migration, "down", exc, ran) from exc
-        ran.append(Ran(migration.name, batches[migration.name], _elapsed(started)))
-    return ran
-
-
-def _roll_back_one(driver: Driver, migration: LoadedMigration, down: Step, trace: Trace | None) -> None:
-    driver.reset_session()
-    if migration.down_transactional:
-        with driver.transaction(foreign_keys=migration.down_foreign_keys, checked=True) as db:
-            with _traced(driver, trace, migration.name):
-                down(db)
-            driver.forget_applied(db, migration.name)
-    else:
-        with _traced(driver, trace, migration.name):
-            down(driver.autocommit())
-        with driver.transaction() as db:
-            driver.forget_applied(db, migration.name)
-
-
-def _failure(migration: LoadedMigration, step: str, exc: Exception, ran: Sequence[Ran]) -> Exception:
+def _failure(
+    migration: LoadedMigration, step: str, exc: Exception, ran: Sequence[Ran], statements: list[str]
+) -> Exception:
     if isinstance(exc, KitgenError) and not isinstance(exc, (ForeignKeyViolation, SchemaChangeRefused)):
+        exc.done = tuple(item.name for item in ran)
         return exc  # already explained (database locked, read-only…)
     from kitgen.migrations.python import line_in
 
     line = exc.line if isinstance(exc, StatementError) and exc.line else line_in(exc, migration.path)
     where = f" at line {line}" if line else ""
-    transactional = migration.transactional if step == "up" else migration.down_transactional
-    if transactional:
+    if _transactional(migration, step):
         state = "the database is as it was before it"
     elif isinstance(exc, SchemaChangeRefused):
         state = (
-            "the table change was undone, but what the migration ran before it stays (it runs without a transaction)"
+            "the table change was undone, but what the migration ran before it stays (it runs without a transaction: "
+            f"{_ran_statements(statements)})"
         )
     else:
-        state = "the database is possibly partly changed (it runs without a transaction)"
+        state = (
+            "the database is possibly partly changed (it runs without a transaction: "
+            f"{_ran_statements(_statements_run(exc, statements))})"
+        )
     return MigrationFailed(
         f"migration {migration.name} failed in {step}(){where}: {_what(exc)}",
         f"{_fix(migration, step, exc)}; {state}",

@@ -1,0 +1,118 @@
+"""``kitgen migrate:resolve``: the ways out of a history that no longer matches, one tracking row at a time."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from kitgen.commands.rolling_back import authorize
+from kitgen.commands.session import OnWait, connected, ignore
+from kitgen.config import Config
+from kitgen.driver import AppliedMigration, Driver
+from kitgen.errors import KitgenError, UsageError
+from kitgen.migrations import files, history, runner
+from kitgen.migrations.files import MigrationFile
+
+APPLIED, ROLLED_BACK, ACCEPT_CHANGES = "applied", "rolled-back", "accept-changes"
+ACTIONS = (APPLIED, ROLLED_BACK, ACCEPT_CHANGES)
+
+
+@dataclass(frozen=True)
+class ResolveResult:
+    """The one tracking row ``migrate:resolve`` changed."""
+
+    name: str
+    action: str
+    batch: int | None = None
+
+
+def resolve(config: Config, name: str, action: str, *, on_wait: OnWait = ignore) -> ResolveResult:
+    """Change only the tracking row of ``name``: record it as applied without running it, forget it
+    without running its down, or take its file's current content as what was applied."""
+    if action not in ACTIONS:
+        raise UsageError(f"unknown resolution {action!r}", f"use one of {', '.join('--' + a for a in ACTIONS)}")
+    authorize(config, "migrate:resolve", force=True, confirm=None, question="")  # refused only under protect
+    name = _stem(name)
+    with connected(config) as driver, driver.lock("kitgen migrate:resolve", on_wait):
+        applied = driver.applied_migrations()
+        found = files.discover(config.migrations)
+        row = next((row for row in applied if row.name == name), None)
+        file = next((file for file in found if file.name == name), None)
+        if row is None and file is None:
+            raise UsageError(f"no migration named {name}", _suggestion(name, [*found], applied))
+        if action == APPLIED:
+            return _mark_applied(driver, name, row, file, applied)
+        if row is None:
+            raise KitgenError(
+                f"{name} is not applied, so there is nothing to {action.replace('-', ' ')}",
+                "kitgen migrate:status shows what is applied; --applied records a pending one",
+            )
+        if action == ROLLED_BACK:
+            with driver.transaction() as db:
+                driver.forget_applied(db, name)
+            return ResolveResult(name, action, row.batch)
+        return _accept_changes(driver, row, file)
+
+
+def _stem(name: str) -> str:
+    """``NAME``, ``NAME.py`` or a path to the file all name the migration ``NAME``."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    for suffix in (".py", ".sql"):
+        if base.endswith(suffix):
+            return base[: -len(suffix)]
+    return base
+
+
+def _suggestion(name: str, found: list[MigrationFile], applied: list[AppliedMigration]) -> str:
+    known = sorted({file.name for file in found} | {row.name for row in applied})
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    if close:
+        return f"did you mean {' or '.join(close)}?"
+    return "pass a migration's name as kitgen migrate:status lists it"
+
+
+def _mark_applied(
+    driver: Driver,
+    name: str,
+    row: AppliedMigration | None,
+    file: MigrationFile | None,
+    applied: list[AppliedMigration],
+) -> ResolveResult:
+    if row is not None:
+        raise KitgenError(f"{name} is already applied (batch {row.batch})", "nothing to record")
+    assert file is not None
+    batch = runner.next_batch(applied)
+    blank = AppliedMigration(
+        name=name,
+        batch=batch,
+        checksum="",
+        raw_hash="",
+        source="",
+        format="",
+        transactional=True,
+        model=None,
+        applied_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    record = runner.recorded(file, blank)
+    driver.ensure_tracking_table()
+    with driver.transaction() as db:
+        driver.record_applied(db, record)
+    return ResolveResult(name, APPLIED, batch)
+
+
+def _accept_changes(driver: Driver, row: AppliedMigration, file: MigrationFile | None) -> ResolveResult:
+    if file is None:
+        raise KitgenError(
+            f"{row.name} has no file, so there is no content to accept",
+            "restore the file, or forget the migration with --rolled-back",
+        )
+    if history.compare([file], [row])[0].state != history.CHANGED:
+        raise KitgenError(
+            f"{row.name} has not changed since it was applied",
+            "nothing to accept (its down, if edited, is recorded by the next kitgen migrate)",
+        )
+    driver.ensure_tracking_table()
+    with driver.transaction() as db:
+        driver.update_applied(db, row.name, runner.recorded(file, row))
+    return ResolveResult(row.name, ACCEPT_CHANGES, row.batch)

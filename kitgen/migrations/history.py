@@ -1,0 +1,161 @@
+"""The migration files against the tracking rows: what is applied, pending, changed, renamed or out of order.
+
+One function, ``reconcile``, decides how each file relates to what the database recorded; the
+commands act on its answer. A file is *changed* only when what applying it runs changed: its
+comments, formatting and its ``down`` do not count (a new ``down`` is recorded, not refused).
+Checksums made by an earlier scheme are re-derived from the source recorded with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from kitgen.driver import AppliedMigration
+from kitgen.errors import ChangedMigrationsError, MigrationFileError
+from kitgen.migrations.files import MigrationFile, decode_source
+from kitgen.migrations.formats import CHECKSUM_SCHEME, format_for, raw_hash
+
+APPLIED, PENDING, CHANGED, MISSING = "applied", "pending", "changed", "missing"
+SAME, DOWN = "same", "down"  # applied: the same statements in other words; only the down changed
+
+
+@dataclass(frozen=True)
+class MigrationState:
+    """A migration as ``migrate:status`` reports it."""
+
+    name: str
+    state: str
+    batch: int | None = None
+    applied_at: str | None = None
+    transactional: bool = True
+
+
+@dataclass(frozen=True)
+class Update:
+    """A tracking row to bring up to date with its file, without running anything."""
+
+    row: AppliedMigration
+    file: MigrationFile
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """How the files relate to the tracking rows.
+
+    ``renamed``: a pending file with the content of an applied migration whose file is gone.
+    ``new_downs``: applied files whose ``down`` alone changed. ``upgraded``: rows to refresh without
+    a word: a checksum made by an earlier scheme, or a file reworded (comments, formatting) only.
+    ``out_of_order``: pending files older than the newest applied migration (``newest``).
+    """
+
+    pending: list[MigrationFile] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    renamed: list[Update] = field(default_factory=list)
+    new_downs: list[Update] = field(default_factory=list)
+    upgraded: list[Update] = field(default_factory=list)
+    out_of_order: list[MigrationFile] = field(default_factory=list)
+    newest: str | None = None
+
+    @property
+    def bookkeeping(self) -> list[Update]:
+        """Every tracking row to update before applying anything."""
+        return [*self.renamed, *self.new_downs, *self.upgraded]
+
+
+def reconcile(files: Sequence[MigrationFile], applied: Sequence[AppliedMigration]) -> Reconciliation:
+    """Compare every file with its tracking row; pair renamed files with the rows they were applied as."""
+    rows = {row.name: row for row in applied}
+    on_disk = {file.name for file in files}
+    result = Reconciliation(newest=max(rows, default=None))
+    unmatched = [row for row in applied if row.name not in on_disk]
+    for file in files:
+        row = rows.get(file.name)
+        if row is None:
+            partner = _renamed_from(file, unmatched)
+            if partner is None:
+                result.pending.append(file)
+            else:
+                unmatched.remove(partner)
+                result.renamed.append(Update(partner, file))
+            continue
+        verdict = _compare(file, row)
+        if verdict == CHANGED:
+            result.changed.append(file.name)
+        elif verdict == DOWN:
+            result.new_downs.append(Update(row, file))
+        elif verdict == SAME or row.checksum_scheme != CHECKSUM_SCHEME:
+            result.upgraded.append(Update(row, file))
+    result.missing.extend(row.name for row in unmatched)
+    if result.newest is not None:
+        result.out_of_order.extend(file for file in result.pending if file.name < result.newest)
+    return result
+
+
+def _compare(file: MigrationFile, row: AppliedMigration) -> str:
+    """``applied`` (the same bytes), ``same`` (the same statements), ``down`` (only the down changed) or
+    ``changed``."""
+    data = file.read_bytes()
+    if raw_hash(data) == row.raw_hash and file.suffix == f".{row.format}":
+        return APPLIED
+    if file.suffix != f".{row.format}":
+        return CHANGED
+    fmt = format_for(file.suffix)
+    try:
+        source = decode_source(data, file.path)
+        if fmt.checksum(source) != up_checksum(row):
+            return CHANGED
+        return DOWN if fmt.down_checksum(source) != fmt.down_checksum(row.source) else SAME
+    except MigrationFileError:
+        return CHANGED
+
+
+def up_checksum(row: AppliedMigration) -> str:
+    """The row's checksum under the current scheme (re-derived from its recorded source if older)."""
+    if row.checksum_scheme == CHECKSUM_SCHEME:
+        return row.checksum
+    try:
+        return format_for(f".{row.format}").checksum(row.source)
+    except MigrationFileError:
+        return row.checksum  # a recorded source that no longer parses matches nothing
+
+
+def _renamed_from(file: MigrationFile, unmatched: Sequence[AppliedMigration]) -> AppliedMigration | None:
+    candidates = [row for row in unmatched if f".{row.format}" == file.suffix]
+    if not candidates:
+        return None
+    try:
+        checksum = format_for(file.suffix).checksum(file.read_text())
+    except MigrationFileError:
+        return None
+    return next((row for row in candidates if up_checksum(row) == checksum), None)
+
+
+def compare(files: Sequence[MigrationFile], applied: Sequence[AppliedMigration]) -> list[MigrationState]:
+    """The state of every migration, from the files and the tracking rows."""
+    rows = {row.name: row for row in applied}
+    on_disk = {file.name: file for file in files}
+    states = []
+    for name in sorted(rows.keys() | on_disk.keys()):
+        row, file = rows.get(name), on_disk.get(name)
+        if row is None:
+            states.append(MigrationState(name, PENDING))
+        else:
+            state = MISSING if file is None else (CHANGED if _compare(file, row) == CHANGED else APPLIED)
+            states.append(MigrationState(name, state, row.batch, row.applied_at, row.transactional))
+    return states
+
+
+def all_applied(files: Sequence[MigrationFile], applied: Sequence[AppliedMigration]) -> bool:
+    """True when the files are exactly the applied migrations, byte for byte (raw hashes alone decide)."""
+    rows = {row.name: row for row in applied}
+    if len(rows) != len(files):
+        return False
+    return all(file.name in rows and file.raw_hash() == rows[file.name].raw_hash for file in files)
+
+
+def ensure_unchanged(reconciled: Reconciliation) -> None:
+    """Refuse to go on when an applied migration's statements changed."""
+    if reconciled.changed:
+        raise ChangedMigrationsError(tuple(reconciled.changed))
