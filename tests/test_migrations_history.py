@@ -1,0 +1,319 @@
+"""A history a team can trust: merged branches, renamed files, edited downs, checksum schemes.
+
+Each test runs the installed ``kitgen`` script on real SQLite files, as a team member would.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import Project, assert_one_error
+
+from kitgen.driver.sqlite import SQLiteDriver
+from kitgen.migrations.files import discover
+from kitgen.migrations.history import reconcile
+
+USERS = "2026_01_01_000001_create_users_table"
+PHONE = "2026_01_01_000002_add_phone_to_users"
+AVATAR = "2026_01_01_000003_add_avatar_to_users"
+POSTS = "2026_01_01_000004_create_posts_table"
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    return result
+
+
+def users(project: Project) -> None:
+    project.sql(USERS, "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL);", "DROP TABLE users;")
+
+
+def avatar(project: Project) -> None:
+    project.sql(AVATAR, "ALTER TABLE users ADD COLUMN avatar TEXT;", "ALTER TABLE users DROP COLUMN avatar;")
+
+
+def phone(project: Project) -> None:
+    project.sql(PHONE, "ALTER TABLE users ADD COLUMN phone TEXT;", "ALTER TABLE users DROP COLUMN phone;")
+
+
+def columns(database: Path, table: str = "users") -> list[str]:
+    with sqlite3.connect(database) as connection:
+        return [row[1] for row in connection.execute(f"PRAGMA table_info({table})")]
+
+
+def merged_branch(project: Project) -> None:
+    """avatar applied on this branch; the teammate's older phone migration arrives by merge."""
+    users(project)
+    avatar(project)
+    ok(project.run("migrate"))
+    phone(project)
+
+
+# --- out-of-order migrations ---------------------------------------------------------------------
+
+
+def test_a_merged_older_migration_is_refused_naming_both_and_nothing_changes(project: Project) -> None:
+    merged_branch(project)
+    before = project.snapshot()
+    entity = (project.entities / "user.py").read_text()
+
+    result = project.run("migrate")
+
+    assert_one_error(result, PHONE, AVATAR, "--allow-out-of-order", "newer prefix", "nothing was applied")
+    assert project.snapshot() == before
+    assert (project.entities / "user.py").read_text() == entity
+
+
+def test_the_refusal_suggests_a_name_that_would_sort_last(project: Project) -> None:
+    merged_branch(project)
+    error = next(line for line in project.run("migrate").stderr.splitlines() if line.startswith("Error: "))
+    suggested = error.split("rename to ")[1].split(")")[0]
+    (project.migrations / f"{PHONE}.sql").rename(project.migrations / suggested)
+
+    ok(project.run("migrate"))
+
+    assert columns(project.database) == ["id", "name", "avatar", "phone"]
+    assert [name for name, _ in project.applied()][-1] == Path(suggested).stem
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        (("migrate", "--allow-out-of-order"), {}, ""),
+        (("migrate",), {"KITGEN_OUT_OF_ORDER": "true"}, ""),
+        (("migrate",), {}, "[tool.kitgen]\nout_of_order = true\n"),
+    ],
+    ids=["option", "environment", "pyproject"],
+)
+def test_out_of_order_can_be_allowed(project: Project, how: tuple[tuple[str, ...], dict[str, str], str]) -> None:
+    args, env, table = how
+    merged_branch(project)
+    if table:
+        (project.root / "pyproject.toml").write_text((project.root / "pyproject.toml").read_text() + table)
+
+    result = ok(project.run(*args, env=env))
+
+    assert f"Applying {PHONE} … done" in result.stdout
+    assert [name for name, _ in project.applied()] == [USERS, AVATAR, PHONE]
+
+
+def test_after_an_out_of_order_apply_check_generate_and_the_entities_agree(project: Project) -> None:
+    merged_branch(project)
+    ok(project.run("migrate", "--allow-out-of-order"))
+    assert columns(project.database) == ["id", "name", "avatar", "phone"]
+
+    check = project.run("check")
+    generate = ok(project.run("generate"))
+
+    assert check.returncode == 0, check.stdout + check.stderr  # the replay follows the database's order
+    assert "up to date" in generate.stdout
+    assert ok(project.run("check", "--database", str(project.database))).returncode == 0
+
+
+def test_a_row_from_any_database_built_from_the_same_migrations_lands_in_its_own_fields(
+    project: Project, tmp_path: Path
+) -> None:
+    """One developer applied phone out of order; a teammate's fresh clone applies in prefix order."""
+    merged_branch(project)
+    ok(project.run("migrate", "--allow-out-of-order"))
+    teammate = tmp_path / "teammate.sqlite"
+    ok(project.run("migrate", "--no-generate", "--database", str(teammate)))
+    assert columns(project.database) != columns(teammate)  # the same columns, in another order
+
+    for database in (project.database, teammate):
+        with sqlite3.connect(database) as connection:
+            connection.execute("INSERT INTO users (id, name, phone, avatar) VALUES (1, 'Ada', '555', 'ada.png')")
+            connection.row_factory = sqlite3.Row
+            row = connection.execute("SELECT * FROM users").fetchone()
+            cursor = connection.execute("SELECT * FROM users")
+            plain = cursor.fetchone()
+            description = cursor.description
+        script = (
+            "import json, sys, sqlite3\n"
+            "from app.entities import User\n"
+            "row = json.loads(sys.argv[1])\n"
+            "names = json.loads(sys.argv[2])\n"
+            "from_mapping = User.from_row(dict(zip(names, row)))\n"
+            "from_tuple = User.from_row(tuple(row), columns=names)\n"
+            "assert from_mapping == from_tuple, (from_mapping, from_tuple)\n"
+            "print(from_mapping.phone, from_mapping.avatar)\n"
+        )
+        names = [column[0] for column in description]
+        assert list(row.keys()) == names
+        result = subprocess.run(
+            [sys.executable, "-c", script, json.dumps(list(plain)), json.dumps(names)],
+            cwd=project.root,
+            capture_output=True,
+            text=True,
+        )
+        assert result.stdout.split() == ["555", "ada.png"], result.stderr
+
+
+def test_a_pending_migration_newer_than_every_applied_one_is_not_out_of_order(project: Project) -> None:
+    users(project)
+    ok(project.run("migrate"))
+    avatar(project)
+
+    ok(project.run("migrate"))
+
+
+# --- renamed files ---------------------------------------------------------------------------------
+
+
+def counting_migration(project: Project, name: str) -> Path:
+    return project.sql(
+        name,
+        "CREATE TABLE IF NOT EXISTS counters (id INTEGER PRIMARY KEY, n INTEGER);\nINSERT INTO counters (n) VALUES (1);",
+        "DROP TABLE counters;",
+    )
+
+
+def counter_rows(project: Project) -> int:
+    with project.connect() as connection:
+        return int(connection.execute("SELECT count(*) FROM counters").fetchone()[0])
+
+
+def test_a_renamed_applied_file_is_recorded_under_its_new_name_not_run_again(project: Project) -> None:
+    old = "2026_01_01_000001_create_counters"
+    new = "2026_01_01_000001_create_counters_table"
+    counting_migration(project, old)
+    ok(project.run("migrate"))
+    (project.migrations / f"{old}.sql").rename(project.migrations / f"{new}.sql")
+
+    result = ok(project.run("migrate"))
+
+    assert f"Renamed {old} → {new} (same content)" in result.stdout
+    assert counter_rows(project) == 1  # not inserted twice
+    assert project.applied() == [(new, 1)]
+    status = ok(project.run("migrate:status"))
+    assert f"{new}  applied (batch 1)" in status.stdout and f"{old} " not in status.stdout
+    ok(project.run("migrate:rollback", "--force"))
+    assert "counters" not in project.tables()
+
+
+def test_a_rename_with_a_reworded_comment_is_still_a_rename(project: Project) -> None:
+    old, new = "2026_01_01_000001_seed", "2026_01_01_000001_seed_counters"
+    path = counting_migration(project, old)
+    ok(project.run("migrate"))
+    path.rename(project.migrations / f"{new}.sql")
+    renamed = project.migrations / f"{new}.sql"
+    renamed.write_text("-- Seeds the counters.\n" + renamed.read_text())
+
+    result = ok(project.run("migrate"))
+
+    assert f"Renamed {old} → {new}" in result.stdout
+    assert counter_rows(project) == 1
+    assert ok(project.run("migrate")).stdout.strip() == "Nothing to migrate."
+
+
+def test_a_new_file_with_other_statements_is_not_taken_for_a_rename(project: Project) -> None:
+    old = "2026_01_01_000001_create_counters"
+    counting_migration(project, old)
+    ok(project.run("migrate"))
+    (project.migrations / f"{old}.sql").unlink()
+    project.sql("2026_01_01_000002_more", "INSERT INTO counters (n) VALUES (2);", "DELETE FROM counters WHERE n = 2;")
+
+    result = ok(project.run("migrate"))
+
+    assert "Renamed" not in result.stdout
+    assert counter_rows(project) == 2
+    assert f"applied migration {old} has no file" in result.stderr
+
+
+def test_status_after_a_rename_before_migrating_shows_the_files_as_they_are(project: Project) -> None:
+    old, new = "2026_01_01_000001_a", "2026_01_01_000001_b"
+    counting_migration(project, old)
+    ok(project.run("migrate"))
+    (project.migrations / f"{old}.sql").rename(project.migrations / f"{new}.sql")
+
+    status = project.run("migrate:status")
+
+    assert "missing" in status.stdout and "pending" in status.stdout
+    ok(project.run("migrate"))
+    assert "1 applied." in ok(project.run("migrate:status")).stdout
+
+
+# --- checksums made by an earlier scheme ---------------------------------------------------------------
+
+
+def downgrade_tracking_table(project: Project) -> None:
+    """Make the tracking table look as an earlier kitgen left it: no scheme column, checksums it
+    computed with another Python's ast.dump (which this one cannot reproduce)."""
+    with project.connect() as connection:
+        connection.executescript(
+            """
+            CREATE TABLE old (
+                id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, batch INTEGER NOT NULL, checksum TEXT NOT NULL,
+                raw_hash TEXT NOT NULL, source TEXT NOT NULL, format TEXT NOT NULL, transactional INTEGER NOT NULL,
+                model TEXT, applied_at TEXT NOT NULL, created TEXT NOT NULL DEFAULT '[]'
+            );
+            INSERT INTO old SELECT id, name, batch, 'made-by-ast-dump-of-python-3.11', raw_hash, source, format,
+                transactional, model, applied_at, created FROM kitgen_migrations;
+            DROP TABLE kitgen_migrations;
+            ALTER TABLE old RENAME TO kitgen_migrations;
+            """
+        )
+
+
+def test_an_upgrade_then_a_comment_edit_is_not_a_change(project: Project) -> None:
+    path = project.python(
+        USERS, 'db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")', 'db.execute("DROP TABLE users")'
+    )
+    ok(project.run("migrate"))
+    downgrade_tracking_table(project)
+    path.write_text("# The users.\n" + path.read_text().replace('")\n', '")  # one table\n', 1))
+    project.create_table(POSTS, "posts")
+
+    result = ok(project.run("migrate"))
+
+    assert f"Applying {POSTS} … done" in result.stdout
+    with project.connect() as connection:
+        schemes = connection.execute("SELECT name, checksum_scheme FROM kitgen_migrations ORDER BY id").fetchall()
+    assert schemes == [(USERS, "2"), (POSTS, "2")]  # upgraded in place
+    assert "2 applied." in ok(project.run("migrate:status")).stdout
+
+
+def test_an_upgrade_then_a_real_edit_is_still_refused(project: Project) -> None:
+    path = project.python(
+        USERS, 'db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")', 'db.execute("DROP TABLE users")'
+    )
+    ok(project.run("migrate"))
+    downgrade_tracking_table(project)
+    path.write_text(path.read_text().replace("PRIMARY KEY", "PRIMARY KEY, name TEXT"))
+
+    assert_one_error(project.run("migrate"), "changed since it ran", USERS)
+
+
+# --- check follows the database --------------------------------------------------------------------------
+
+
+def test_check_without_a_database_replays_in_prefix_order(project: Project, tmp_path: Path) -> None:
+    """CI has no database: the replay follows the prefixes, and says so by reporting the out-of-order entity."""
+    merged_branch(project)
+    ok(project.run("migrate", "--allow-out-of-order"))
+    project.database.rename(tmp_path / "elsewhere.sqlite")
+
+    result = project.run("check")
+
+    assert result.returncode == 1
+    assert "app/entities/user.py: stale" in result.stdout
+
+
+def test_reconcile_pairs_each_missing_row_with_at_most_one_renamed_file(project: Project) -> None:
+    counting_migration(project, "2026_01_01_000001_a")
+    ok(project.run("migrate"))
+    driver = SQLiteDriver(project.database, lock_timeout=1)
+    rows = driver.applied_migrations()
+    driver.close()
+    (project.migrations / "2026_01_01_000001_a.sql").rename(project.migrations / "2026_01_01_000002_b.sql")
+    counting_migration(project, "2026_01_01_000003_c")  # the same statements again, on purpose
+
+    reconciled = reconcile(discover(project.migrations), rows)
+
+    assert [(u.row.name, u.file.name) for u in reconciled.renamed] == [("2026_01_01_000001_a", "2026_01_01_000002_b")]
+    assert [file.name for file in reconciled.pending] == ["2026_01_01_000003_c"]
