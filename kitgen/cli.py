@@ -225,7 +225,7 @@ def watch_command(debounce: int, redo: bool, **project: Any) -> None:
     if isinstance(first.error, (DatabaseError, EntitiesFolderError)):
         raise first.error  # nothing to watch for until the setup is fixed
     print_event(config, first, first=True)
-    for event in watch.watch_project(config, debounce_ms=debounce, redo=redo):
+    for event in watch.watch_project(config, debounce_ms=debounce, redo=redo, first=first):
         print_event(config, event)
         if event.ready:
             echo(f"Watching {config.display(config.migrations)} and {config.display(config.entities)}…")

@@ -70,9 +70,17 @@ def first_run(config: Config) -> Event:
 
 
 def watch_project(
-    config: Config, *, debounce_ms: int = 30, redo: bool = False, stop: threading.Event | None = None
+    config: Config,
+    *,
+    debounce_ms: int = 30,
+    redo: bool = False,
+    stop: threading.Event | None = None,
+    first: Event | None = None,
 ) -> Iterator[Event]:
-    """One event per batch of relevant changes, until ``stop`` is set (SIGINT/SIGTERM set it)."""
+    """One event per batch of relevant changes, until ``stop`` is set (SIGINT/SIGTERM set it).
+
+    ``first``: the ``first_run`` that started this watch; what it applied, the watch applied.
+    """
     import watchfiles
 
     if redo and config.destructive_prohibited:
@@ -94,6 +102,8 @@ def watch_project(
         )
         ready = False
         applied_here: set[str] = set()  # what this watch applied, and has not rolled back since
+        if first is not None:
+            track_applied(applied_here, first)
         for batch in changes:
             if stop.is_set():
                 return
