@@ -317,3 +317,44 @@ def test_reconcile_pairs_each_missing_row_with_at_most_one_renamed_file(project:
 
     assert [(u.row.name, u.file.name) for u in reconciled.renamed] == [("2026_01_01_000001_a", "2026_01_01_000002_b")]
     assert [file.name for file in reconciled.pending] == ["2026_01_01_000003_c"]
+
+
+def git(root: Path, *args: str) -> str:
+    environ = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(root),
+    }
+    result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=environ)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_a_real_second_branch_merged_after_migrating(project: Project) -> None:
+    """Two branches of migration files in git; the one with the older prefix is merged after migrating."""
+    (project.root / ".gitignore").write_text("/database/database.sqlite*\n")
+    git(project.root, "init", "-q", "-b", "main")
+    users(project)
+    git(project.root, "add", "-A")
+    git(project.root, "commit", "-q", "-m", "users")
+    git(project.root, "checkout", "-q", "-b", "phone")
+    phone(project)
+    git(project.root, "add", "-A")
+    git(project.root, "commit", "-q", "-m", "phone")
+    git(project.root, "checkout", "-q", "main")
+    avatar(project)
+    git(project.root, "add", "-A")
+    git(project.root, "commit", "-q", "-m", "avatar")
+    ok(project.run("migrate"))
+    git(project.root, "merge", "-q", "--no-edit", "phone")
+    before = project.snapshot()
+
+    refused = project.run("migrate")
+    assert_one_error(refused, PHONE, AVATAR)
+    assert project.snapshot() == before
+    ok(project.run("migrate", "--allow-out-of-order"))
+    assert ok(project.run("check")).returncode == 0
+    assert [name for name, _ in project.applied()] == [USERS, AVATAR, PHONE]
