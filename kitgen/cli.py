@@ -168,23 +168,24 @@ def migrate_command(step: bool, pretend: bool, **project: Any) -> None:
 
 @cli.command("migrate:resolve")
 @click.argument("name")
-@click.option("--applied", "action", flag_value="applied", help="Record NAME as applied, without running it.")
-@click.option(
-    "--rolled-back", "action", flag_value="rolled-back", help="Forget NAME's record, without running its down."
-)
-@click.option(
-    "--accept-changes", "action", flag_value="accept-changes", help="Record NAME's file as it is now as applied."
-)
+@click.option("--applied", is_flag=True, help="Record NAME as applied, without running it.")
+@click.option("--rolled-back", is_flag=True, help="Forget NAME's record, without running its down.")
+@click.option("--accept-changes", is_flag=True, help="Record NAME's file as it is now as applied.")
 @project_options
-def resolve_command(name: str, action: str | None, **project: Any) -> None:
+def resolve_command(name: str, applied: bool, rolled_back: bool, accept_changes: bool, **project: Any) -> None:
     """Change one migration's record only: nothing runs, no entity changes."""
-    config = config_from(**project)
-    if action is None:
+    given = {"applied": applied, "rolled-back": rolled_back, "accept-changes": accept_changes}
+    chosen = [action for action, on in given.items() if on]
+    if len(chosen) != 1:
+        flags = "--applied, --rolled-back or --accept-changes"
+        if not chosen:
+            raise UsageError(f"migrate:resolve needs one of {flags}", f"e.g. kitgen migrate:resolve {name} --applied")
         raise UsageError(
-            "migrate:resolve needs one of --applied, --rolled-back or --accept-changes",
-            f"e.g. kitgen migrate:resolve {name} --applied",
+            f"migrate:resolve takes only one of {flags}, got {' and '.join('--' + a for a in chosen)}",
+            f"pass the one that says what to record for {name}",
         )
-    result = commands.resolve(config, name, action, on_wait=report_wait)
+    config = config_from(**project)
+    result = commands.resolve(config, name, chosen[0], on_wait=report_wait)
     done = {
         "applied": f"Recorded {result.name} as applied in batch {result.batch}, without running it.",
         "rolled-back": f"Forgot {result.name} (batch {result.batch}), without running its down.",
@@ -343,9 +344,10 @@ def fresh_command(step: bool, force: bool, **project: Any) -> None:
 
 def usage_message(exc: click.UsageError) -> str:
     """Click's own usage errors as kitgen's: ``<what> — <how to fix>``, closest suggestion first."""
-    what = exc.message.rstrip(".")
-    what = what[:1].lower() + what[1:]
     possibilities = getattr(exc, "possibilities", None)  # NoSuchOption, NoSuchCommand: closest first
+    # Click's message alone lacks what a missing or bad parameter is; its full form adds the suggestions.
+    what = (exc.message if possibilities else exc.format_message()).rstrip(".")
+    what = what[:1].lower() + what[1:]
     if possibilities:
         hint = f"did you mean {' or '.join(possibilities)}?"
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -220,3 +221,182 @@ def test_a_users_file_in_an_entitys_place_is_not_exported(project: Project) -> N
         [sys.executable, "-c", "import app.entities"], cwd=project.root, capture_output=True, text=True
     )
     assert imported.returncode == 0, imported.stderr
+
+
+# --- deploys: migrate without touching the entities ------------------------------------------------------
+
+USERS = "2026_01_01_000001_create_users_table"
+POSTS = "2026_01_01_000002_create_posts_table"
+TAGS = "2026_01_01_000003_create_tags_table"
+
+
+def entity_tree(project: Project) -> dict[str, bytes] | None:
+    """Every file under the entities folder with its bytes, or None when the folder is absent."""
+    if not project.entities.exists():
+        return None
+    return {str(path.relative_to(project.entities)): path.read_bytes() for path in project.entities.rglob("*")}
+
+
+def with_kitgen_table(project: Project, table: str) -> None:
+    with (project.root / "pyproject.toml").open("a", encoding="utf-8") as pyproject:
+        pyproject.write(f"\n[tool.kitgen]\n{table}")
+
+
+@pytest.mark.parametrize(
+    ("options", "env", "table"),
+    [(("--no-generate",), {}, ""), ((), {"KITGEN_GENERATE": "false"}, ""), ((), {}, "generate = false\n")],
+    ids=["option", "environment", "pyproject"],
+)
+def test_migrate_without_generating_touches_no_entity_file(
+    project: Project, options: tuple[str, ...], env: dict[str, str], table: str
+) -> None:
+    with_kitgen_table(project, table)
+    project.create_table(USERS, "users")
+    before = entity_tree(project)
+
+    result = project.run("migrate", *options, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert "Applied 1 migration" in result.stdout and "Wrote" not in result.stdout
+    assert project.applied() == [(USERS, 1)]
+    assert entity_tree(project) == before
+    again = project.run("migrate", *options, env=env)
+    assert (again.returncode, again.stdout) == (0, "Nothing to migrate.\n")
+    assert entity_tree(project) == before
+
+
+@pytest.mark.parametrize("folder", ["missing", "read-only"])
+def test_migrate_without_generating_needs_no_writable_entities_folder(project: Project, folder: str) -> None:
+    project.create_table(USERS, "users")
+    if folder == "missing":
+        shutil.rmtree(project.entities)
+    else:
+        project.entities.chmod(0o555)
+    before = entity_tree(project)
+    try:
+        result = project.run("migrate", "--no-generate")
+    finally:
+        if project.entities.exists():
+            project.entities.chmod(0o755)
+
+    assert result.returncode == 0, result.stderr
+    assert project.applied() == [(USERS, 1)]
+    assert entity_tree(project) == before
+
+
+def test_a_missing_entities_folder_stops_a_generating_migrate_before_anything_changes(project: Project) -> None:
+    project.create_table(USERS, "users")
+    shutil.rmtree(project.entities)
+
+    assert_one_error(project.run("migrate"), "entities folder")
+    assert not project.database.exists()
+    assert project.run("migrate", "--no-generate").returncode == 0
+
+
+def test_generate_writes_when_asked_even_where_migrate_does_not(project: Project) -> None:
+    with_kitgen_table(project, "generate = false\n")
+    project.create_table(USERS, "users")
+    assert project.run("migrate").returncode == 0
+    assert not (project.entities / "user.py").exists()
+
+    result = project.run("generate")
+
+    assert result.returncode == 0, result.stderr
+    assert "Wrote app/entities/user.py" in result.stdout
+    assert project.run("check").returncode == 0
+
+
+def test_hand_edited_entities_left_alone_exit_3_a_failed_migration_exits_1(project: Project) -> None:
+    project.create_table(USERS, "users")
+    assert project.run("migrate").returncode == 0
+    edited = (project.entities / "user.py").read_text() + "# mine\n"
+    (project.entities / "user.py").write_text(edited)
+    project.create_table(POSTS, "posts")
+
+    kept = project.run("migrate")
+
+    assert_one_error(kept, "left as they are", code=3)
+    assert f"Applying {POSTS} … done" in kept.stdout and "Wrote app/entities/post.py" in kept.stdout
+    assert project.applied() == [(USERS, 1), (POSTS, 2)]
+    assert (project.entities / "user.py").read_text() == edited
+    project.sql(TAGS, "CREATE TABLE tags (id INTEGER PRIMARY KEY); SELECT * FROM nowhere;")
+    assert_one_error(project.run("migrate"), TAGS, "no such table: nowhere", code=1)
+    assert "tags" not in project.tables()
+
+
+# --- click's usage errors --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (("migrate", "--dtabase", "x"), "Error: no such option '--dtabase' — did you mean --database?\n"),
+        (("migrate", "--generate"), "Error: no such option '--generate' — did you mean --no-generate or --entities?\n"),
+        (("migrat",), "Error: no such command 'migrat' — did you mean migrate or "),
+        (("migrate:resolve",), "Error: missing argument 'NAME' — see kitgen migrate:resolve --help\n"),
+        (
+            ("migrate:rollback", "--step", "abc"),
+            "Error: invalid value for '--step': 'abc' is not a valid integer — see kitgen migrate:rollback --help\n",
+        ),
+        (
+            ("migrate:resolve", "a", "b"),
+            "Error: got unexpected extra argument (b) — see kitgen migrate:resolve --help\n",
+        ),
+    ],
+)
+def test_usage_errors_read_as_kitgens_errors(project: Project, args: tuple[str, ...], line: str) -> None:
+    result = project.run(*args)
+
+    assert_one_error(result, code=2)
+    assert result.stderr.startswith(line) and result.stderr.count("\n") == 1, result.stderr
+    assert "Usage:" not in result.stdout + result.stderr
+
+
+# --- a down outside a transaction ----------------------------------------------------------------------
+
+
+def two_tables(project: Project, up_marker: str, down_marker: str, down: str) -> None:
+    project.write(
+        f"{USERS}.sql",
+        f"-- migrate:up{up_marker}\nCREATE TABLE users (id INTEGER PRIMARY KEY);\n"
+        f"CREATE TABLE posts (id INTEGER PRIMARY KEY);\n\n-- migrate:down{down_marker}\n{down}",
+    )
+    assert project.run("migrate").returncode == 0
+
+
+DOWN_FAILING_LATE = "DROP TABLE posts;\nINSERT INTO users (id) VALUES (1);\nINSERT INTO users (id) VALUES (1);\n"
+
+
+def test_a_failed_down_outside_a_transaction_says_what_of_it_ran(project: Project) -> None:
+    two_tables(project, "", " transaction:false", DOWN_FAILING_LATE + "DROP TABLE users;\n")
+
+    result = project.run("migrate:rollback", "--force")
+
+    assert_one_error(
+        result, USERS, "failed in down()", "UNIQUE constraint failed", "without a transaction", "2 statements ran: "
+    )
+    error = result.stderr
+    assert "DROP TABLE posts" in error and "INSERT INTO users (id) VALUES (1)" in error
+    assert "as it was before it" not in error
+    assert project.tables() == ["kitgen_migrations", "users"]
+    assert project.applied() == [(USERS, 1)]
+
+
+def test_a_down_outside_a_transaction_failing_on_a_missing_table_lists_what_ran(project: Project) -> None:
+    """A statement SQLite refuses before running it was never one of those that ran."""
+    two_tables(project, "", " transaction:false", "DROP TABLE posts;\nDROP TABLE nowhere;\nDROP TABLE users;\n")
+
+    result = project.run("migrate:rollback", "--force")
+
+    assert_one_error(result, "no such table: nowhere", "without a transaction", "1 statement ran: DROP TABLE posts")
+
+
+def test_a_failed_transactional_down_of_an_up_outside_one_leaves_the_database_as_it_was(project: Project) -> None:
+    two_tables(project, " transaction:false", "", DOWN_FAILING_LATE)
+    before = project.dump()
+
+    result = project.run("migrate:rollback", "--force")
+
+    assert_one_error(result, USERS, "failed in down()", "the database is as it was before it")
+    assert "without a transaction" not in result.stderr
+    assert project.dump() == before

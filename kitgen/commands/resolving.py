@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from kitgen.commands.rolling_back import authorize
 from kitgen.commands.session import OnWait, connected, ignore
 from kitgen.config import Config
-from kitgen.driver import AppliedMigration, Driver
+from kitgen.driver import AppliedMigration, Driver, open_memory_driver
 from kitgen.errors import KitgenError, UsageError
 from kitgen.migrations import files, history, runner
 from kitgen.migrations.files import MigrationFile
@@ -42,10 +42,11 @@ def resolve(config: Config, name: str, action: str, *, on_wait: OnWait = ignore)
         if row is None and file is None:
             raise UsageError(f"no migration named {name}", _suggestion(name, [*found], applied))
         if action == APPLIED:
-            return _mark_applied(driver, name, row, file, applied)
+            return _mark_applied(driver, name, row, file, found, applied)
         if row is None:
+            nothing = "no record to forget" if action == ROLLED_BACK else "nothing to accept"
             raise KitgenError(
-                f"{name} is not applied, so there is nothing to {action.replace('-', ' ')}",
+                f"{name} is not applied, so there is {nothing}",
                 "kitgen migrate:status shows what is applied; --applied records a pending one",
             )
         if action == ROLLED_BACK:
@@ -77,6 +78,7 @@ def _mark_applied(
     name: str,
     row: AppliedMigration | None,
     file: MigrationFile | None,
+    found: list[MigrationFile],
     applied: list[AppliedMigration],
 ) -> ResolveResult:
     if row is not None:
@@ -93,6 +95,7 @@ def _mark_applied(
         transactional=True,
         model=None,
         applied_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        created=_created_by(file, found, applied),
     )
     record = runner.recorded(file, blank)
     driver.ensure_tracking_table()
@@ -116,3 +119,22 @@ def _accept_changes(driver: Driver, row: AppliedMigration, file: MigrationFile |
     with driver.transaction() as db:
         driver.update_applied(db, row.name, runner.recorded(file, row))
     return ResolveResult(row.name, ACCEPT_CHANGES, row.batch)
+
+
+def _created_by(file: MigrationFile, found: list[MigrationFile], applied: list[AppliedMigration]) -> tuple[str, ...]:
+    """The tables and views ``file`` creates, which its entities follow (its ``model``, "created by").
+
+    It does not run here, so it is replayed in a private in-memory database after the migrations
+    recorded, as ``kitgen check`` replays them; when that replay fails, none are recorded.
+    """
+    recorded = {row.name for row in applied}
+    chosen = [each for each in found if each.name in recorded or each.name == file.name]
+    replay = open_memory_driver()
+    try:
+        replay.ensure_tracking_table()
+        runner.apply_all(replay, runner.replay_order(chosen, applied), first_batch=1, step=False)
+        return next((row.created for row in replay.applied_migrations() if row.name == file.name), ())
+    except KitgenError:
+        return ()
+    finally:
+        replay.close()
