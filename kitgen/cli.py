@@ -376,11 +376,9 @@ def main(argv: list[str] | None = None) -> None:
         if SHOW_TRACEBACK["on"]:
             traceback.print_exc()
         fail(str(exc), exc.exit_code)
-    except interrupts.Interrupted as exc:
-        fail(
-            "interrupted — what completed before it is listed above; kitgen migrate:status shows the rest",
-            exc.exit_code,
-        )
+    except interrupts.Interrupted as exc:  # before, between or after the migrations, none in flight
+        hint = "the migrations shown done above stay; kitgen migrate:status shows where the database is"
+        interrupted(MigrationInterrupted("interrupted while no migration was running", hint, (), exc.signum))
     except KeyboardInterrupt:
         fail("interrupted — nothing was left half-done; kitgen migrate:status shows where the database is", 130)
     except Exception as exc:

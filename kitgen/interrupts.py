@@ -20,6 +20,9 @@ from types import FrameType
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _cancellers: list[Callable[[], None]] = []
 _received: list[int] = []
+_deciding = threading.Lock()  # the handler and the waker agree on who stops the run
+_handled = threading.Event()  # the handler ran: the main thread was in Python, not inside a statement
+HANDLER_GRACE = 0.2  # seconds the waker leaves the handler before cancelling a statement
 
 
 class Interrupted(BaseException):
@@ -62,6 +65,7 @@ def interruptible() -> Iterator[None]:
     previous = {signum: signal.signal(signum, _handler) for signum in SIGNALS}
     previous_fd = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
     _received.clear()
+    _handled.clear()
     try:
         yield
     finally:
@@ -72,25 +76,41 @@ def interruptible() -> Iterator[None]:
         waker.join(timeout=1)
         os.close(read_end)
         _received.clear()
+        _handled.clear()
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
-    if _received:
-        return  # already stopping
-    _received.append(signum)
+    with _deciding:
+        if _received:
+            return  # already stopping
+        _received.append(signum)
+    _handled.set()
     raise Interrupted(signum)
 
 
 def _cancel_on_wake(read_end: int) -> None:
-    """On the first signal only (the statements of the cleanup that follows must run), cancel what runs."""
-    try:
-        data = os.read(read_end, 64)
-    except OSError:
-        return
-    if not data:
-        return
-    for cancel in list(_cancellers):
+    """On the first signal only, cancel what runs, unless the handler raises ``Interrupted`` meanwhile.
+
+    The handler runs only when the main thread is back in Python, so not inside a statement; the
+    rollback and the other statements it then runs to clean up must not be cancelled (a cancel
+    reaches statements started later while a migration's cursor is left open). A main thread
+    inside a long statement cannot run the handler: after ``HANDLER_GRACE``, the statement is cancelled.
+    """
+    data = b""
+    while not any(number in SIGNALS for number in data):  # the numbers of the signals caught
         try:
-            cancel()
-        except Exception:
-            continue
+            data = os.read(read_end, 64)
+        except OSError:
+            return
+        if not data:
+            return
+    if _handled.wait(HANDLER_GRACE):
+        return
+    with _deciding:
+        if _received:
+            return
+        for cancel in list(_cancellers):
+            try:
+                cancel()
+            except Exception:
+                continue

@@ -148,10 +148,12 @@ class LiveProgress:
         self.stop = threading.Event()
         self.timer: threading.Thread | None = None
         self.head = ""
+        self.shown = False  # whether the head is on screen (a signal can stop ``started`` before it writes)
 
     def started(self, name: str, direction: str) -> None:
-        self.head = f"{VERBS[direction]} {style(name, fg='green')} …"
+        self.head, self.shown = f"{VERBS[direction]} {style(name, fg='green')} …", False
         self._write(self.head)
+        self.shown = True
         if self.live:
             self.stop.clear()
             self.timer = threading.Thread(target=self._tick, args=(time.monotonic(),), daemon=True)
@@ -166,7 +168,8 @@ class LiveProgress:
             tail = f"done (batch {outcome.batch}, {_duration(outcome.milliseconds)})"
         else:
             tail = style(outcome, fg="red")
-        self._write(("\r\x1b[K" + self.head if self.live else "") + f" {tail}\n")
+        again = "\r\x1b[K" + self.head if self.live else ("" if self.shown else self.head)
+        self._write(f"{again} {tail}\n")
 
     def _tick(self, began: float) -> None:
         while not self.stop.wait(1.0):

@@ -205,18 +205,30 @@ def roll_back_all(
 
 
 def _run_each(driver: Driver, steps: Sequence[_Step], progress: Progress | None) -> list[Ran]:
-    """Run the steps in order, each reported as it starts and ends; stop at the first failure or signal."""
+    """Run the steps in order, each reported as it starts and ends; stop at the first failure or signal.
+
+    A signal can land anywhere, writing a report included: a step is done once it is in ``ran``;
+    whether the one in hand committed is read from its tracking row.
+    """
     ran: list[Ran] = []
     for item in steps:
         name = item.migration.name
-        if progress is not None:
-            progress.started(name, item.direction)
         started = time.perf_counter()
         statements: list[str] = []
         try:
+            if progress is not None:
+                progress.started(name, item.direction)
             item.run(statements)
+            ran.append(Ran(name, item.batch, _elapsed(started)))
+            if progress is not None:
+                progress.ended(name, ran[-1])
         except BaseException as exc:
-            if not isinstance(exc, Interrupted) and not (isinstance(exc, Exception) and interrupts.received()):
+            stopped = isinstance(exc, Interrupted) or (isinstance(exc, Exception) and interrupts.received() is not None)
+            if ran and ran[-1].name == name:  # done; the signal came while it was reported
+                if stopped:
+                    raise _interrupted(exc, None, ran) from exc
+                raise
+            if not stopped:
                 if progress is not None:
                     progress.ended(name, "failed")
                 if isinstance(exc, Exception):
@@ -227,13 +239,13 @@ def _run_each(driver: Driver, steps: Sequence[_Step], progress: Progress | None)
                 if progress is not None:
                     progress.ended(name, ran[-1])
                 raise _interrupted(exc, None, ran) from exc
+            completed = _statements_run(exc, statements)
             if progress is not None:
-                rolled_back = _transactional(item.migration, item.direction)
-                progress.ended(name, "interrupted: rolled back" if rolled_back else "interrupted: partly run")
-            raise _interrupted(exc, item, ran, _statements_run(exc, statements)) from exc
-        ran.append(Ran(name, item.batch, _elapsed(started)))
-        if progress is not None:
-            progress.ended(name, ran[-1])
+                if _transactional(item.migration, item.direction):
+                    progress.ended(name, "interrupted: rolled back")
+                else:
+                    progress.ended(name, "interrupted: partly run" if completed else "interrupted: none of it ran")
+            raise _interrupted(exc, item, ran, completed) from exc
     return ran
 
 
@@ -245,10 +257,19 @@ def _completed(driver: Driver, item: _Step) -> bool:
 
 
 def _statements_run(exc: BaseException, statements: list[str]) -> list[str]:
-    """The statements that completed: the last one recorded did not when it is the one that was stopped."""
+    """The statements that completed: the last one recorded did not when it is the one that failed or was stopped.
+
+    SQLite records a statement as it starts running, with its parameters bound: one refused before
+    (a syntax error, a missing table) is not recorded, and the last one recorded completed.
+    """
     cause: BaseException | None = exc
     while cause is not None:
-        if isinstance(cause, StatementError) or type(cause).__module__ == "sqlite3":
+        if isinstance(cause, StatementError):
+            written = re.split(r"\?\d*|[:@$][A-Za-z_]\w*", cause.statement.strip())  # any value where a parameter is
+            pattern = ".*?".join(map(re.escape, written))
+            started = statements and re.fullmatch(pattern, statements[-1].strip(), re.DOTALL)
+            return statements[:-1] if started else statements
+        if type(cause).__module__ == "sqlite3":
             return statements[:-1]
         cause = cause.__cause__ or cause.__context__
     return statements
@@ -277,7 +298,7 @@ def _interrupted(
 def _ran_statements(statements: Sequence[str], limit: int = 10) -> str:
     if not statements:
         return "none of its statements ran"
-    listed = "; ".join(_excerpt(statement, 80) for statement in statements[:limit])
+    listed = "; ".join(_excerpt(statement.strip().rstrip(";").rstrip(), 80) for statement in statements[:limit])
     more = f"; and {len(statements) - limit} more" if len(statements) > limit else ""
     return f"{len(statements)} statement{'s' if len(statements) != 1 else ''} ran: {listed}{more}"
 
