@@ -69,7 +69,8 @@ class ChangedMigrationsError(KitgenError):
         super().__init__(
             f"applied {noun} changed since it ran: {listed}",
             "restore the file (git checkout) or put the change in a new migration "
-            "(kitgen make:migration); nothing was applied",
+            "(kitgen make:migration); if the change is already in the database, accept it with "
+            f"kitgen migrate:resolve {names[0]} --accept-changes; nothing was applied",
         )
         self.names = names
 

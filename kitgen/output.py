@@ -64,6 +64,8 @@ def print_event(config: Config, event: Any, *, first: bool = False) -> None:
     if event.result is None:
         return
     parts = [f"rolled back {item.name}" for item in event.redone]
+    parts += [f"renamed {old} → {new} (same content)" for old, new in event.result.renamed]
+    parts += [f"recorded the new down of {name}" for name in event.result.new_downs]
     parts += [f"applied {item.name} ({item.milliseconds:.0f} ms)" for item in event.result.applied]
     parts += [f"wrote {path.name}" for path in event.result.entities.written]
     parts += [f"deleted {path.name}" for path in event.result.entities.deleted]

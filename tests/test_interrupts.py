@@ -426,10 +426,6 @@ def test_a_signal_while_a_rebuild_applies_again_keeps_what_it_applied(
     assert project.applied() == [(AUTHORS, 1), (SLOW, 2), (TAGS, 2)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="entities are regenerated after a stopped run only when that run's apply phase completed a migration",
-)
 @pytest.mark.parametrize("command", ["migrate:refresh", "migrate:fresh"])
 def test_a_rebuild_stopped_in_its_first_migration_leaves_the_entities_of_an_empty_database(
     project: Project, running: Callable[..., Running], command: str

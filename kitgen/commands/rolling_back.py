@@ -117,7 +117,8 @@ def _roll_back(
 def load_for_rollback(config: Config, rows: list[AppliedMigration]) -> list[LoadedMigration]:
     """The recorded migrations, each with a down; and the entities folder writable, since they will follow."""
     loaded = runner.load_recorded(rows, config.migrations)
-    entity_files.ensure_writable(config.entities)
+    if config.generate:
+        entity_files.ensure_writable(config.entities)
     return loaded
 
 
@@ -183,7 +184,7 @@ def refresh(
             )
             return rolled_back, apply_pending(config, driver, step=step, progress=progress).ran
 
-        rolled_back, applied = regenerating_after_failure(config, driver, rebuild)
+        rolled_back, applied = regenerating_after_failure(config, driver, rebuild, changed_before=bool(rows))
         return RebuildResult(rolled_back=rolled_back, applied=applied, entities=regenerate(config, driver))
 
 
@@ -204,7 +205,7 @@ def fresh(
         authorize(config, "migrate:fresh", force=force, confirm=confirm, question=question)
         dropped = driver.drop_all()
         applied = regenerating_after_failure(
-            config, driver, lambda: apply_pending(config, driver, step=step, progress=progress).ran
+            config, driver, lambda: apply_pending(config, driver, step=step, progress=progress).ran, changed_before=True
         )
         return RebuildResult(dropped=dropped, applied=applied, entities=regenerate(config, driver))
 

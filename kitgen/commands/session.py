@@ -57,12 +57,16 @@ def regenerate(config: Config, driver: Driver, *, force: bool = False, asked: bo
     return generation.execute(plan, force=force)
 
 
-def regenerating_after_failure(config: Config, driver: Driver, run: Callable[[], T]) -> T:
-    """Run a migration step; if a migration fails, the entities still follow what was applied."""
+def regenerating_after_failure(
+    config: Config, driver: Driver, run: Callable[[], T], *, changed_before: bool = False
+) -> T:
+    """Run a migration step; if a migration fails or is interrupted, the entities still follow what was
+    done: the migrations completed before it, or (``changed_before``) what the command changed first
+    (``refresh``'s roll back, ``fresh``'s drop)."""
     try:
         return run()
     except MigrationFailed as failure:
-        if failure.done:
+        if failure.done or changed_before:
             failure.entities = regenerate(config, driver)
         raise
 

@@ -28,9 +28,7 @@ from kitgen.interrupts import Interrupted
 from kitgen.migrations.base import Database
 from kitgen.migrations.files import MigrationFile, decode_source
 from kitgen.migrations.formats import CHECKSUM_SCHEME, LoadedMigration, Step, format_for, raw_hash
-from kitgen.migrations.history import APPLIED, CHANGED, MISSING, PENDING, Update, compare, reconcile
-
-__all__ = ["APPLIED", "CHANGED", "MISSING", "PENDING", "compare"]  # states, decided in history
+from kitgen.migrations.history import Update, reconcile
 
 
 @dataclass(frozen=True)
@@ -438,6 +436,12 @@ def _fix(migration: LoadedMigration, step: str, exc: Exception) -> str:
         )
     if isinstance(exc, SchemaChangeRefused) and exc.hint:
         return exc.hint
+    if isinstance(exc, StatementError) and step == "up" and "already exists" in exc.message:
+        return (
+            "fix the migration; or, if the database already has what it creates (made by hand, restored), record it "
+            "as applied "
+            f"without running it: kitgen migrate:resolve {migration.name} --applied"
+        )
     if isinstance(exc, StatementError) and exc.needs_autocommit:
         if migration.format == "py":
             return "set transaction = False on the migration's class to run it outside a transaction"
