@@ -83,7 +83,9 @@ def cli(traceback: bool) -> None:
 @project_options
 def init_command(**project: Any) -> None:
     """Create the project's folders, packages and .gitignore line (never overwrites)."""
-    result = commands.init_project(config_from(**project))
+    config = load_config(options=project, new_project=True)
+    result = commands.init_project(config)
+    echo(f"Project root: {config.root}")
     for created in result.created:
         echo(f"Created {created}")
     if not result.created:

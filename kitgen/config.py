@@ -140,12 +140,14 @@ PATH_SETTINGS = frozenset({"database", "migrations", "entities"})
 # --- the project root and its pyproject.toml -------------------------------------------------------
 
 
-def find_root(start: Path) -> Path:
+def find_root(start: Path, *, new_project: bool = False) -> Path:
     """The project root of a command run in ``start``.
 
     The nearest folder upward whose pyproject.toml has a ``[tool.kitgen]`` table; else the
     nearest folder holding a pyproject.toml; else the git root (the nearest folder holding a
-    ``.git`` folder or file); else ``start``.
+    ``.git`` folder or file); else ``start``. For ``kitgen init`` (``new_project``), the nearest
+    pyproject.toml comes first: a package of its own in a repository (a service of a monorepo)
+    is set up there, even when a project above it already uses kitgen.
     """
     nearest_pyproject: Path | None = None
     nearest_git: Path | None = None
@@ -153,8 +155,8 @@ def find_root(start: Path) -> Path:
         pyproject = folder / PYPROJECT
         if pyproject.is_file():
             data = read_pyproject_bytes(pyproject)
-            if b"kitgen" in data and declares_kitgen(parse_pyproject(data, pyproject)):  # parse only candidates
-                return folder
+            if new_project or (b"kitgen" in data and declares_kitgen(parse_pyproject(data, pyproject))):
+                return folder  # (parsed only when it may declare kitgen)
             nearest_pyproject = nearest_pyproject or folder
         if nearest_git is None and (folder / ".git").exists():
             nearest_git = folder
@@ -235,12 +237,17 @@ def load_config(
     cwd: Path | None = None,
     options: Mapping[str, object] | None = None,
     environ: Mapping[str, str] | None = None,
+    *,
+    new_project: bool = False,
 ) -> Config:
-    """Resolve every setting from options, environment, pyproject.toml and defaults."""
+    """Resolve every setting from options, environment, pyproject.toml and defaults.
+
+    ``new_project``: for ``kitgen init``, whose root is the nearest pyproject.toml (see ``find_root``).
+    """
     cwd = (cwd or Path.cwd()).resolve()
     options = options or {}
     environ = os.environ if environ is None else environ
-    root = find_root(cwd)
+    root = find_root(cwd, new_project=new_project)
     from_file = read_pyproject_settings(root)
     values: dict[str, Any] = {}
     for setting in SETTINGS:

@@ -49,6 +49,7 @@ class MigrationFailed(KitgenError):
         super().__init__(what, hint)
         self.done = done
         self.entities: object = None  # what regenerating entities after the applied ones did
+        self.partly_run = False  # it ran without a transaction and some of its statements stayed
 
 
 class MigrationInterrupted(MigrationFailed):
@@ -78,17 +79,29 @@ class ChangedMigrationsError(KitgenError):
 class OutOfOrderError(KitgenError):
     """Pending migrations older than the newest applied one (a merged branch), refused by default."""
 
-    def __init__(self, older: tuple[str, ...], newest: str, renamed_to: tuple[str, ...]) -> None:
+    def __init__(
+        self, older: tuple[str, ...], newest: str, renamed_to: tuple[str, ...], *, newest_has_file: bool = True
+    ) -> None:
         noun = "migration" if len(older) == 1 else "migrations"
         listed = ", ".join(older)
         suggestion = ", ".join(renamed_to)
-        super().__init__(
-            f"pending {noun} {listed} {'is' if len(older) == 1 else 'are'} older than {newest}, "
-            "the newest applied migration (merged from another branch?)",
-            f"give {'it' if len(older) == 1 else 'them'} a newer prefix (rename to {suggestion}) so every "
-            "database applies the migrations in the same order, or pass --allow-out-of-order "
-            "(out_of_order = true in [tool.kitgen]) to apply as they are; nothing was applied",
-        )
+        are = "is" if len(older) == 1 else "are"
+        if newest_has_file:
+            super().__init__(
+                f"pending {noun} {listed} {are} older than {newest}, the newest applied migration "
+                "(merged from another branch?)",
+                f"give {'it' if len(older) == 1 else 'them'} a newer prefix (rename to {suggestion}) so every "
+                "database applies the migrations in the same order, or pass --allow-out-of-order "
+                "(out_of_order = true in [tool.kitgen]) to apply as they are; nothing was applied",
+            )
+        else:
+            super().__init__(
+                f"pending {noun} {listed} {are} older than {newest}, the newest applied migration, whose file "
+                "is not here (applied on another branch?)",
+                "roll back what that branch applied (kitgen migrate:rollback works without the files) or switch "
+                "back to it; or pass --allow-out-of-order (out_of_order = true in [tool.kitgen]) to apply as "
+                "they are; nothing was applied",
+            )
         self.older = older
         self.newest = newest
 

@@ -85,7 +85,9 @@ def _generated_before_failing(error: KitgenError) -> GenerateResult:
 MIGRATION_HINTS = {
     "pending": "not applied yet; run kitgen migrate",
     "changed": "applied, but the file changed since; restore it, or put the change in a new migration",
-    "missing": "applied, but the file is gone; restore it from version control",
+    "missing": "applied, but the file is gone; restore it (from version control, or the branch it came from), "
+    "or roll it back (rollback works without its file)",
+    "renamed": "an applied migration renamed; kitgen migrate records its new name",
 }
 
 
@@ -271,11 +273,13 @@ def print_rebuild(result: RebuildResult) -> None:
     print_ran("Applied", result.applied, nothing="Nothing to migrate.")
 
 
-STATE_COLORS = {"applied": "green", "pending": "yellow", "changed": "red", "missing": "red"}
+STATE_COLORS = {"applied": "green", "renamed": "yellow", "pending": "yellow", "changed": "red", "missing": "red"}
 
 
 def state_label(state: MigrationState) -> str:
     label = f"{state.state} (batch {state.batch})" if state.state == "applied" else state.state
+    if state.renamed_from:
+        label = f"renamed from {state.renamed_from} (batch {state.batch}; kitgen migrate records it)"
     return label if state.transactional else f"{label}, no transaction"
 
 
@@ -301,6 +305,7 @@ def status_document(config: Config, result: commands.StatusResult) -> dict[str, 
         {
             "name": state.name,
             "state": state.state,
+            "renamed_from": state.renamed_from,
             "batch": state.batch,
             "applied_at": state.applied_at,
             "transaction": state.transactional,

@@ -142,9 +142,14 @@ def handle_batch(config: Config, paths: set[Path], *, redo: bool, applied_here: 
 
 
 def track_applied(applied_here: set[str], event: Event) -> None:
-    """Keep ``applied_here`` to the migrations this watch applied and did not roll back since."""
+    """Keep ``applied_here`` to the migrations this watch applied and did not roll back since (under
+    their new names when renamed)."""
     applied_here.difference_update(item.name for item in event.redone)
     if event.result is not None:
+        for old, new in event.result.renamed:
+            if old in applied_here:
+                applied_here.discard(old)
+                applied_here.add(new)
         applied_here.update(item.name for item in event.result.applied)
 
 

@@ -52,7 +52,8 @@ def test_init_in_an_empty_folder_creates_pyproject_with_the_table(tmp_path: Path
     result = kitgen(tmp_path, "init")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == [
+    assert result.stdout.splitlines()[0] == f"Project root: {tmp_path}"
+    assert result.stdout.splitlines()[1:] == [
         "Created pyproject.toml ([tool.kitgen])",
         "Created database/migrations/",
         "Created app/entities/",
@@ -62,7 +63,7 @@ def test_init_in_an_empty_folder_creates_pyproject_with_the_table(tmp_path: Path
     ]
     assert (tmp_path / "pyproject.toml").read_text(encoding="utf-8") == DEFAULT_TABLE
     again = kitgen(tmp_path, "init")
-    assert again.stdout == "Nothing to create: the project is already set up.\n"
+    assert again.stdout.splitlines()[1:] == ["Nothing to create: the project is already set up."]
     assert (tmp_path / "pyproject.toml").read_text(encoding="utf-8") == DEFAULT_TABLE
 
 
@@ -244,3 +245,27 @@ def test_a_pyproject_changed_meanwhile_is_not_replaced(tmp_path: Path) -> None:
 
     assert pyproject.read_text(encoding="utf-8") == '[project]\nname = "edited"\n'
     assert os.listdir(tmp_path) == ["pyproject.toml"]
+
+
+def test_init_in_a_monorepo_service_with_its_own_pyproject_sets_up_that_service(tmp_path: Path) -> None:
+    """Two services of one repository, the repository root already a kitgen project: each service's init
+    sets up the service, and each command run in it finds it."""
+    root = tmp_path / "mono"
+    (root / ".git").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[tool.ruff]\nline-length = 100\n")
+    first = kitgen(root, "init")
+    assert first.returncode == 0, first.stderr
+    for service in ("api", "web"):
+        folder = root / "services" / service
+        folder.mkdir(parents=True)
+        (folder / "pyproject.toml").write_text(f'[project]\nname = "{service}"\n')
+
+        result = kitgen(folder, "init")
+
+        assert result.returncode == 0, result.stderr
+        assert f"Project root: {folder}" in result.stdout
+        assert (folder / "database" / "migrations").is_dir()
+        assert "[tool.kitgen]" in (folder / "pyproject.toml").read_text()
+        status = kitgen(folder / "app", "migrate:status")
+        assert "Database: database/database.sqlite" in status.stdout, status.stderr
+    assert sorted(path.name for path in (root / "services").iterdir()) == ["api", "web"]

@@ -233,7 +233,7 @@ def test_status_after_a_rename_before_migrating_shows_the_files_as_they_are(proj
 
     status = project.run("migrate:status")
 
-    assert "missing" in status.stdout and "pending" in status.stdout
+    assert f"{new}  renamed from {old}" in status.stdout
     ok(project.run("migrate"))
     assert "1 applied." in ok(project.run("migrate:status")).stdout
 
@@ -310,12 +310,12 @@ def test_reconcile_pairs_each_missing_row_with_at_most_one_renamed_file(project:
     driver = SQLiteDriver(project.database, lock_timeout=1)
     rows = driver.applied_migrations()
     driver.close()
-    (project.migrations / "2026_01_01_000001_a.sql").rename(project.migrations / "2026_01_01_000002_b.sql")
+    (project.migrations / "2026_01_01_000001_a.sql").rename(project.migrations / "2026_01_01_000002_a.sql")
     counting_migration(project, "2026_01_01_000003_c")  # the same statements again, on purpose
 
     reconciled = reconcile(discover(project.migrations), rows)
 
-    assert [(u.row.name, u.file.name) for u in reconciled.renamed] == [("2026_01_01_000001_a", "2026_01_01_000002_b")]
+    assert [(u.row.name, u.file.name) for u in reconciled.renamed] == [("2026_01_01_000001_a", "2026_01_01_000002_a")]
     assert [file.name for file in reconciled.pending] == ["2026_01_01_000003_c"]
 
 
@@ -358,3 +358,123 @@ def test_a_real_second_branch_merged_after_migrating(project: Project) -> None:
     ok(project.run("migrate", "--allow-out-of-order"))
     assert ok(project.run("check")).returncode == 0
     assert [name for name, _ in project.applied()] == [USERS, AVATAR, PHONE]
+
+
+# --- what a team runs into after the first weeks --------------------------------------------------
+
+
+def seeded_users(project: Project, down: str = "DROP TABLE users;") -> Path:
+    path = project.sql(USERS, "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL);", down)
+    ok(project.run("migrate"))
+    with project.connect() as connection:
+        connection.execute("INSERT INTO users (name) VALUES ('important')")
+    return path
+
+
+def test_a_down_removed_from_the_file_is_not_run_by_rollback(project: Project) -> None:
+    path = seeded_users(project)
+    path.write_text(path.read_text().replace("DROP TABLE users;", ""))
+
+    result = project.run("migrate:rollback", "--force")
+
+    assert_one_error(result, "has no down", "nothing was rolled back")
+    with project.connect() as connection:
+        assert connection.execute("SELECT name FROM users").fetchall() == [("important",)]
+
+
+def test_a_fixed_down_is_what_rollback_runs_without_migrating_first(project: Project) -> None:
+    path = seeded_users(project, down="DROP TABLE user;")  # a typo
+    assert_one_error(project.run("migrate:rollback", "--force"), "no such table: user")
+    path.write_text(path.read_text().replace("DROP TABLE user;", "DROP TABLE users;"))
+
+    ok(project.run("migrate:rollback", "--force"))
+
+    assert project.tables() == ["kitgen_migrations"]
+
+
+def test_a_down_added_to_a_migration_that_had_none_is_what_rollback_runs(project: Project) -> None:
+    path = project.python(USERS, 'db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")')
+    path.write_text(path.read_text().replace("    def down(self, db: Database) -> None:\n        pass\n", ""))
+    ok(project.run("migrate"))
+    assert_one_error(project.run("migrate:rollback", "--force"), "has no down")
+    path.write_text(
+        path.read_text() + '\n    def down(self, db: Database) -> None:\n        db.execute("DROP TABLE users")\n'
+    )
+
+    ok(project.run("migrate:rollback", "--force"))
+
+    assert project.tables() == ["kitgen_migrations"]
+
+
+def test_a_new_migration_from_the_template_is_not_taken_for_a_deleted_one(project: Project) -> None:
+    ok(project.run("make:migration", "create_users_table", "--sql"))
+    ok(project.run("make:migration", "backfill_names", "--sql"))
+    ok(project.run("migrate"))
+    for path in project.migrations.glob("*backfill_names.sql"):
+        path.unlink()
+    ok(project.run("make:migration", "seed_admin", "--sql"))
+
+    result = ok(project.run("migrate"))
+
+    assert "Renamed" not in result.stdout
+    [seed] = project.migrations.glob("*seed_admin.sql")
+    assert "backfill_names has no file" in result.stderr
+    assert [name for name, _ in project.applied()][-1] == seed.stem
+
+
+def test_a_file_renamed_and_edited_is_refused_never_run_twice(project: Project) -> None:
+    seed = "2026_01_01_000002_seed"
+    users(project)
+    project.sql(seed, "INSERT INTO users (name) VALUES ('admin');", "DELETE FROM users;")
+    ok(project.run("migrate"))
+    (project.migrations / f"{seed}.sql").unlink()
+    project.sql(
+        f"{seed}_users", "INSERT INTO users (name) VALUES ('admin');\nINSERT INTO users (name) VALUES ('guest');"
+    )
+    before = project.snapshot()
+
+    result = project.run("migrate")
+
+    assert_one_error(result, f"{seed}_users.sql has the timestamp prefix of {seed}", "--rolled-back")
+    assert project.snapshot() == before
+
+
+def test_status_shows_a_renamed_file_as_renamed_and_resolve_refuses_to_record_it_twice(project: Project) -> None:
+    old, new = "2026_01_01_000001_a", "2026_01_01_000001_create_counters"
+    counting_migration(project, old)
+    ok(project.run("migrate"))
+    (project.migrations / f"{old}.sql").rename(project.migrations / f"{new}.sql")
+
+    status = project.run("migrate:status")
+    refused = project.run("migrate:resolve", new, "--applied")
+
+    assert f"{new}  renamed from {old}" in status.stdout and "missing" not in status.stdout
+    assert_one_error(refused, f"{new} is {old} renamed")
+    assert project.applied() == [(old, 1)]
+
+
+def test_an_older_migration_on_a_branch_without_the_newest_applied_one(project: Project) -> None:
+    users(project)
+    avatar(project)
+    ok(project.run("migrate"))
+    (project.migrations / f"{AVATAR}.sql").unlink()  # switched to a branch that does not have it
+    phone(project)
+
+    assert_one_error(project.run("migrate"), "whose file is not here", "migrate:rollback")
+    ok(project.run("migrate:rollback", "--step", "1", "--force"))
+    ok(project.run("migrate"))
+    assert columns(project.database) == ["id", "name", "phone"]
+
+
+def test_a_migration_outside_a_transaction_that_failed_halfway_leaves_entities_for_what_it_made(
+    project: Project,
+) -> None:
+    project.write(
+        "2026_01_01_000001_two_tables.sql",
+        "-- migrate:up transaction:false\nCREATE TABLE first (id INTEGER PRIMARY KEY);\nINSERT INTO nowhere VALUES (1);\n",
+    )
+
+    result = project.run("migrate")
+
+    assert_one_error(result, "1 statement ran")
+    assert (project.entities / "first.py").is_file()

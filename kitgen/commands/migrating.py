@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from kitgen.codegen import files as entity_files
@@ -93,7 +94,8 @@ def nothing_to_migrate(config: Config) -> bool:
     """
     if not config.database.is_file():
         return False
-    with connected(config) as driver, driver.lock("kitgen migrate", ignore, timeout=0):
+    quick = dataclasses.replace(config, lock_timeout=0)  # busy: not sure, and the full command waits
+    with connected(quick) as driver, driver.lock("kitgen migrate", ignore, timeout=0):
         if not history.all_applied(files.discover(config.migrations), driver.applied_migrations()):
             return False
         return not config.generate or entity_plan(config, driver).current

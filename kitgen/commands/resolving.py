@@ -84,6 +84,13 @@ def _mark_applied(
     if row is not None:
         raise KitgenError(f"{name} is already applied (batch {row.batch})", "nothing to record")
     assert file is not None
+    renamed = {update.file.name: update.row.name for update in history.reconcile(found, applied).renamed}
+    if name in renamed:
+        raise KitgenError(
+            f"{name} is {renamed[name]} renamed (the same statements, applied in batch "
+            f"{next(r.batch for r in applied if r.name == renamed[name])})",
+            "kitgen migrate records its new name; nothing was recorded",
+        )
     batch = runner.next_batch(applied)
     blank = AppliedMigration(
         name=name,

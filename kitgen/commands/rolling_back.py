@@ -17,7 +17,14 @@ from kitgen.commands.session import (
 )
 from kitgen.config import Config
 from kitgen.driver import AppliedMigration, Driver
-from kitgen.errors import Aborted, ChangedMigrationsError, IrreversibleMigration, ProtectedError, UsageError
+from kitgen.errors import (
+    Aborted,
+    ChangedMigrationsError,
+    IrreversibleMigration,
+    MigrationFileError,
+    ProtectedError,
+    UsageError,
+)
 from kitgen.migrations import files, runner
 from kitgen.migrations.formats import LoadedMigration, raw_hash
 from kitgen.migrations.runner import Progress, Ran
@@ -116,7 +123,11 @@ def _roll_back(
 
 def load_for_rollback(config: Config, rows: list[AppliedMigration]) -> list[LoadedMigration]:
     """The recorded migrations, each with a down; and the entities folder writable, since they will follow."""
-    loaded = runner.load_recorded(rows, config.migrations)
+    try:
+        found = files.discover(config.migrations)
+    except MigrationFileError:  # a rollback works from what was recorded, without the files
+        found = []
+    loaded = runner.load_recorded(rows, config.migrations, found)
     if config.generate:
         entity_files.ensure_writable(config.entities)
     return loaded

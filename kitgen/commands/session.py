@@ -66,7 +66,7 @@ def regenerating_after_failure(
     try:
         return run()
     except MigrationFailed as failure:
-        if failure.done or changed_before:
+        if failure.done or failure.partly_run or changed_before:
             failure.entities = regenerate(config, driver)
         raise
 
@@ -104,6 +104,7 @@ def apply_pending(
             tuple(file.name for file in reconciled.out_of_order),
             reconciled.newest or "",
             newer_names(reconciled.out_of_order),
+            newest_has_file=reconciled.newest not in reconciled.missing,
         )
     if pending and config.generate:
         entity_files.ensure_writable(config.entities)  # the entities will follow: check before changing anything

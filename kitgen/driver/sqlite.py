@@ -287,9 +287,11 @@ class SQLiteDriver:
         self.readonly = readonly
         self._trace = StatementTrace()
         self._check_location()
-        # A missing database is created on the first write, not before: a run that fails
-        # before applying anything leaves no file behind (and never removes one).
-        self._connection = self._connect() if path.exists() else None
+        # Connected on first use, after the migration lock is taken (so a process waiting for another
+        # migrator waits on the lock, which says who holds it, not on SQLite's busy timeout); a missing
+        # database is created on the first write, not before: a run that fails before applying anything
+        # leaves no file behind (and never removes one).
+        self._connection: sqlite3.Connection | None = None
 
     def _check_location(self) -> None:
         if self.path.is_dir():
@@ -319,7 +321,7 @@ class SQLiteDriver:
     @property
     def connection(self) -> sqlite3.Connection:
         if self._connection is None:
-            if self.readonly:
+            if self.readonly and not self.path.exists():
                 raise DatabaseError(f"the database {self.path} does not exist", "run kitgen migrate to create it")
             self._connection = self._connect()
         return self._connection

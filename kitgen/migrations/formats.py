@@ -34,6 +34,7 @@ class Description:
 
     model: str | None
     transactional: bool
+    runs_nothing: bool = False  # an up without a statement (an unfilled template)
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 
 from kitgen.driver import AppliedMigration
 from kitgen.errors import ChangedMigrationsError, MigrationFileError
-from kitgen.migrations.files import MigrationFile, decode_source
+from kitgen.migrations.files import NAME, MigrationFile, decode_source
 from kitgen.migrations.formats import CHECKSUM_SCHEME, format_for, raw_hash
 
 APPLIED, PENDING, CHANGED, MISSING = "applied", "pending", "changed", "missing"
+RENAMED = "renamed"  # a pending file that is an applied migration renamed: recorded by the next migrate
 SAME, DOWN = "same", "down"  # applied: the same statements in other words; only the down changed
 
 
@@ -29,6 +30,7 @@ class MigrationState:
     batch: int | None = None
     applied_at: str | None = None
     transactional: bool = True
+    renamed_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Reconciliation:
     upgraded: list[Update] = field(default_factory=list)
     out_of_order: list[MigrationFile] = field(default_factory=list)
     newest: str | None = None
+    clashes: list[Update] = field(default_factory=list)  # a pending file with a missing row's prefix, not a rename
 
     @property
     def bookkeeping(self) -> list[Update]:
@@ -88,6 +91,8 @@ def reconcile(files: Sequence[MigrationFile], applied: Sequence[AppliedMigration
         elif verdict == SAME or row.checksum_scheme != CHECKSUM_SCHEME:
             result.upgraded.append(Update(row, file))
     result.missing.extend(row.name for row in unmatched)
+    by_prefix = {_prefix(row.name): row for row in unmatched}
+    result.clashes.extend(Update(by_prefix[file.prefix], file) for file in result.pending if file.prefix in by_prefix)
     if result.newest is not None:
         result.out_of_order.extend(file for file in result.pending if file.name < result.newest)
     return result
@@ -111,6 +116,11 @@ def _compare(file: MigrationFile, row: AppliedMigration) -> str:
         return CHANGED
 
 
+def is_changed(file: MigrationFile, row: AppliedMigration) -> bool:
+    """Whether applying ``file`` now would run something else than what ``row`` recorded."""
+    return _compare(file, row) == CHANGED
+
+
 def up_checksum(row: AppliedMigration) -> str:
     """The row's checksum under the current scheme (re-derived from its recorded source if older)."""
     if row.checksum_scheme == CHECKSUM_SCHEME:
@@ -122,24 +132,51 @@ def up_checksum(row: AppliedMigration) -> str:
 
 
 def _renamed_from(file: MigrationFile, unmatched: Sequence[AppliedMigration]) -> AppliedMigration | None:
-    candidates = [row for row in unmatched if f".{row.format}" == file.suffix]
+    """The applied migration ``file`` is a renamed copy of: same format, same statements, and the same
+    timestamp prefix or the same label (a rename changes one of them). An up that runs nothing (an
+    unfilled template) is never taken for a rename: any new migration starts like that."""
+    candidates = [
+        row
+        for row in unmatched
+        if f".{row.format}" == file.suffix and (_prefix(row.name) == file.prefix or _label(row.name) == file.label)
+    ]
     if not candidates:
         return None
+    fmt = format_for(file.suffix)
     try:
-        checksum = format_for(file.suffix).checksum(file.read_text())
+        source = file.read_text()
+        if fmt.describe(source, file.path).runs_nothing:
+            return None
+        checksum = fmt.checksum(source)
     except MigrationFileError:
         return None
     return next((row for row in candidates if up_checksum(row) == checksum), None)
 
 
+def _prefix(name: str) -> str:
+    match = NAME.match(name)
+    return match["prefix"] if match else name
+
+
+def _label(name: str) -> str:
+    match = NAME.match(name)
+    return match["label"] if match else name
+
+
 def compare(files: Sequence[MigrationFile], applied: Sequence[AppliedMigration]) -> list[MigrationState]:
-    """The state of every migration, from the files and the tracking rows."""
-    rows = {row.name: row for row in applied}
+    """The state of every migration, from the files and the tracking rows; a renamed file is listed under
+    its new name (``renamed``: the next ``migrate`` records it), its old name not at all."""
+    renamed = {update.file.name: update.row for update in reconcile(files, applied).renamed} if applied else {}
+    gone = {row.name for row in renamed.values()}
+    rows = {row.name: row for row in applied if row.name not in gone}
     on_disk = {file.name: file for file in files}
     states = []
     for name in sorted(rows.keys() | on_disk.keys()):
         row, file = rows.get(name), on_disk.get(name)
-        if row is None:
+        if name in renamed:
+            old = renamed[name]
+            states.append(MigrationState(name, RENAMED, old.batch, old.applied_at, old.transactional, old.name))
+        elif row is None:
             states.append(MigrationState(name, PENDING))
         else:
             state = MISSING if file is None else (CHANGED if _compare(file, row) == CHANGED else APPLIED)
@@ -156,6 +193,15 @@ def all_applied(files: Sequence[MigrationFile], applied: Sequence[AppliedMigrati
 
 
 def ensure_unchanged(reconciled: Reconciliation) -> None:
-    """Refuse to go on when an applied migration's statements changed."""
+    """Refuse to go on when an applied migration's statements changed, renamed or not."""
     if reconciled.changed:
         raise ChangedMigrationsError(tuple(reconciled.changed))
+    for clash in reconciled.clashes:
+        old = clash.row.name
+        raise MigrationFileError(
+            f"{clash.file.path.name} has the timestamp prefix of {old}, an applied migration whose file is gone, "
+            "but runs other statements (renamed and edited?)",
+            f"if it is {old} renamed, restore its statements and put the change in a new migration; if it is a "
+            f"new migration, give it a prefix of its own (kitgen make:migration); if {old}'s effect is gone from "
+            f"the database, forget it with kitgen migrate:resolve {old} --rolled-back; nothing was applied",
+        )

@@ -170,7 +170,8 @@ def describe_python(source: str, path: Path) -> Description:
     """Model and transaction options read from the AST, without running the file."""
     model: str | None = None
     transactional = True
-    for node in ast.walk(parse(source, path)):
+    module = parse(source, path)
+    for node in ast.walk(module):
         if isinstance(node, ast.ClassDef):
             for statement in node.body:
                 target, value = _simple_assignment(statement)
@@ -178,7 +179,21 @@ def describe_python(source: str, path: Path) -> Description:
                     model = value
                 elif target == "transaction" and value is False:
                     transactional = False
-    return Description(model=model, transactional=transactional)
+    return Description(model=model, transactional=transactional, runs_nothing=_up_is_empty(module))
+
+
+def _up_is_empty(module: ast.Module) -> bool:
+    """Whether the Migration class's up() holds nothing but ``pass``, ``...`` or a docstring."""
+    cls = migration_class_node(module)
+    up = next(
+        (node for node in (cls.body if cls else []) if isinstance(node, ast.FunctionDef) and node.name == "up"),
+        None,
+    )
+    return up is not None and all(
+        isinstance(statement, ast.Pass)
+        or (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
+        for statement in up.body
+    )
 
 
 def _simple_assignment(statement: ast.stmt) -> tuple[str | None, object]:

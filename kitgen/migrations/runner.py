@@ -25,6 +25,7 @@ from kitgen.errors import (
     SchemaChangeRefused,
 )
 from kitgen.interrupts import Interrupted
+from kitgen.migrations import history
 from kitgen.migrations.base import Database
 from kitgen.migrations.files import MigrationFile, decode_source
 from kitgen.migrations.formats import CHECKSUM_SCHEME, LoadedMigration, Step, format_for, raw_hash
@@ -284,13 +285,15 @@ def _interrupted(
     name, transactional = item.migration.name, _transactional(item.migration, item.direction)
     if transactional:
         return MigrationInterrupted(f"interrupted during {name}: rolled back", again, done, signum)
-    return MigrationInterrupted(
+    stopped = MigrationInterrupted(
         f"interrupted during {name}, which runs without a transaction: {_ran_statements(statements)}",
         f"it is not recorded as {'applied' if item.direction == 'up' else 'rolled back'}; finish or undo "
         "what ran by hand, then run the command again",
         done,
         signum,
     )
+    stopped.partly_run = bool(statements)
+    return stopped
 
 
 def _ran_statements(statements: Sequence[str], limit: int = 10) -> str:
@@ -370,16 +373,28 @@ def _created(driver: Driver, db: Database, before: frozenset[str]) -> tuple[str,
     return tuple(sorted(driver.relation_names(db) - before))
 
 
-def load_recorded(rows: Sequence[AppliedMigration], folder: Path) -> list[LoadedMigration]:
-    """Load migrations from the source recorded when they were applied; each needs a down."""
+def load_recorded(
+    rows: Sequence[AppliedMigration], folder: Path, files: Sequence[MigrationFile] = ()
+) -> list[LoadedMigration]:
+    """Load the migrations to roll back, each with a down.
+
+    A file whose up is still what was applied is loaded as it is now: its down may have been written
+    or fixed since, and that down is the one to run (a down removed from it is refused). A file whose
+    up changed, or that is gone, is loaded from the source recorded when it was applied.
+    """
+    by_name = {file.name: file for file in files}
     loaded = []
     for row in rows:
-        path = folder / f"{row.name}.{row.format}"
-        migration = format_for(f".{row.format}").load(row.name, row.source, path)
+        file = by_name.get(row.name)
+        if file is not None and not history.is_changed(file, row):
+            migration = format_for(file.suffix).load(row.name, file.read_text(), file.path)
+        else:
+            path = folder / f"{row.name}.{row.format}"
+            migration = format_for(f".{row.format}").load(row.name, row.source, path)
         if migration.down is None:
             raise IrreversibleMigration(
                 f"migration {row.name} has no down and cannot be rolled back",
-                "write a new migration that undoes it instead; nothing was rolled back",
+                "write its down in the file, or a new migration that undoes it; nothing was rolled back",
             )
         loaded.append(migration)
     return loaded
@@ -407,11 +422,13 @@ def _failure(
             "the database is possibly partly changed (it runs without a transaction: "
             f"{_ran_statements(_statements_run(exc, statements))})"
         )
-    return MigrationFailed(
+    failed = MigrationFailed(
         f"migration {migration.name} failed in {step}(){where}: {_what(exc)}",
         f"{_fix(migration, step, exc)}; {state}",
         done=tuple(item.name for item in ran),
     )
+    failed.partly_run = not _transactional(migration, step) and bool(statements)
+    return failed
 
 
 def _what(exc: Exception) -> str:

@@ -198,7 +198,9 @@ def _runner(section: Section) -> Step:
 
 def describe_sql(source: str, path: Path) -> Description:
     parsed = parse_sql_migration(source, path)
-    return Description(model=parsed.model, transactional=parsed.up.transactional)
+    return Description(
+        model=parsed.model, transactional=parsed.up.transactional, runs_nothing=not has_statements(parsed.up.text)
+    )
 
 
 FORMAT = Format(
