@@ -77,8 +77,9 @@ def test_drop_all_removes_everything_even_when_referenced(driver: SQLiteDriver) 
 def test_not_a_database_is_explained(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite"
     path.write_bytes(b"this is not a database, just some text padding it out" * 20)
+    driver = SQLiteDriver(path, lock_timeout=1)  # connected on first use, after the migration lock
     with pytest.raises(DatabaseError, match="is not a SQLite database"):
-        SQLiteDriver(path, lock_timeout=1)
+        driver.applied_migrations()
 
 
 def test_readonly_open_of_a_missing_database_creates_nothing(tmp_path: Path) -> None:
@@ -93,7 +94,7 @@ def test_locked_database_times_out_with_a_hint(tmp_path: Path) -> None:
     holder.execute("BEGIN EXCLUSIVE")
     try:
         with pytest.raises(DatabaseError, match=r"locked.*--lock-timeout"):
-            SQLiteDriver(path, lock_timeout=0.1)
+            SQLiteDriver(path, lock_timeout=0.1).applied_migrations()
     finally:
         holder.execute("ROLLBACK")
 

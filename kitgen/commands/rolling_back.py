@@ -49,7 +49,11 @@ class RebuildResult:
 def authorize(config: Config, command: str, *, force: bool, confirm: Confirm | None, question: str) -> None:
     """Refuse when prohibited; otherwise pass with --force or a confirmed question."""
     if config.destructive_prohibited:
-        reason = "KITGEN_ENV=production" if config.environment == "production" else "protect = true in [tool.kitgen]"
+        reason = (
+            "KITGEN_ENV=production"
+            if config.environment == "production"
+            else "protect = true, from KITGEN_PROTECT or [tool.kitgen]"
+        )
         raise ProtectedError(
             f"{command} is refused for {config.database} ({reason})",
             "destructive commands are disabled here; run it against a development database",
