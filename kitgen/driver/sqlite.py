@@ -168,7 +168,7 @@ class StatementTrace:
         self.previous = None
 
     def __call__(self, sql: str) -> None:
-        if self.record is None or sql.startswith("-- "):
+        if self.record is None or sql.startswith("-- PRAGMA "):  # a table-valued pragma's program
             return
         if self.collected is not None:  # rows alike are reported alike: sorted out when it ends
             self.collected.append(sql)
