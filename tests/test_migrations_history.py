@@ -363,6 +363,11 @@ def test_a_real_second_branch_merged_after_migrating(project: Project) -> None:
 # --- what a team runs into after the first weeks --------------------------------------------------
 
 
+def recorded_source(project: Project, name: str) -> str:
+    with project.connect() as connection:
+        return str(connection.execute("SELECT source FROM kitgen_migrations WHERE name = ?", (name,)).fetchone()[0])
+
+
 def seeded_users(project: Project, down: str = "DROP TABLE users;") -> Path:
     path = project.sql(USERS, "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL);", down)
     ok(project.run("migrate"))
@@ -380,6 +385,43 @@ def test_a_down_removed_from_the_file_is_not_run_by_rollback(project: Project) -
     assert_one_error(result, "has no down", "nothing was rolled back")
     with project.connect() as connection:
         assert connection.execute("SELECT name FROM users").fetchall() == [("important",)]
+
+
+def test_a_down_removed_from_the_file_is_never_recorded_in_place_of_the_applied_one(project: Project) -> None:
+    path = seeded_users(project)
+    original = path.read_text()
+    path.write_text(original.replace("DROP TABLE users;", ""))
+
+    migrated = ok(project.run("migrate"))
+    path.write_text(original)  # the down comes back (an undo in the editor, a checkout)
+
+    assert "Recorded" not in migrated.stdout
+    assert "DROP TABLE users;" in recorded_source(project, USERS)
+    ok(project.run("migrate:rollback", "--force"))
+    assert project.tables() == ["kitgen_migrations"]
+
+
+def test_a_renamed_file_without_its_down_keeps_the_recorded_down(project: Project) -> None:
+    path = seeded_users(project)
+    renamed = path.with_name(f"{USERS}s.sql")
+    renamed.write_text(path.read_text().replace("DROP TABLE users;", ""))
+    path.unlink()
+
+    migrated = ok(project.run("migrate"))
+
+    assert f"Renamed {USERS} → {USERS}s" in migrated.stdout
+    assert "DROP TABLE users;" in recorded_source(project, f"{USERS}s")
+
+
+def test_a_file_renamed_and_its_down_fixed_before_migrating_rolls_back_with_the_fixed_down(project: Project) -> None:
+    path = seeded_users(project, down="DROP TABLE user;")  # a typo
+    renamed = path.with_name(f"{USERS}s.sql")
+    renamed.write_text(path.read_text().replace("DROP TABLE user;", "DROP TABLE users;"))
+    path.unlink()
+
+    ok(project.run("migrate:rollback", "--force"))
+
+    assert project.tables() == ["kitgen_migrations"]
 
 
 def test_a_fixed_down_is_what_rollback_runs_without_migrating_first(project: Project) -> None:
@@ -410,14 +452,15 @@ def test_a_new_migration_from_the_template_is_not_taken_for_a_deleted_one(projec
     ok(project.run("make:migration", "create_users_table", "--sql"))
     ok(project.run("make:migration", "backfill_names", "--sql"))
     ok(project.run("migrate"))
-    for path in project.migrations.glob("*backfill_names.sql"):
-        path.unlink()
+    [backfill] = project.migrations.glob("*backfill_names.sql")
+    backfill.unlink()
     ok(project.run("make:migration", "seed_admin", "--sql"))
+    [made] = project.migrations.glob("*seed_admin.sql")
+    seed = made.rename(made.with_name(backfill.name[:18] + "seed_admin.sql"))  # made within the same second
 
     result = ok(project.run("migrate"))
 
     assert "Renamed" not in result.stdout
-    [seed] = project.migrations.glob("*seed_admin.sql")
     assert "backfill_names has no file" in result.stderr
     assert [name for name, _ in project.applied()][-1] == seed.stem
 
@@ -437,6 +480,46 @@ def test_a_file_renamed_and_edited_is_refused_never_run_twice(project: Project) 
 
     assert_one_error(result, f"{seed}_users.sql has the timestamp prefix of {seed}", "--rolled-back")
     assert project.snapshot() == before
+
+
+def test_a_file_renamed_twice_is_refused_never_run_twice(project: Project) -> None:
+    old, new = "2026_01_01_000001_a", "2026_01_01_000009_create_counters"  # neither prefix nor label kept
+    counting_migration(project, old)
+    ok(project.run("migrate"))
+    (project.migrations / f"{old}.sql").rename(project.migrations / f"{new}.sql")
+    before = project.snapshot()
+
+    result = project.run("migrate")
+
+    assert_one_error(result, f"{new}.sql runs the same statements as {old}", "renamed twice", "--applied")
+    assert project.snapshot() == before
+
+
+def test_a_file_renamed_twice_is_recorded_with_the_two_ways_out_the_error_names(project: Project) -> None:
+    old, new = "2026_01_01_000001_a", "2026_01_01_000009_create_counters"
+    counting_migration(project, old)
+    ok(project.run("migrate"))
+    (project.migrations / f"{old}.sql").rename(project.migrations / f"{new}.sql")
+
+    ok(project.run("migrate:resolve", new, "--applied"))
+    ok(project.run("migrate:resolve", old, "--rolled-back"))
+    result = ok(project.run("migrate"))
+
+    assert "Nothing to migrate" in result.stdout
+    assert counter_rows(project) == 1
+    assert [name for name, _ in project.applied()] == [new]
+
+
+def test_a_new_migration_that_repeats_a_forgotten_one_runs_once_forgotten(project: Project) -> None:
+    old, new = "2026_01_01_000001_a", "2026_01_01_000009_count_again"
+    counting_migration(project, old)
+    ok(project.run("migrate"))
+    (project.migrations / f"{old}.sql").rename(project.migrations / f"{new}.sql")
+    ok(project.run("migrate:resolve", old, "--rolled-back"))
+
+    ok(project.run("migrate"))
+
+    assert counter_rows(project) == 2
 
 
 def test_status_shows_a_renamed_file_as_renamed_and_resolve_refuses_to_record_it_twice(project: Project) -> None:

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from kitgen.driver import AppliedMigration
 from kitgen.errors import ChangedMigrationsError, MigrationFileError
 from kitgen.migrations.files import NAME, MigrationFile, decode_source
-from kitgen.migrations.formats import CHECKSUM_SCHEME, format_for, raw_hash
+from kitgen.migrations.formats import CHECKSUM_SCHEME, NO_DOWN, format_for, raw_hash
 
 APPLIED, PENDING, CHANGED, MISSING = "applied", "pending", "changed", "missing"
 RENAMED = "renamed"  # a pending file that is an applied migration renamed: recorded by the next migrate
 SAME, DOWN = "same", "down"  # applied: the same statements in other words; only the down changed
+KEPT = "kept"  # applied: the down was removed from the file; the recorded one is kept, never replaced by none
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class Reconciliation:
     upgraded: list[Update] = field(default_factory=list)
     out_of_order: list[MigrationFile] = field(default_factory=list)
     newest: str | None = None
-    clashes: list[Update] = field(default_factory=list)  # a pending file with a missing row's prefix, not a rename
+    clashes: list[Update] = field(default_factory=list)  # a pending file that may be a missing row, not a rename
 
     @property
     def bookkeeping(self) -> list[Update]:
@@ -91,16 +92,15 @@ def reconcile(files: Sequence[MigrationFile], applied: Sequence[AppliedMigration
         elif verdict == SAME or row.checksum_scheme != CHECKSUM_SCHEME:
             result.upgraded.append(Update(row, file))
     result.missing.extend(row.name for row in unmatched)
-    by_prefix = {_prefix(row.name): row for row in unmatched}
-    result.clashes.extend(Update(by_prefix[file.prefix], file) for file in result.pending if file.prefix in by_prefix)
+    result.clashes.extend(_clashes(result.pending, unmatched))
     if result.newest is not None:
         result.out_of_order.extend(file for file in result.pending if file.name < result.newest)
     return result
 
 
 def _compare(file: MigrationFile, row: AppliedMigration) -> str:
-    """``applied`` (the same bytes), ``same`` (the same statements), ``down`` (only the down changed) or
-    ``changed``."""
+    """``applied`` (the same bytes), ``same`` (the same statements), ``down`` (only the down changed),
+    ``kept`` (the down was removed) or ``changed``."""
     data = file.read_bytes()
     if raw_hash(data) == row.raw_hash and file.suffix == f".{row.format}":
         return APPLIED
@@ -111,7 +111,10 @@ def _compare(file: MigrationFile, row: AppliedMigration) -> str:
         source = decode_source(data, file.path)
         if fmt.checksum(source) != up_checksum(row):
             return CHANGED
-        return DOWN if fmt.down_checksum(source) != fmt.down_checksum(row.source) else SAME
+        down = fmt.down_checksum(source)
+        if down == fmt.down_checksum(row.source):
+            return SAME
+        return KEPT if down == NO_DOWN else DOWN
     except MigrationFileError:
         return CHANGED
 
@@ -151,6 +154,53 @@ def _renamed_from(file: MigrationFile, unmatched: Sequence[AppliedMigration]) ->
     except MigrationFileError:
         return None
     return next((row for row in candidates if up_checksum(row) == checksum), None)
+
+
+def _clashes(pending: Sequence[MigrationFile], unmatched: Sequence[AppliedMigration]) -> list[Update]:
+    """Pending files that may be a missing applied migration and must not run blindly: the same
+    timestamp prefix with other statements (renamed and edited), or the same statements under a new
+    prefix and label (renamed twice). A file whose up runs nothing can do no harm and never clashes."""
+    if not unmatched:
+        return []
+    found = []
+    for file in pending:
+        fmt = format_for(file.suffix)
+        try:
+            source = file.read_text()
+            if fmt.describe(source, file.path).runs_nothing:
+                continue
+            checksum = fmt.checksum(source)
+        except MigrationFileError:
+            continue
+        row = next(
+            (
+                row
+                for row in unmatched
+                if _prefix(row.name) == file.prefix
+                or (f".{row.format}" == file.suffix and up_checksum(row) == checksum)
+            ),
+            None,
+        )
+        if row is not None:
+            found.append(Update(row, file))
+    return found
+
+
+def drops_down(update: Update) -> bool:
+    """Whether ``update``'s file has no down where its row recorded one: recording the file would lose it."""
+    fmt = format_for(update.file.suffix)
+    try:
+        return fmt.down_checksum(update.file.read_text()) == NO_DOWN != fmt.down_checksum(update.row.source)
+    except MigrationFileError:
+        return False
+
+
+def same_statements(update: Update) -> bool:
+    """Whether a clash's file runs what its row recorded (so it is the row renamed, not edited)."""
+    fmt = format_for(update.file.suffix)
+    return f".{update.row.format}" == update.file.suffix and fmt.checksum(update.file.read_text()) == up_checksum(
+        update.row
+    )
 
 
 def _prefix(name: str) -> str:
@@ -197,7 +247,16 @@ def ensure_unchanged(reconciled: Reconciliation) -> None:
     if reconciled.changed:
         raise ChangedMigrationsError(tuple(reconciled.changed))
     for clash in reconciled.clashes:
-        old = clash.row.name
+        old, new = clash.row.name, clash.file.name
+        if same_statements(clash):
+            raise MigrationFileError(
+                f"{clash.file.path.name} runs the same statements as {old}, an applied migration whose file is "
+                "gone, under another timestamp prefix and label (renamed twice?)",
+                f"if it is {old} renamed, give it back {old}'s prefix or label and kitgen migrate records the "
+                f"rename, or record it yourself with kitgen migrate:resolve {new} --applied then kitgen "
+                f"migrate:resolve {old} --rolled-back; if it must run again, forget {old} first with "
+                f"kitgen migrate:resolve {old} --rolled-back; nothing was applied",
+            )
         raise MigrationFileError(
             f"{clash.file.path.name} has the timestamp prefix of {old}, an applied migration whose file is gone, "
             "but runs other statements (renamed and edited?)",

@@ -113,7 +113,15 @@ def record_updates(driver: Driver, updates: Sequence[Update]) -> None:
     driver.ensure_tracking_table()
     with driver.transaction() as db:
         for update in updates:
-            driver.update_applied(db, update.row.name, recorded(update.file, update.row))
+            driver.update_applied(db, update.row.name, _updated(update))
+
+
+def _updated(update: Update) -> AppliedMigration:
+    """The row recording ``update``'s file, but never a down removed: a renamed file without its down
+    changes only the name, and the recorded down stays for a file that gets it back."""
+    if history.drops_down(update):
+        return replace(update.row, name=update.file.name)
+    return recorded(update.file, update.row)
 
 
 MIGRATION_CLASS = re.compile(r"^class\s+(\w+)\s*\([^)]*\bMigration\b[^)]*\)\s*:", re.MULTILINE)
@@ -383,6 +391,7 @@ def load_recorded(
     up changed, or that is gone, is loaded from the source recorded when it was applied.
     """
     by_name = {file.name: file for file in files}
+    by_name.update({update.row.name: update.file for update in history.reconcile(files, rows).renamed})
     loaded = []
     for row in rows:
         file = by_name.get(row.name)
