@@ -80,13 +80,13 @@ class OutOfOrderError(KitgenError):
     """Pending migrations older than the newest applied one (a merged branch), refused by default."""
 
     def __init__(
-        self, older: tuple[str, ...], newest: str, renamed_to: tuple[str, ...], *, newest_has_file: bool = True
+        self, older: tuple[str, ...], newest: str, renamed_to: tuple[str, ...], *, to_roll_back: tuple[str, ...] = ()
     ) -> None:
         noun = "migration" if len(older) == 1 else "migrations"
         listed = ", ".join(older)
         suggestion = ", ".join(renamed_to)
         are = "is" if len(older) == 1 else "are"
-        if newest_has_file:
+        if not to_roll_back:
             super().__init__(
                 f"pending {noun} {listed} {are} older than {newest}, the newest applied migration "
                 "(merged from another branch?)",
@@ -98,9 +98,11 @@ class OutOfOrderError(KitgenError):
             super().__init__(
                 f"pending {noun} {listed} {are} older than {newest}, the newest applied migration, whose file "
                 "is not here (applied on another branch?)",
-                "roll back what that branch applied (kitgen migrate:rollback works without the files) or switch "
-                "back to it; or pass --allow-out-of-order (out_of_order = true in [tool.kitgen]) to apply as "
-                "they are; nothing was applied",
+                f"roll back what that branch applied with kitgen migrate:rollback --step {len(to_roll_back)} "
+                f"(it works without the files; it rolls back {', '.join(reversed(to_roll_back))}, and the next "
+                "kitgen migrate applies again those whose file is here), or switch back to that branch; or pass "
+                "--allow-out-of-order (out_of_order = true in [tool.kitgen]) to apply as they are; "
+                "nothing was applied",
             )
         self.older = older
         self.newest = newest

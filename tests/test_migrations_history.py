@@ -539,14 +539,35 @@ def test_status_shows_a_renamed_file_as_renamed_and_resolve_refuses_to_record_it
 def test_an_older_migration_on_a_branch_without_the_newest_applied_one(project: Project) -> None:
     users(project)
     avatar(project)
-    ok(project.run("migrate"))
+    ok(project.run("migrate"))  # one batch: users and the other branch's avatar
+    with project.connect() as connection:
+        connection.execute("INSERT INTO users (name) VALUES ('important')")
     (project.migrations / f"{AVATAR}.sql").unlink()  # switched to a branch that does not have it
     phone(project)
 
-    assert_one_error(project.run("migrate"), "whose file is not here", "migrate:rollback")
+    refused = project.run("migrate")
+    assert_one_error(refused, "whose file is not here", f"migrate:rollback --step 1 (", f"rolls back {AVATAR},")
     ok(project.run("migrate:rollback", "--step", "1", "--force"))
     ok(project.run("migrate"))
     assert columns(project.database) == ["id", "name", "phone"]
+    with project.connect() as connection:
+        assert connection.execute("SELECT name FROM users").fetchall() == [("important",)]
+
+
+def test_the_rollback_advised_for_another_branch_names_every_migration_it_undoes(project: Project) -> None:
+    users(project)
+    avatar(project)
+    project.sql(POSTS, "CREATE TABLE posts (id INTEGER PRIMARY KEY);", "DROP TABLE posts;")
+    ok(project.run("migrate"))
+    (project.migrations / f"{AVATAR}.sql").unlink()
+    phone(project)
+
+    refused = project.run("migrate")
+
+    assert_one_error(refused, "migrate:rollback --step 2 (", f"rolls back {POSTS}, {AVATAR},")
+    ok(project.run("migrate:rollback", "--step", "2", "--force"))
+    ok(project.run("migrate"))
+    assert [name for name, _ in project.applied()] == [USERS, PHONE, POSTS]
 
 
 def test_a_migration_outside_a_transaction_that_failed_halfway_leaves_entities_for_what_it_made(
