@@ -546,7 +546,7 @@ def test_an_older_migration_on_a_branch_without_the_newest_applied_one(project: 
     phone(project)
 
     refused = project.run("migrate")
-    assert_one_error(refused, "whose file is not here", f"migrate:rollback --step 1 (", f"rolls back {AVATAR},")
+    assert_one_error(refused, "whose file is not here", "migrate:rollback --step 1 (", f"rolls back {AVATAR},")
     ok(project.run("migrate:rollback", "--step", "1", "--force"))
     ok(project.run("migrate"))
     assert columns(project.database) == ["id", "name", "phone"]
