@@ -145,12 +145,11 @@ def find_root(start: Path, *, new_project: bool = False) -> Path:
 
     The nearest folder upward whose pyproject.toml has a ``[tool.kitgen]`` table; else the
     nearest folder holding a pyproject.toml; else the git root (the nearest folder holding a
-    ``.git`` folder or file); else ``start``. For ``kitgen init`` (``new_project``), the nearest
+    ``.git`` folder or file), where the search stops; else ``start``. For ``kitgen init`` (``new_project``), the nearest
     pyproject.toml comes first: a package of its own in a repository (a service of a monorepo)
     is set up there, even when a project above it already uses kitgen.
     """
     nearest_pyproject: Path | None = None
-    nearest_git: Path | None = None
     for folder in (start, *start.parents):
         pyproject = folder / PYPROJECT
         if pyproject.is_file():
@@ -158,9 +157,9 @@ def find_root(start: Path, *, new_project: bool = False) -> Path:
             if new_project or (b"kitgen" in data and declares_kitgen(parse_pyproject(data, pyproject))):
                 return folder  # (parsed only when it may declare kitgen)
             nearest_pyproject = nearest_pyproject or folder
-        if nearest_git is None and (folder / ".git").exists():
-            nearest_git = folder
-    return nearest_pyproject or nearest_git or start
+        if (folder / ".git").exists():
+            return nearest_pyproject or folder  # a repository's files never belong to a project above it
+    return nearest_pyproject or start
 
 
 def declares_kitgen(document: Mapping[str, object]) -> bool:

@@ -74,6 +74,30 @@ def test_without_any_pyproject_the_git_root_is_the_root(tmp_path: Path, git: str
     assert find_root(tmp_path / "app" / "sub") == tmp_path
 
 
+def test_the_search_stops_at_the_git_root_even_with_a_kitgen_project_above(tmp_path: Path) -> None:
+    make_root(tmp_path)  # a project that uses kitgen, with a repository cloned inside it
+    clone = tmp_path / "vendor" / "clone"
+    (clone / "sub").mkdir(parents=True)
+    (clone / ".git").mkdir()
+    assert find_root(clone / "sub") == clone
+    assert find_root(clone / "sub", new_project=True) == clone
+
+
+def test_init_in_a_repository_below_a_pyproject_sets_up_the_repository(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "home"\n', encoding="utf-8")
+    repo = tmp_path / "code" / "myapp"
+    repo.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+
+    result = kitgen(repo, "init")
+
+    assert result.returncode == 0, result.stderr
+    assert f"Project root: {repo.resolve()}" in result.stdout
+    assert (repo / "pyproject.toml").is_file() and (repo / "database" / "migrations").is_dir()
+    assert (tmp_path / "pyproject.toml").read_text(encoding="utf-8") == '[project]\nname = "home"\n'
+    assert not (tmp_path / "database").exists()
+
+
 def test_a_broken_pyproject_on_the_way_up_is_reported(tmp_path: Path) -> None:
     root = make_root(tmp_path)
     (root / "app").mkdir()
