@@ -236,7 +236,12 @@ PRETENDED = "pretended on a copy: the database itself was not changed"
 
 
 def print_pretend(config: Config, verb: str, result: PretendResult) -> None:
-    """Each migration's statements (verbatim), then each entity diff; the real run's error, if it would fail."""
+    """The tracking rows it would bring up to date, each migration's statements (verbatim), then each entity
+    diff; the real run's error, if it would fail."""
+    for old, new in result.renamed:
+        echo(f"Would record the rename {old} → {new} (same content)")
+    for name in result.new_downs:
+        echo(f"Would record the new down of {name} (rollback runs it)")
     for migration in result.migrations:
         echo(style(f"Would {verb} {migration.name}:", bold=True))
         for statement in migration.statements:
@@ -262,6 +267,8 @@ def print_pretend(config: Config, verb: str, result: PretendResult) -> None:
     count = len(result.ran)
     noun = "migration" if count == 1 else "migrations"
     done = f"Would {verb} {count} {noun}" if count else f"Nothing to {verb}"
+    if not count and (result.renamed or result.new_downs):
+        done = "Would run nothing"
     echo(f"{done}; pretending: the database and the entities were not changed.")
 
 

@@ -310,3 +310,28 @@ def test_pretend_waits_for_the_migration_lock_and_fails_where_migrate_would(proj
         result = project.run("migrate", "--pretend", "--lock-timeout", "0.3")
         os.unlink(lock)
     assert_one_error(result, "lock")
+
+
+def test_pretend_names_the_renames_and_downs_it_would_record_and_records_none(project: Project) -> None:
+    users = project.sql("2026_01_01_000001_users", "CREATE TABLE users (id INTEGER PRIMARY KEY);", "DROP TABLE user;")
+    project.sql("2026_01_01_000002_posts", "CREATE TABLE posts (id INTEGER PRIMARY KEY);", "DROP TABLE posts;")
+    assert project.run("migrate").returncode == 0
+    users.write_text(users.read_text().replace("DROP TABLE user;", "DROP TABLE users;"))
+    posts = project.migrations / "2026_01_01_000002_posts.sql"
+    posts.rename(posts.with_name("2026_01_01_000002_create_posts_table.sql"))
+    before = everything(project)
+
+    result = project.run("migrate", "--pretend")
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:2] == [
+        "Would record the rename 2026_01_01_000002_posts → 2026_01_01_000002_create_posts_table (same content)",
+        "Would record the new down of 2026_01_01_000001_users (rollback runs it)",
+    ]
+    assert "Would write app/entities/post.py:" in lines  # its header names the migration that made it
+    assert lines[-1] == "Would run nothing; pretending: the database and the entities were not changed."
+    assert everything(project) == before
+    migrated = project.run("migrate")
+    assert "Renamed 2026_01_01_000002_posts → 2026_01_01_000002_create_posts_table" in migrated.stdout
+    assert "Recorded the new down of 2026_01_01_000001_users" in migrated.stdout

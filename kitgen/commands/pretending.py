@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kitgen.commands.session import OnWait, apply_pending, connected, entity_plan, ignore
+from kitgen.commands.session import Applied, OnWait, apply_pending, connected, entity_plan, ignore
 from kitgen.config import Config
 from kitgen.driver import Driver
 from kitgen.errors import KitgenError, UsageError
@@ -46,15 +46,17 @@ class PretendResult:
     entities: list[EntityChange] = field(default_factory=list)
     failure: KitgenError | None = None
     warnings: list[str] = field(default_factory=list)  # what generating the entities would warn about
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # renames the real run would record
+    new_downs: list[str] = field(default_factory=list)  # new downs the real run would record
 
 
-Rehearsal = Callable[[Driver, Trace], list[Ran]]
+Rehearsal = Callable[[Driver, Trace], Applied]
 
 
 def pretend_migrate(config: Config, *, step: bool = False, on_wait: OnWait = ignore) -> PretendResult:
     """What ``kitgen migrate`` would do, without changing the database or the entities."""
     rehearsal = _rehearse(config, "kitgen migrate --pretend", on_wait)
-    return rehearsal(lambda driver, trace: apply_pending(config, driver, step=step, trace=trace).ran)
+    return rehearsal(lambda driver, trace: apply_pending(config, driver, step=step, trace=trace))
 
 
 def pretend_rollback(config: Config, *, steps: int | None = None, on_wait: OnWait = ignore) -> PretendResult:
@@ -64,10 +66,10 @@ def pretend_rollback(config: Config, *, steps: int | None = None, on_wait: OnWai
     if steps is not None and steps < 1:
         raise UsageError(f"--step must be at least 1, got {steps}", "pass the number of migrations to roll back")
 
-    def roll_back(driver: Driver, trace: Trace) -> list[Ran]:
+    def roll_back(driver: Driver, trace: Trace) -> Applied:
         rows = last_migrations(driver.applied_migrations(), steps)
         loaded = load_for_rollback(config, rows)
-        return runner.roll_back_all(driver, loaded, {row.name: row.batch for row in rows}, trace)
+        return Applied(runner.roll_back_all(driver, loaded, {row.name: row.batch for row in rows}, trace))
 
     return _rehearse(config, "kitgen migrate:rollback --pretend", on_wait)(roll_back)
 
@@ -83,13 +85,15 @@ def _rehearse(config: Config, command: str, on_wait: OnWait) -> Callable[[Rehear
 
         with connected(config) as database, database.lock(command, on_wait), database.rehearsal() as copy:
             try:
-                ran = run(copy, trace)
+                done = run(copy, trace)
             except KitgenError as failure:
                 names = [*failure.done, *(name for name in statements if name not in failure.done)]
                 return PretendResult([Rehearsed(name, statements.get(name, [])) for name in names], failure=failure)
             changes, warnings = entity_changes(config, copy)
-            rehearsed = [Rehearsed(item.name, statements.get(item.name, [])) for item in ran]
-            return PretendResult(rehearsed, ran, changes, warnings=warnings)
+            rehearsed = [Rehearsed(item.name, statements.get(item.name, [])) for item in done.ran]
+            return PretendResult(
+                rehearsed, done.ran, changes, warnings=warnings, renamed=done.renamed, new_downs=done.new_downs
+            )
 
     return rehearse
 
