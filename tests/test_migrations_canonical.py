@@ -26,6 +26,29 @@ from kitgen.migrations.sql import sql_down_checksum
 ROOT = Path(__file__).resolve().parents[1]
 
 PY_SOURCES: dict[str, str] = {
+    "helpers_of_the_down": """from kitgen import Database, Migration
+
+
+def restore(db: Database, table: str) -> None:
+    db.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY)")
+
+
+def shared(db: Database) -> None:
+    db.execute("SELECT 1")
+
+
+class DropLegacy(Migration):
+    def up(self, db: Database) -> None:
+        shared(db)
+        db.execute("DROP TABLE legacy")
+
+    def down(self, db: Database) -> None:
+        shared(db)
+        self.recreate(db)
+
+    def recreate(self, db: Database) -> None:
+        restore(db, "legacy")
+""",
     "minimal_up_only": """from kitgen import Database, Migration
 
 
@@ -298,6 +321,10 @@ SQL_SOURCES: dict[str, str] = {
 
 # name: (up checksum, down checksum); computed once, then frozen
 GOLDEN: dict[str, tuple[str, str]] = {
+    "helpers_of_the_down": (
+        "bdff8c515c2b7d49e686c6f70726f45dec42bb2e778273c2765ab1094916ad23",
+        "18f60d22f22b83bf143e4dfb4f31a656583f80597ed1e55870e668e912f9a1b7",
+    ),
     "minimal_up_only": (
         "7055e79d0a52ff16255160dc60c8beabe473a95010d2e3674256b004b499463a",
         NO_DOWN,
@@ -392,7 +419,7 @@ def checksums(name: str) -> tuple[str, str]:
 
 
 def test_the_scheme_is_the_one_these_digests_belong_to() -> None:
-    assert CHECKSUM_SCHEME == "2"
+    assert CHECKSUM_SCHEME == "3"
     assert NO_DOWN == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  # sha256 of ""
     assert GOLDEN.keys() == SOURCES.keys()
 
@@ -567,3 +594,25 @@ def test_the_python_checksum_needs_only_the_standard_library() -> None:
         [sys.executable, "-S", "-c", script], capture_output=True, text=True, env=env, timeout=60, check=False
     )
     assert completed.stdout.strip() == "ok", completed.stderr
+
+
+def test_a_function_only_the_down_uses_is_part_of_the_down() -> None:
+    source = PY_SOURCES["helpers_of_the_down"]
+    edited_helper = source.replace("(id INTEGER PRIMARY KEY)", "(id INTEGER PRIMARY KEY, name TEXT)")
+    edited_method = source.replace('restore(db, "legacy")', 'restore(db, "legacy_table")')
+    edited_shared = source.replace("SELECT 1", "SELECT 2")
+
+    for edited in (edited_helper, edited_method):
+        assert python_checksum(edited) == python_checksum(source)
+        assert python_down_checksum(edited) != python_down_checksum(source)
+    assert python_checksum(edited_shared) != python_checksum(source)  # up uses it too
+
+
+def test_a_function_the_up_uses_through_another_stays_part_of_the_up() -> None:
+    source = PY_SOURCES["helpers_of_the_down"].replace(
+        '        shared(db)\n        db.execute("DROP TABLE legacy")',
+        '        self.recreate(db)\n        db.execute("DROP TABLE legacy")',
+    )
+    edited = source.replace("(id INTEGER PRIMARY KEY)", "(id INTEGER PRIMARY KEY, name TEXT)")
+
+    assert python_checksum(edited) != python_checksum(source)

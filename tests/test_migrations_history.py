@@ -16,6 +16,7 @@ from conftest import Project, assert_one_error
 
 from kitgen.driver.sqlite import SQLiteDriver
 from kitgen.migrations.files import discover
+from kitgen.migrations.formats import CHECKSUM_SCHEME
 from kitgen.migrations.history import reconcile
 
 USERS = "2026_01_01_000001_create_users_table"
@@ -274,7 +275,7 @@ def test_an_upgrade_then_a_comment_edit_is_not_a_change(project: Project) -> Non
     assert f"Applying {POSTS} … done" in result.stdout
     with project.connect() as connection:
         schemes = connection.execute("SELECT name, checksum_scheme FROM kitgen_migrations ORDER BY id").fetchall()
-    assert schemes == [(USERS, "2"), (POSTS, "2")]  # upgraded in place
+    assert schemes == [(USERS, CHECKSUM_SCHEME), (POSTS, CHECKSUM_SCHEME)]  # upgraded in place
     assert "2 applied." in ok(project.run("migrate:status")).stdout
 
 
@@ -582,3 +583,21 @@ def test_a_migration_outside_a_transaction_that_failed_halfway_leaves_entities_f
 
     assert_one_error(result, "1 statement ran")
     assert (project.entities / "first.py").is_file()
+
+
+def test_a_helper_only_the_down_uses_is_a_new_down_when_edited(project: Project) -> None:
+    path = project.python(
+        USERS,
+        'db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")',
+        "self.drop(db)",
+        extra='def drop(self, db: Database) -> None:\n    db.execute("DROP TABLE user")\n\n',
+    )
+    ok(project.run("migrate"))
+    assert_one_error(project.run("migrate:rollback", "--force"), "no such table: user")
+    path.write_text(path.read_text().replace("DROP TABLE user", "DROP TABLE users"))
+
+    migrated = ok(project.run("migrate"))
+
+    assert f"Recorded the new down of {USERS}" in migrated.stdout
+    ok(project.run("migrate:rollback", "--force"))
+    assert project.tables() == ["kitgen_migrations"]

@@ -53,7 +53,7 @@ class Format:
     describe: Callable[[str, Path], Description]
 
 
-CHECKSUM_SCHEME = "2"  # bump whenever any format's checksums change, for the same source
+CHECKSUM_SCHEME = "3"  # bump whenever any format's checksums change, for the same source
 
 
 def digest(text: str) -> str:

@@ -6,6 +6,7 @@ import ast
 import sys
 import traceback
 import types
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeGuard
 
@@ -65,7 +66,8 @@ Down = ast.FunctionDef | ast.AsyncFunctionDef
 
 
 def split_down(module: ast.Module) -> tuple[ast.Module, list[Down]]:
-    """Take the ``down`` method(s) out of the module's Migration subclass, read without running it.
+    """Take the ``down`` method(s) out of the module's Migration subclass, read without running it,
+    with the functions and methods only the down uses (so editing them is a new down, not a change).
 
     Without such a class the module stays whole and there is no down.
     """
@@ -73,8 +75,45 @@ def split_down(module: ast.Module) -> tuple[ast.Module, list[Down]]:
     if cls is None:
         return module, []
     downs = [statement for statement in cls.body if _is_down(statement)]
-    cls.body = [statement for statement in cls.body if not _is_down(statement)]
-    return module, downs
+    if not downs:
+        return module, []
+    helpers = _used_by_down_only(module, cls, downs)
+    cls.body = [statement for statement in cls.body if not _is_down(statement) and statement not in helpers]
+    module.body = [statement for statement in module.body if statement not in helpers]
+    return module, [*downs, *helpers]
+
+
+def _used_by_down_only(module: ast.Module, cls: ast.ClassDef, downs: list[Down]) -> list[Down]:
+    """The module's functions and the class's methods (but ``up``) that the down uses, directly or
+    through one another, and nothing else in the module names."""
+    candidates = [
+        statement
+        for statement in [*module.body, *cls.body]
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef) and statement.name not in ("up", "down")
+    ]
+    chosen = [each for each in candidates if each.name in _names(downs)]
+    while True:
+        used = _names([*downs, *chosen])
+        grown = [each for each in candidates if each.name in used]
+        rest: list[ast.AST] = [node for node in [*module.body, *cls.body] if node is not cls and not _is_down(node)]
+        rest += [*cls.bases, *cls.keywords, *cls.decorator_list]
+        elsewhere = _names([node for node in rest if node not in grown])
+        kept = [each for each in grown if each.name not in elsewhere]
+        if kept == chosen:
+            return chosen
+        chosen = kept
+
+
+def _names(nodes: Sequence[ast.AST]) -> set[str]:
+    """Every name and attribute the nodes mention (a function's own name excluded)."""
+    found: set[str] = set()
+    for node in nodes:
+        for each in ast.walk(node):
+            if isinstance(each, ast.Name):
+                found.add(each.id)
+            elif isinstance(each, ast.Attribute):
+                found.add(each.attr)
+    return found
 
 
 def _is_down(statement: ast.stmt) -> TypeGuard[Down]:
