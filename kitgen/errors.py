@@ -7,6 +7,7 @@ Each error carries what went wrong and what to do about it; the CLI prints
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -76,33 +77,54 @@ class ChangedMigrationsError(KitgenError):
         self.names = names
 
 
+@dataclass(frozen=True)
+class OtherBranch:
+    """Applied migrations another branch made: ``gone`` (the oldest whose file is not here, newer than the
+    pending ones), the last ones applied down to it, and those of them whose file is here."""
+
+    gone: str
+    to_roll_back: tuple[str, ...]
+    with_files: tuple[str, ...]
+
+
 class OutOfOrderError(KitgenError):
     """Pending migrations older than the newest applied one (a merged branch), refused by default."""
 
     def __init__(
-        self, older: tuple[str, ...], newest: str, renamed_to: tuple[str, ...], *, to_roll_back: tuple[str, ...] = ()
+        self,
+        older: tuple[str, ...],
+        newest: str,
+        renamed_to: tuple[str, ...],
+        *,
+        branch: OtherBranch | None = None,
     ) -> None:
         noun = "migration" if len(older) == 1 else "migrations"
         listed = ", ".join(older)
-        suggestion = ", ".join(renamed_to)
         are = "is" if len(older) == 1 else "are"
-        if not to_roll_back:
+        allow = "--allow-out-of-order (out_of_order = true in [tool.kitgen]) to apply as they are"
+        if branch is None:
             super().__init__(
                 f"pending {noun} {listed} {are} older than {newest}, the newest applied migration "
                 "(merged from another branch?)",
-                f"give {'it' if len(older) == 1 else 'them'} a newer prefix (rename to {suggestion}) so every "
-                "database applies the migrations in the same order, or pass --allow-out-of-order "
-                "(out_of_order = true in [tool.kitgen]) to apply as they are; nothing was applied",
+                f"give {'it' if len(older) == 1 else 'them'} a newer prefix (rename to {', '.join(renamed_to)}) so "
+                f"every database applies the migrations in the same order, or pass {allow}; nothing was applied",
+            )
+        elif not branch.with_files:
+            super().__init__(
+                f"pending {noun} {listed} {are} older than {branch.gone}, an applied migration whose file is not here "
+                "(applied on another branch?)",
+                f"roll back what that branch applied with kitgen migrate:rollback --step {len(branch.to_roll_back)} "
+                f"(it works without the files; it rolls back {', '.join(reversed(branch.to_roll_back))}), or "
+                f"switch back to that branch; or pass {allow}; nothing was applied",
             )
         else:
             super().__init__(
-                f"pending {noun} {listed} {are} older than {newest}, the newest applied migration, whose file "
-                "is not here (applied on another branch?)",
-                f"roll back what that branch applied with kitgen migrate:rollback --step {len(to_roll_back)} "
-                f"(it works without the files; it rolls back {', '.join(reversed(to_roll_back))}, and the next "
-                "kitgen migrate applies again those whose file is here), or switch back to that branch; or pass "
-                "--allow-out-of-order (out_of_order = true in [tool.kitgen]) to apply as they are; "
-                "nothing was applied",
+                f"pending {noun} {listed} {are} older than {branch.gone}, an applied migration whose file is not here "
+                "(applied on another branch?)",
+                f"pass {allow}, or switch back to that branch and roll back there; here, kitgen migrate:rollback "
+                f"--step {len(branch.to_roll_back)} would also roll back {', '.join(reversed(branch.with_files))}, "
+                "whose file is "
+                "here, running its down and losing what it holds; nothing was applied",
             )
         self.older = older
         self.newest = newest

@@ -280,11 +280,20 @@ def print_rebuild(result: RebuildResult) -> None:
     print_ran("Applied", result.applied, nothing="Nothing to migrate.")
 
 
-STATE_COLORS = {"applied": "green", "renamed": "yellow", "pending": "yellow", "changed": "red", "missing": "red"}
+STATE_COLORS = {
+    "applied": "green",
+    "renamed": "yellow",
+    "pending": "yellow",
+    "refused": "red",
+    "changed": "red",
+    "missing": "red",
+}
 
 
 def state_label(state: MigrationState) -> str:
     label = f"{state.state} (batch {state.batch})" if state.state == "applied" else state.state
+    if state.state == "refused":
+        label = "refused (kitgen migrate says why and the ways out)"
     if state.renamed_from:
         label = f"renamed from {state.renamed_from} (batch {state.batch}; kitgen migrate records it)"
     return label if state.transactional else f"{label}, no transaction"

@@ -547,7 +547,7 @@ def test_an_older_migration_on_a_branch_without_the_newest_applied_one(project: 
     phone(project)
 
     refused = project.run("migrate")
-    assert_one_error(refused, "whose file is not here", "migrate:rollback --step 1 (", f"rolls back {AVATAR},")
+    assert_one_error(refused, "whose file is not here", "migrate:rollback --step 1 (", f"rolls back {AVATAR})")
     ok(project.run("migrate:rollback", "--step", "1", "--force"))
     ok(project.run("migrate"))
     assert columns(project.database) == ["id", "name", "phone"]
@@ -555,7 +555,7 @@ def test_an_older_migration_on_a_branch_without_the_newest_applied_one(project: 
         assert connection.execute("SELECT name FROM users").fetchall() == [("important",)]
 
 
-def test_the_rollback_advised_for_another_branch_names_every_migration_it_undoes(project: Project) -> None:
+def test_the_rollback_for_another_branch_names_what_of_this_branch_it_would_undo(project: Project) -> None:
     users(project)
     avatar(project)
     project.sql(POSTS, "CREATE TABLE posts (id INTEGER PRIMARY KEY);", "DROP TABLE posts;")
@@ -565,7 +565,7 @@ def test_the_rollback_advised_for_another_branch_names_every_migration_it_undoes
 
     refused = project.run("migrate")
 
-    assert_one_error(refused, "migrate:rollback --step 2 (", f"rolls back {POSTS}, {AVATAR},")
+    assert_one_error(refused, "migrate:rollback --step 2 would also roll back", f"{POSTS}, whose file is here")
     ok(project.run("migrate:rollback", "--step", "2", "--force"))
     ok(project.run("migrate"))
     assert [name for name, _ in project.applied()] == [USERS, PHONE, POSTS]
@@ -601,3 +601,91 @@ def test_a_helper_only_the_down_uses_is_a_new_down_when_edited(project: Project)
     assert f"Recorded the new down of {USERS}" in migrated.stdout
     ok(project.run("migrate:rollback", "--force"))
     assert project.tables() == ["kitgen_migrations"]
+
+
+def test_two_files_claiming_one_applied_migration_are_refused_never_run_twice(project: Project) -> None:
+    seed = "2026_01_01_000004_seed_users"
+    users(project)
+    project.sql(seed, "INSERT INTO users (name) VALUES ('seed');", "DELETE FROM users WHERE name = 'seed';")
+    ok(project.run("migrate"))
+    path = project.migrations / f"{seed}.sql"
+    text = path.read_text()
+    path.rename(project.migrations / "2026_01_01_000004_seed.sql")  # keeps the prefix
+    (project.migrations / "2026_01_01_000005_seed_users.sql").write_text(text)  # keeps the label
+    before = project.snapshot()
+
+    result = project.run("migrate")
+
+    assert_one_error(result, "2026_01_01_000005_seed_users.sql runs the same statements as", seed)
+    assert project.snapshot() == before
+
+
+def test_a_rename_that_moves_a_migration_past_others_is_refused(project: Project) -> None:
+    users(project)
+    phone(project)
+    ok(project.run("migrate"))
+    moved = "2026_01_01_000009_create_users_table"
+    (project.migrations / f"{USERS}.sql").rename(project.migrations / f"{moved}.sql")
+    before = project.snapshot()
+
+    result = project.run("migrate")
+
+    assert_one_error(result, f"{moved}.sql", f"after {PHONE}", "fresh database")
+    assert project.snapshot() == before
+    status = ok(project.run("migrate:status"))
+    assert f"{moved}  refused" in status.stdout
+
+
+def test_status_shows_a_file_migrate_would_refuse_as_refused(project: Project) -> None:
+    old, new = "2026_01_01_000001_a", "2026_01_01_000009_create_counters"
+    counting_migration(project, old)
+    ok(project.run("migrate"))
+    (project.migrations / f"{old}.sql").rename(project.migrations / f"{new}.sql")
+
+    status = ok(project.run("migrate:status"))
+
+    assert f"{new}  refused" in status.stdout
+    assert_one_error(project.run("migrate"), "renamed twice")
+
+
+def test_accepting_a_file_without_its_down_keeps_nothing_from_being_lost(project: Project) -> None:
+    path = seeded_users(project)
+    path.write_text("-- migrate:up\nCREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT);\n")
+    before = project.snapshot()
+
+    result = project.run("migrate:resolve", USERS, "--accept-changes")
+
+    assert_one_error(result, "has no down", "recorded")
+    assert project.snapshot() == before
+
+
+def test_a_helper_the_up_may_reach_by_name_stays_part_of_the_up(project: Project) -> None:
+    path = project.python(
+        USERS,
+        'db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")\ngetattr(self, "seed_" + "rows")(db)',
+        "self.seed_rows(db)",
+        extra="def seed_rows(self, db: Database) -> None:\n    db.execute(\"INSERT INTO users (name) VALUES ('a')\")\n\n",
+    )
+    ok(project.run("migrate"))
+    path.write_text(path.read_text().replace("VALUES ('a')", "VALUES ('b')"))
+
+    assert_one_error(project.run("migrate"), "changed since it ran", USERS)
+
+
+def test_the_rollback_advised_for_another_branch_warns_about_this_branchs_migrations(project: Project) -> None:
+    users(project)
+    tags = "2026_01_01_000005_create_tags"
+    comments = "2026_01_01_000006_create_comments"
+    project.sql(tags, "CREATE TABLE tags (id INTEGER PRIMARY KEY);", "DROP TABLE tags;")
+    ok(project.run("migrate"))  # on the other branch
+    (project.migrations / f"{tags}.sql").unlink()
+    project.sql(comments, "CREATE TABLE comments (id INTEGER PRIMARY KEY);", "DROP TABLE comments;")
+    ok(project.run("migrate"))  # back on this branch
+    phone(project)
+
+    refused = project.run("migrate")
+
+    assert_one_error(refused, f"older than {tags}, an applied migration whose file is not here", "--allow-out-of-order")
+    error = next(line for line in refused.stderr.splitlines() if line.startswith("Error: "))
+    assert f"would also roll back {comments}" in error and "whose file is here" in error
+    assert f"{comments}, the newest applied migration, whose file is not here" not in error

@@ -103,7 +103,7 @@ def entity_changes(config: Config, driver: Driver) -> tuple[list[EntityChange], 
     from kitgen.codegen import files as entity_files
     from kitgen.codegen.generate import compose, precision_warnings
 
-    if not driver.exists:
+    if not driver.exists or not config.generate:
         return [], []
     plan = entity_plan(config, driver)
     if plan.current:

@@ -122,6 +122,12 @@ def _accept_changes(driver: Driver, row: AppliedMigration, file: MigrationFile |
             f"{row.name} has not changed since it was applied",
             "nothing to accept (its down, if edited, is recorded by the next kitgen migrate)",
         )
+    if history.drops_down(history.Update(row, file)):
+        raise KitgenError(
+            f"{row.name}'s file has no down, and accepting it would lose the down recorded when it was applied",
+            "write its down in the file again (the recorded one is in the source column of kitgen_migrations), "
+            "then accept it; nothing was recorded",
+        )
     driver.ensure_tracking_table()
     with driver.transaction() as db:
         driver.update_applied(db, row.name, runner.recorded(file, row))

@@ -15,7 +15,7 @@ from kitgen.codegen.generate import GenerateResult
 from kitgen.codegen.plan import plan_entities
 from kitgen.config import Config
 from kitgen.driver import AppliedMigration, Driver, open_driver
-from kitgen.errors import MigrationFailed, OutOfOrderError
+from kitgen.errors import MigrationFailed, OtherBranch, OutOfOrderError
 from kitgen.migrations import files, history, runner
 from kitgen.migrations.runner import Ran
 from kitgen.schema.introspect import introspect_schema
@@ -104,7 +104,7 @@ def apply_pending(
             tuple(file.name for file in reconciled.out_of_order),
             reconciled.newest or "",
             newer_names(reconciled.out_of_order),
-            to_roll_back=_applied_since_branch(applied, reconciled),
+            branch=_other_branch(applied, reconciled),
         )
     if pending and config.generate:
         entity_files.ensure_writable(config.entities)  # the entities will follow: check before changing anything
@@ -120,13 +120,15 @@ def apply_pending(
     return Applied(ran, renamed, new_downs)
 
 
-def _applied_since_branch(applied: list[AppliedMigration], reconciled: history.Reconciliation) -> tuple[str, ...]:
-    """When an applied migration newer than the pending ones has no file here (another branch applied
-    it): the migrations to roll back, the last ones applied down to the first such one."""
+def _other_branch(applied: list[AppliedMigration], reconciled: history.Reconciliation) -> OtherBranch | None:
+    """When an applied migration newer than the pending ones has no file here (another branch applied it)."""
     oldest = min(file.name for file in reconciled.out_of_order)
     order = [row.name for row in applied]
     gone = [index for index, name in enumerate(order) if name in reconciled.missing and name > oldest]
-    return tuple(order[min(gone) :]) if gone else ()
+    if not gone:
+        return None
+    tail = tuple(order[min(gone) :])
+    return OtherBranch(order[min(gone)], tail, tuple(name for name in tail if name not in reconciled.missing))
 
 
 def newer_names(older: list[files.MigrationFile]) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from kitgen.migrations.formats import CHECKSUM_SCHEME, NO_DOWN, format_for, raw_
 
 APPLIED, PENDING, CHANGED, MISSING = "applied", "pending", "changed", "missing"
 RENAMED = "renamed"  # a pending file that is an applied migration renamed: recorded by the next migrate
+REFUSED = "refused"  # a pending file that may be an applied migration renamed: migrate refuses it, with ways out
 SAME, DOWN = "same", "down"  # applied: the same statements in other words; only the down changed
 KEPT = "kept"  # applied: the down was removed from the file; the recorded one is kept, never replaced by none
 
@@ -43,6 +44,13 @@ class Update:
 
 
 @dataclass(frozen=True)
+class Moved(Update):
+    """A rename whose new name sorts on the other side of applied migrations (``passed``)."""
+
+    passed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Reconciliation:
     """How the files relate to the tracking rows.
 
@@ -61,6 +69,7 @@ class Reconciliation:
     out_of_order: list[MigrationFile] = field(default_factory=list)
     newest: str | None = None
     clashes: list[Update] = field(default_factory=list)  # a pending file that may be a missing row, not a rename
+    reordered: list[Moved] = field(default_factory=list)  # a rename that moves a migration past applied ones
 
     @property
     def bookkeeping(self) -> list[Update]:
@@ -92,7 +101,10 @@ def reconcile(files: Sequence[MigrationFile], applied: Sequence[AppliedMigration
         elif verdict == SAME or row.checksum_scheme != CHECKSUM_SCHEME:
             result.upgraded.append(Update(row, file))
     result.missing.extend(row.name for row in unmatched)
-    result.clashes.extend(_clashes(result.pending, unmatched))
+    result.clashes.extend(_clashes(result.pending, [row for row in applied if row.name not in on_disk]))
+    result.reordered.extend(
+        Moved(update.row, update.file, passed) for update in result.renamed if (passed := _passed(update, applied))
+    )
     if result.newest is not None:
         result.out_of_order.extend(file for file in result.pending if file.name < result.newest)
     return result
@@ -195,6 +207,13 @@ def drops_down(update: Update) -> bool:
         return False
 
 
+def _passed(update: Update, applied: Sequence[AppliedMigration]) -> tuple[str, ...]:
+    """The applied migrations a rename moves its migration past: a fresh database would apply them in
+    another order than this one did."""
+    old, new = update.row.name, update.file.name
+    return tuple(sorted(row.name for row in applied if row.name != old and (row.name < old) != (row.name < new)))
+
+
 def same_statements(update: Update) -> bool:
     """Whether a clash's file runs what its row recorded (so it is the row renamed, not edited)."""
     fmt = format_for(update.file.suffix)
@@ -216,14 +235,18 @@ def _label(name: str) -> str:
 def compare(files: Sequence[MigrationFile], applied: Sequence[AppliedMigration]) -> list[MigrationState]:
     """The state of every migration, from the files and the tracking rows; a renamed file is listed under
     its new name (``renamed``: the next ``migrate`` records it), its old name not at all."""
-    renamed = {update.file.name: update.row for update in reconcile(files, applied).renamed} if applied else {}
+    reconciled = reconcile(files, applied)
+    refused = {update.file.name for update in [*reconciled.clashes, *reconciled.reordered]}
+    renamed = {update.file.name: update.row for update in reconciled.renamed if update.file.name not in refused}
     gone = {row.name for row in renamed.values()}
     rows = {row.name: row for row in applied if row.name not in gone}
     on_disk = {file.name: file for file in files}
     states = []
     for name in sorted(rows.keys() | on_disk.keys()):
         row, file = rows.get(name), on_disk.get(name)
-        if name in renamed:
+        if name in refused:
+            states.append(MigrationState(name, REFUSED))
+        elif name in renamed:
             old = renamed[name]
             states.append(MigrationState(name, RENAMED, old.batch, old.applied_at, old.transactional, old.name))
         elif row is None:
@@ -246,6 +269,15 @@ def ensure_unchanged(reconciled: Reconciliation) -> None:
     """Refuse to go on when an applied migration's statements changed, renamed or not."""
     if reconciled.changed:
         raise ChangedMigrationsError(tuple(reconciled.changed))
+    for moved in reconciled.reordered:
+        old = moved.row.name
+        where = "before" if moved.file.name < old else "after"
+        raise MigrationFileError(
+            f"{moved.file.path.name} is {old} renamed, but its new name sorts {where} {', '.join(moved.passed)}, "
+            f"which sorted the other way before: a fresh database would apply them in another order than this one",
+            f"give it a name that sorts where {old} did (keep its timestamp prefix and change the label), "
+            "or put it back; nothing was applied",
+        )
     for clash in reconciled.clashes:
         old, new = clash.row.name, clash.file.name
         if same_statements(clash):

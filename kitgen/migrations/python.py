@@ -83,6 +83,9 @@ def split_down(module: ast.Module) -> tuple[ast.Module, list[Down]]:
     return module, [*downs, *helpers]
 
 
+DYNAMIC_LOOKUPS = frozenset({"getattr", "globals", "locals", "vars", "eval", "exec", "__dict__", "__getattribute__"})
+
+
 def _used_by_down_only(module: ast.Module, cls: ast.ClassDef, downs: list[Down]) -> list[Down]:
     """The module's functions and the class's methods (but ``up``) that the down uses, directly or
     through one another, and nothing else in the module names."""
@@ -91,6 +94,9 @@ def _used_by_down_only(module: ast.Module, cls: ast.ClassDef, downs: list[Down])
         for statement in [*module.body, *cls.body]
         if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef) and statement.name not in ("up", "down")
     ]
+    outside = [node for node in [*module.body, *cls.body] if node is not cls and not _is_down(node)]
+    if _names(outside) & DYNAMIC_LOOKUPS:
+        return []  # what the up reaches by a computed name cannot be told apart: every function counts for it
     chosen = [each for each in candidates if each.name in _names(downs)]
     while True:
         used = _names([*downs, *chosen])

@@ -401,9 +401,16 @@ def load_recorded(
             path = folder / f"{row.name}.{row.format}"
             migration = format_for(f".{row.format}").load(row.name, row.source, path)
         if migration.down is None:
+            kept = file is not None and history.drops_down(Update(row, file))
             raise IrreversibleMigration(
                 f"migration {row.name} has no down and cannot be rolled back",
-                "write its down in the file, or a new migration that undoes it; nothing was rolled back",
+                (
+                    "write its down in the file again (the one recorded when it was applied is kept, in the source "
+                    "column of kitgen_migrations)"
+                    if kept
+                    else "write its down in the file, or a new migration that undoes it"
+                )
+                + "; nothing was rolled back",
             )
         loaded.append(migration)
     return loaded
