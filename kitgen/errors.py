@@ -106,8 +106,9 @@ class OutOfOrderError(KitgenError):
             super().__init__(
                 f"pending {noun} {listed} {are} older than {newest}, the newest applied migration "
                 "(merged from another branch?)",
-                f"give {'it' if len(older) == 1 else 'them'} a newer prefix (rename to {', '.join(renamed_to)}) so "
-                f"every database applies the migrations in the same order, or pass {allow}; nothing was applied",
+                f"if no other database applied {'it' if len(older) == 1 else 'them'} yet, give "
+                f"{'it' if len(older) == 1 else 'them'} a newer prefix (rename to {', '.join(renamed_to)}) so every "
+                f"database applies the migrations in the same order; otherwise pass {allow}; nothing was applied",
             )
         elif not branch.with_files:
             super().__init__(

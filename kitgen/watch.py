@@ -184,9 +184,12 @@ def _flagged(event: Event) -> list[Path]:
 
 
 def _edited(path: Path) -> bool:
+    """Whether the changed entity file was edited by hand; a file removed meanwhile (a checkout) was not."""
     try:
         return headers.is_edited(entity_files.read_text(path))
-    except OSError:  # deleted or renamed meanwhile
+    except entity_files.EntitiesFolderError:
+        if path.exists():
+            raise
         return False
 
 

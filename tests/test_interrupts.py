@@ -295,7 +295,8 @@ def test_a_migration_without_a_transaction_says_which_statements_ran(
         signal.SIGINT,
         f"Interrupted during {SLOW}, which runs without a transaction: 2 statements ran: "
         "CREATE TABLE notes (n INTEGER PRIMARY KEY); INSERT INTO notes (n) VALUES (1) — it is not recorded as "
-        "applied; finish or undo what ran by hand, then run the command again",
+        "applied: either undo what ran by hand and run the command again, or finish it by hand and record it with "
+        f"kitgen migrate:resolve {SLOW} --applied (running it again would repeat what ran)",
     )
     assert progress_lines(result.stdout)[-1] == f"Applying {SLOW} … interrupted: partly run"
     assert project.applied() == [(AUTHORS, 1)]

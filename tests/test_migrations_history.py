@@ -6,6 +6,7 @@ Each test runs the installed ``kitgen`` script on real SQLite files, as a team m
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -689,3 +690,89 @@ def test_the_rollback_advised_for_another_branch_warns_about_this_branchs_migrat
     error = next(line for line in refused.stderr.splitlines() if line.startswith("Error: "))
     assert f"would also roll back {comments}" in error and "whose file is here" in error
     assert f"{comments}, the newest applied migration, whose file is not here" not in error
+
+
+def test_a_copied_sql_migration_with_its_label_is_refused_never_run_twice(project: Project) -> None:
+    seed = "2026_01_01_000004_seed_users"
+    users(project)
+    path = project.sql(seed, "INSERT INTO users (name) VALUES ('seed');", "DELETE FROM users WHERE name = 'seed';")
+    ok(project.run("migrate"))
+    (project.migrations / "2026_01_01_000005_seed_users.sql").write_text(path.read_text())
+    before = project.snapshot()
+
+    result = project.run("migrate")
+
+    assert_one_error(result, "2026_01_01_000005_seed_users.sql runs the same statements as", "(a copy?)")
+    assert project.snapshot() == before
+
+
+def test_a_same_second_prefix_collision_fixed_by_a_rename_is_recorded_on_the_other_database(
+    project: Project,
+) -> None:
+    """Two developers made a migration in the same second; one of them renamed his to a later prefix."""
+    users(project)
+    phone_name, email = "2026_01_01_000002_add_phone_to_users", "2026_01_01_000002_add_email_to_users"
+    project.sql(email, "ALTER TABLE users ADD COLUMN email TEXT;", "ALTER TABLE users DROP COLUMN email;")
+    ok(project.run("migrate"))  # this database applied email
+    renamed = "2026_01_01_000003_add_email_to_users"
+    (project.migrations / f"{email}.sql").rename(project.migrations / f"{renamed}.sql")
+    project.sql(phone_name, "ALTER TABLE users ADD COLUMN phone TEXT;", "ALTER TABLE users DROP COLUMN phone;")
+
+    result = ok(project.run("migrate", "--allow-out-of-order"))
+
+    assert f"Renamed {email} → {renamed}" in result.stdout
+    assert columns(project.database) == ["id", "name", "email", "phone"]
+    assert [name for name, _ in project.applied()] == [USERS, renamed, phone_name]
+
+
+def test_a_rename_that_fixes_the_order_is_recorded_with_allow_out_of_order(project: Project) -> None:
+    users(project)
+    phone(project)
+    ok(project.run("migrate"))
+    moved = "2026_01_01_000009_add_phone_to_users"
+    (project.migrations / f"{PHONE}.sql").rename(project.migrations / f"{moved}.sql")  # no order change here
+    avatar(project)
+    ok(project.run("migrate", "--allow-out-of-order"))
+    back = "2026_01_01_000002_add_phone_to_users"
+    (project.migrations / f"{moved}.sql").rename(project.migrations / f"{back}.sql")  # past avatar: refused
+
+    refused = project.run("migrate")
+    status = ok(project.run("migrate:status"))
+    allowed = ok(project.run("migrate", "--allow-out-of-order"))
+
+    assert_one_error(refused, f"sorts before {AVATAR}", "--allow-out-of-order")
+    assert re.search(rf"{back} +refused", status.stdout)
+    assert f"Renamed {moved} → {back}" in allowed.stdout
+    assert [name for name, _ in project.applied()] == [USERS, back, AVATAR]
+
+
+def test_resolve_records_a_rename_migrate_refuses_for_its_order(project: Project) -> None:
+    users(project)
+    phone(project)
+    avatar(project)
+    ok(project.run("migrate"))
+    moved = "2026_01_01_000009_add_phone_to_users"
+    (project.migrations / f"{PHONE}.sql").rename(project.migrations / f"{moved}.sql")
+    assert_one_error(project.run("migrate"), f"sorts after {AVATAR}")
+
+    ok(project.run("migrate:resolve", moved, "--applied"))
+    ok(project.run("migrate:resolve", PHONE, "--rolled-back"))
+    result = ok(project.run("migrate"))
+
+    assert "Nothing to migrate" in result.stdout
+    assert columns(project.database) == ["id", "name", "phone", "avatar"]
+
+
+def test_a_pending_migration_older_than_a_renamed_newest_one_is_out_of_order(project: Project) -> None:
+    users(project)
+    phone(project)
+    ok(project.run("migrate"))
+    moved = "2026_01_01_000009_add_phone_to_users"
+    (project.migrations / f"{PHONE}.sql").rename(project.migrations / f"{moved}.sql")
+    avatar(project)
+    before = project.snapshot()
+
+    result = project.run("migrate")
+
+    assert_one_error(result, f"{AVATAR} is older than {moved}")
+    assert project.snapshot() == before

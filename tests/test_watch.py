@@ -22,6 +22,7 @@ from kitgen.migrations.runner import Ran
 
 USERS = "2026_01_01_000001_create_users_table"
 TAGS = "2026_01_01_000002_create_tags_table"
+POSTS = "2026_01_01_000003_create_posts_table"
 PRICES = "2026_01_01_000003_create_prices_table"
 NOTES = "2026_01_01_000004_create_notes_table"
 
@@ -542,3 +543,16 @@ def test_track_applied_keeps_what_this_watch_applied_and_did_not_roll_back() -> 
     assert applied_here == {USERS, NOTES}
     watch.track_applied(applied_here, watch.Event(1.0, redone=[Ran(NOTES, 3, 1.0)]))
     assert applied_here == {USERS}
+
+
+def test_an_entity_file_removed_under_it_keeps_it_watching(project: Project, watcher: Watcher) -> None:
+    project.create_table(TAGS, "tags", "id INTEGER PRIMARY KEY, label TEXT")
+    watcher.wait_for(f"applied {TAGS}")
+    (project.migrations / f"{TAGS}.sql").unlink()  # a checkout to a branch without them
+    (project.entities / "tag.py").unlink()
+    watcher.quiet(1.5)
+
+    project.create_table(POSTS, "posts", "id INTEGER PRIMARY KEY")
+
+    watcher.wait_for(f"applied {POSTS}")
+    assert watcher.process.poll() is None

@@ -47,7 +47,9 @@ def scan(folder: Path) -> dict[str, ExistingFile]:
     for entry in sorted(os.listdir(folder)):
         path = folder / entry
         if entry.endswith(".py") and entry != "__init__.py" and path.is_file():
-            found[path.stem] = ExistingFile(path, headers.parse(_head(path)))
+            head = _head(path)
+            if head is not None:
+                found[path.stem] = ExistingFile(path, headers.parse(head))
     return found
 
 
@@ -65,9 +67,12 @@ def ensure_writable(folder: Path) -> None:
         ) from exc
 
 
-def _head(path: Path) -> str:
+def _head(path: Path) -> str | None:
+    """The start of the file, or None when it was removed since the folder was listed (a checkout)."""
     try:
         return headers.read_head(path)
+    except FileNotFoundError:
+        return None
     except OSError as exc:
         raise EntitiesFolderError(f"cannot read {path}: {exc.strerror}", "check its permissions") from exc
 

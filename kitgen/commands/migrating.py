@@ -105,7 +105,7 @@ def status(config: Config) -> StatusResult:
     """The state of every migration; reads the database without changing it."""
     with connected(config, readonly=True) as driver:
         applied = driver.applied_migrations()
-    states = history.compare(files.discover(config.migrations), applied)
+    states = history.compare(files.discover(config.migrations), applied, out_of_order=config.out_of_order)
     return StatusResult(str(config.database), [_with_options(config, state) for state in states], applied)
 
 

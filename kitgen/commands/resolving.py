@@ -84,7 +84,9 @@ def _mark_applied(
     if row is not None:
         raise KitgenError(f"{name} is already applied (batch {row.batch})", "nothing to record")
     assert file is not None
-    renamed = {update.file.name: update.row.name for update in history.reconcile(found, applied).renamed}
+    reconciled = history.reconcile(found, applied)
+    reordered = {moved.file.name for moved in reconciled.reordered}
+    renamed = {update.file.name: update.row.name for update in reconciled.renamed if update.file.name not in reordered}
     if name in renamed:
         raise KitgenError(
             f"{name} is {renamed[name]} renamed (the same statements, applied in batch "

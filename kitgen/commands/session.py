@@ -98,6 +98,8 @@ def apply_pending(
     found = files.discover(config.migrations)
     reconciled = history.reconcile(found, applied)
     history.ensure_unchanged(reconciled)
+    if not (allow_out_of_order or config.out_of_order):
+        history.ensure_in_order(reconciled)
     pending = runner.load_files(found, reconciled.pending)
     if reconciled.out_of_order and not (allow_out_of_order or config.out_of_order):
         raise OutOfOrderError(

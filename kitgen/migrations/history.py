@@ -9,7 +9,7 @@ Checksums made by an earlier scheme are re-derived from the source recorded with
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kitgen.driver import AppliedMigration
 from kitgen.errors import ChangedMigrationsError, MigrationFileError
@@ -43,6 +43,17 @@ class Update:
     file: MigrationFile
 
 
+CLAIMED, COPY, MOVED, PREFIX = "claimed", "copy", "moved", "prefix"  # the kinds of clash (see _clashes)
+
+
+@dataclass(frozen=True)
+class Clash(Update):
+    """A pending file that may be ``row``'s migration: ``kind`` says why; ``other``, the file that claimed it."""
+
+    kind: str = PREFIX
+    other: str | None = None
+
+
 @dataclass(frozen=True)
 class Moved(Update):
     """A rename whose new name sorts on the other side of applied migrations (``passed``)."""
@@ -68,7 +79,7 @@ class Reconciliation:
     upgraded: list[Update] = field(default_factory=list)
     out_of_order: list[MigrationFile] = field(default_factory=list)
     newest: str | None = None
-    clashes: list[Update] = field(default_factory=list)  # a pending file that may be a missing row, not a rename
+    clashes: list[Clash] = field(default_factory=list)  # a pending file that may be an applied migration
     reordered: list[Moved] = field(default_factory=list)  # a rename that moves a migration past applied ones
 
     @property
@@ -101,10 +112,14 @@ def reconcile(files: Sequence[MigrationFile], applied: Sequence[AppliedMigration
         elif verdict == SAME or row.checksum_scheme != CHECKSUM_SCHEME:
             result.upgraded.append(Update(row, file))
     result.missing.extend(row.name for row in unmatched)
-    result.clashes.extend(_clashes(result.pending, [row for row in applied if row.name not in on_disk]))
+    result.clashes.extend(_clashes(files, result.pending, applied, result.renamed))
     result.reordered.extend(
         Moved(update.row, update.file, passed) for update in result.renamed if (passed := _passed(update, applied))
     )
+    if result.renamed:  # the newest applied migration under the name it is about to be recorded with
+        gone = {update.row.name for update in result.renamed}
+        names = [name for name in rows if name not in gone] + [update.file.name for update in result.renamed]
+        result = replace(result, newest=max(names))
     if result.newest is not None:
         result.out_of_order.extend(file for file in result.pending if file.name < result.newest)
     return result
@@ -168,34 +183,54 @@ def _renamed_from(file: MigrationFile, unmatched: Sequence[AppliedMigration]) ->
     return next((row for row in candidates if up_checksum(row) == checksum), None)
 
 
-def _clashes(pending: Sequence[MigrationFile], unmatched: Sequence[AppliedMigration]) -> list[Update]:
-    """Pending files that may be a missing applied migration and must not run blindly: the same
-    timestamp prefix with other statements (renamed and edited), or the same statements under a new
-    prefix and label (renamed twice). A file whose up runs nothing can do no harm and never clashes."""
-    if not unmatched:
-        return []
+def _clashes(
+    files: Sequence[MigrationFile],
+    pending: Sequence[MigrationFile],
+    applied: Sequence[AppliedMigration],
+    renamed: Sequence[Update],
+) -> list[Clash]:
+    """Pending files that may be an applied migration and must not run blindly. A file whose up runs
+    nothing can do no harm and never clashes; otherwise, the first that applies of:
+
+    ``claimed``: the statements of an applied migration another file is already the rename of;
+    ``copy``: the statements and the label of an applied migration whose file is here;
+    ``moved``: the statements of an applied migration whose file is gone (renamed twice);
+    ``prefix``: the timestamp prefix of an applied migration whose file is gone (renamed and edited).
+    """
+    on_disk = {file.name for file in files}
+    claimed = {update.row.name: update.file.name for update in renamed}
+    missing = {row.name for row in applied if row.name not in on_disk and row.name not in claimed}
     found = []
     for file in pending:
-        fmt = format_for(file.suffix)
-        try:
-            source = file.read_text()
-            if fmt.describe(source, file.path).runs_nothing:
-                continue
-            checksum = fmt.checksum(source)
-        except MigrationFileError:
+        checksum = _running_checksum(file)
+        if checksum is None:
             continue
-        row = next(
-            (
-                row
-                for row in unmatched
-                if _prefix(row.name) == file.prefix
-                or (f".{row.format}" == file.suffix and up_checksum(row) == checksum)
-            ),
-            None,
-        )
-        if row is not None:
-            found.append(Update(row, file))
+        for row in applied:
+            same = f".{row.format}" == file.suffix and up_checksum(row) == checksum
+            if same and row.name in claimed:
+                found.append(Clash(row, file, CLAIMED, claimed[row.name]))
+            elif same and row.name in on_disk and _label(row.name) == file.label:
+                found.append(Clash(row, file, COPY))
+            elif same and row.name in missing:
+                found.append(Clash(row, file, MOVED))
+            elif _prefix(row.name) == file.prefix and row.name in missing:
+                found.append(Clash(row, file, PREFIX))
+            else:
+                continue
+            break
     return found
+
+
+def _running_checksum(file: MigrationFile) -> str | None:
+    """The up checksum of a file whose up runs something; None for an unfilled template or a broken file."""
+    fmt = format_for(file.suffix)
+    try:
+        source = file.read_text()
+        if fmt.describe(source, file.path).runs_nothing:
+            return None
+        return fmt.checksum(source)
+    except MigrationFileError:
+        return None
 
 
 def drops_down(update: Update) -> bool:
@@ -214,14 +249,6 @@ def _passed(update: Update, applied: Sequence[AppliedMigration]) -> tuple[str, .
     return tuple(sorted(row.name for row in applied if row.name != old and (row.name < old) != (row.name < new)))
 
 
-def same_statements(update: Update) -> bool:
-    """Whether a clash's file runs what its row recorded (so it is the row renamed, not edited)."""
-    fmt = format_for(update.file.suffix)
-    return f".{update.row.format}" == update.file.suffix and fmt.checksum(update.file.read_text()) == up_checksum(
-        update.row
-    )
-
-
 def _prefix(name: str) -> str:
     match = NAME.match(name)
     return match["prefix"] if match else name
@@ -232,11 +259,14 @@ def _label(name: str) -> str:
     return match["label"] if match else name
 
 
-def compare(files: Sequence[MigrationFile], applied: Sequence[AppliedMigration]) -> list[MigrationState]:
+def compare(
+    files: Sequence[MigrationFile], applied: Sequence[AppliedMigration], *, out_of_order: bool = False
+) -> list[MigrationState]:
     """The state of every migration, from the files and the tracking rows; a renamed file is listed under
-    its new name (``renamed``: the next ``migrate`` records it), its old name not at all."""
+    its new name (``renamed``: the next ``migrate`` records it), its old name not at all; a file ``migrate``
+    would refuse is ``refused`` (a rename that reorders is allowed ``out_of_order``)."""
     reconciled = reconcile(files, applied)
-    refused = {update.file.name for update in [*reconciled.clashes, *reconciled.reordered]}
+    refused = {update.file.name for update in [*reconciled.clashes, *([] if out_of_order else reconciled.reordered)]}
     renamed = {update.file.name: update.row for update in reconciled.renamed if update.file.name not in refused}
     gone = {row.name for row in renamed.values()}
     rows = {row.name: row for row in applied if row.name not in gone}
@@ -266,33 +296,55 @@ def all_applied(files: Sequence[MigrationFile], applied: Sequence[AppliedMigrati
 
 
 def ensure_unchanged(reconciled: Reconciliation) -> None:
-    """Refuse to go on when an applied migration's statements changed, renamed or not."""
+    """Refuse to go on when an applied migration's statements changed, or a pending file may be one."""
     if reconciled.changed:
         raise ChangedMigrationsError(tuple(reconciled.changed))
+    for clash in reconciled.clashes:
+        raise _clash_error(clash)
+
+
+def _clash_error(clash: Clash) -> MigrationFileError:
+    old, new, path = clash.row.name, clash.file.name, clash.file.path.name
+    unchanged = "nothing was applied"
+    if clash.kind == CLAIMED:
+        return MigrationFileError(
+            f"{path} runs the same statements as {old}, an applied migration {clash.other} is already the "
+            "rename of (two files claim one applied migration)",
+            f"keep one file for {old} and delete the other; if both must run, give this one statements of its "
+            f"own; {unchanged}",
+        )
+    if clash.kind == COPY:
+        return MigrationFileError(
+            f"{path} runs the same statements as {old}, applied, under the same label (a copy?)",
+            f"delete the copy; if it must run again, give it a label of its own (kitgen make:migration); {unchanged}",
+        )
+    if clash.kind == MOVED:
+        return MigrationFileError(
+            f"{path} runs the same statements as {old}, an applied migration whose file is gone, under another "
+            "timestamp prefix and label (renamed twice?)",
+            f"if it is {old} renamed, give it back {old}'s prefix or label and kitgen migrate records the "
+            f"rename, or record it yourself with kitgen migrate:resolve {new} --applied then kitgen "
+            f"migrate:resolve {old} --rolled-back; if it must run again, forget {old} first with "
+            f"kitgen migrate:resolve {old} --rolled-back; {unchanged}",
+        )
+    return MigrationFileError(
+        f"{path} has the timestamp prefix of {old}, an applied migration whose file is gone, "
+        "but runs other statements (renamed and edited?)",
+        f"if it is {old} renamed, restore its statements and put the change in a new migration; if it is a "
+        f"new migration, give it a prefix of its own (kitgen make:migration); if {old}'s effect is gone from "
+        f"the database, forget it with kitgen migrate:resolve {old} --rolled-back; {unchanged}",
+    )
+
+
+def ensure_in_order(reconciled: Reconciliation) -> None:
+    """Refuse a rename that moves a migration past applied ones (``--allow-out-of-order`` records it)."""
     for moved in reconciled.reordered:
-        old = moved.row.name
-        where = "before" if moved.file.name < old else "after"
+        old, new = moved.row.name, moved.file.name
+        where = "before" if new < old else "after"
         raise MigrationFileError(
             f"{moved.file.path.name} is {old} renamed, but its new name sorts {where} {', '.join(moved.passed)}, "
-            f"which sorted the other way before: a fresh database would apply them in another order than this one",
-            f"give it a name that sorts where {old} did (keep its timestamp prefix and change the label), "
-            "or put it back; nothing was applied",
-        )
-    for clash in reconciled.clashes:
-        old, new = clash.row.name, clash.file.name
-        if same_statements(clash):
-            raise MigrationFileError(
-                f"{clash.file.path.name} runs the same statements as {old}, an applied migration whose file is "
-                "gone, under another timestamp prefix and label (renamed twice?)",
-                f"if it is {old} renamed, give it back {old}'s prefix or label and kitgen migrate records the "
-                f"rename, or record it yourself with kitgen migrate:resolve {new} --applied then kitgen "
-                f"migrate:resolve {old} --rolled-back; if it must run again, forget {old} first with "
-                f"kitgen migrate:resolve {old} --rolled-back; nothing was applied",
-            )
-        raise MigrationFileError(
-            f"{clash.file.path.name} has the timestamp prefix of {old}, an applied migration whose file is gone, "
-            "but runs other statements (renamed and edited?)",
-            f"if it is {old} renamed, restore its statements and put the change in a new migration; if it is a "
-            f"new migration, give it a prefix of its own (kitgen make:migration); if {old}'s effect is gone from "
-            f"the database, forget it with kitgen migrate:resolve {old} --rolled-back; nothing was applied",
+            "which sorted the other way before: a fresh database would apply them in another order than this one",
+            f"give it a name that sorts where {old} did (keep its timestamp prefix and change the label), or put "
+            "it back; if every database applied it where it is now (a rename to fix the order), pass "
+            "--allow-out-of-order (out_of_order = true in [tool.kitgen]) to record the rename; nothing was applied",
         )

@@ -295,8 +295,9 @@ def _interrupted(
         return MigrationInterrupted(f"interrupted during {name}: rolled back", again, done, signum)
     stopped = MigrationInterrupted(
         f"interrupted during {name}, which runs without a transaction: {_ran_statements(statements)}",
-        f"it is not recorded as {'applied' if item.direction == 'up' else 'rolled back'}; finish or undo "
-        "what ran by hand, then run the command again",
+        f"it is not recorded as {'applied' if item.direction == 'up' else 'rolled back'}: either undo what ran "
+        "by hand and run the command again, or finish it by hand and record it with kitgen migrate:resolve "
+        f"{name} {'--applied' if item.direction == 'up' else '--rolled-back'} (running it again would repeat what ran)",
         done,
         signum,
     )
