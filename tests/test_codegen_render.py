@@ -43,6 +43,7 @@ from kitgen.codegen import headers
 from kitgen.codegen.generate import execute, plan_generation
 from kitgen.codegen.plan import MODEL_TYPES, EntitySpec, plan_entities
 from kitgen.codegen.render import MSGSPEC_UNNAMEABLE, class_docstring, field_docstring, render_entities
+from kitgen.schema.constraints import column_constraints
 from kitgen.schema.model import Schema
 from kitgen.schema.types import ANNOTATIONS, validate_overrides
 
@@ -65,20 +66,15 @@ HASH LINE
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from ._kitgen import Row, read_row, write_row
+from . import _kitgen
 
 
 class Note(BaseModel):
     """Table "notes"."""
-
-    model_config = ConfigDict(
-        populate_by_name=True,
-    )
 
     __tablename__: ClassVar[str] = "notes"
     __primary_key__: ClassVar[tuple[str, ...]] = ("id",)
@@ -87,44 +83,30 @@ class Note(BaseModel):
         "title": "title",
         "due_date": "due date",
     }
-    __kinds__: ClassVar[dict[str, str]] = {
-        "id": "int",
-        "title": "str",
-        "due_date": "date",
-    }
 
-    id: int
-    """INTEGER, primary key, not null."""
+    id: int = _kitgen.DATABASE_DEFAULT
+    """INTEGER, primary key, not null, assigned by SQLite when left out."""
     title: str
     """TEXT, not null."""
-    due_date: datetime.date | None = Field(alias="due date")
+    due_date: datetime.date | None = Field(default=None, serialization_alias="due date")
     """DATE, nullable."""
 
     @classmethod
     def from_row(
         cls,
-        row: Row,
+        row: _kitgen.Row,
         *,
-        columns: Sequence[str | Sequence[Any]] | None = None,
-    ) -> Note:
+        columns: _kitgen.Names | None = None,
+    ) -> Self:
         """An entity from a sqlite3.Row or a mapping, by column name.
 
         A tuple of values needs its column names: ``columns=cursor.description``.
         """
-        values = read_row(cls, row, columns)
-        return cls.model_validate(values)
+        return _kitgen.read_entity(cls, row, columns)
 
     def to_row(self) -> dict[str, Any]:
-        """Column name -> value as SQLite stores it, to write this entity back."""
-        return write_row(
-            {
-                "id": self.id,
-                "title": self.title,
-                "due_date": self.due_date,
-            },
-            self.__columns__,
-            self.__kinds__,
-        )
+        """Column name -> value as SQLite stores it; what the database fills is left out."""
+        return _kitgen.write_entity(self)
 '''
 
 EXPECTED_DATACLASS = '''\
@@ -135,14 +117,13 @@ HASH LINE
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
-from ._kitgen import Row, read_row, write_row
+from . import _kitgen
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Note:
     """Table "notes"."""
 
@@ -153,44 +134,30 @@ class Note:
         "title": "title",
         "due_date": "due date",
     }
-    __kinds__: ClassVar[dict[str, str]] = {
-        "id": "int",
-        "title": "str",
-        "due_date": "date",
-    }
 
-    id: int
-    """INTEGER, primary key, not null."""
+    id: int = _kitgen.DATABASE_DEFAULT
+    """INTEGER, primary key, not null, assigned by SQLite when left out."""
     title: str
     """TEXT, not null."""
-    due_date: datetime.date | None
+    due_date: datetime.date | None = None
     """DATE, nullable."""
 
     @classmethod
     def from_row(
         cls,
-        row: Row,
+        row: _kitgen.Row,
         *,
-        columns: Sequence[str | Sequence[Any]] | None = None,
-    ) -> Note:
+        columns: _kitgen.Names | None = None,
+    ) -> Self:
         """An entity from a sqlite3.Row or a mapping, by column name.
 
         A tuple of values needs its column names: ``columns=cursor.description``.
         """
-        values = read_row(cls, row, columns)
-        return cls(**values)
+        return _kitgen.read_entity(cls, row, columns)
 
     def to_row(self) -> dict[str, Any]:
-        """Column name -> value as SQLite stores it, to write this entity back."""
-        return write_row(
-            {
-                "id": self.id,
-                "title": self.title,
-                "due_date": self.due_date,
-            },
-            self.__columns__,
-            self.__kinds__,
-        )
+        """Column name -> value as SQLite stores it; what the database fills is left out."""
+        return _kitgen.write_entity(self)
 '''
 
 
@@ -202,15 +169,14 @@ HASH LINE
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from msgspec import Struct, field
 
-from ._kitgen import Row, read_row, write_row
+from . import _kitgen
 
 
-class Note(Struct):
+class Note(Struct, kw_only=True):
     """Table "notes"."""
 
     __tablename__: ClassVar[str] = "notes"
@@ -220,44 +186,30 @@ class Note(Struct):
         "title": "title",
         "due_date": "due date",
     }
-    __kinds__: ClassVar[dict[str, str]] = {
-        "id": "int",
-        "title": "str",
-        "due_date": "date",
-    }
 
-    id: int
-    """INTEGER, primary key, not null."""
+    id: int = _kitgen.DATABASE_DEFAULT
+    """INTEGER, primary key, not null, assigned by SQLite when left out."""
     title: str
     """TEXT, not null."""
-    due_date: datetime.date | None = field(name="due date")
+    due_date: datetime.date | None = field(default=None, name="due date")
     """DATE, nullable."""
 
     @classmethod
     def from_row(
         cls,
-        row: Row,
+        row: _kitgen.Row,
         *,
-        columns: Sequence[str | Sequence[Any]] | None = None,
-    ) -> Note:
+        columns: _kitgen.Names | None = None,
+    ) -> Self:
         """An entity from a sqlite3.Row or a mapping, by column name.
 
         A tuple of values needs its column names: ``columns=cursor.description``.
         """
-        values = read_row(cls, row, columns)
-        return cls(**values)
+        return _kitgen.read_entity(cls, row, columns)
 
     def to_row(self) -> dict[str, Any]:
-        """Column name -> value as SQLite stores it, to write this entity back."""
-        return write_row(
-            {
-                "id": self.id,
-                "title": self.title,
-                "due_date": self.due_date,
-            },
-            self.__columns__,
-            self.__kinds__,
-        )
+        """Column name -> value as SQLite stores it; what the database fills is left out."""
+        return _kitgen.write_entity(self)
 '''
 EXPECTED_TEXTS = {"pydantic": EXPECTED_PYDANTIC, "dataclass": EXPECTED_DATACLASS, "msgspec": EXPECTED_MSGSPEC}
 
@@ -343,16 +295,24 @@ def test_odd_files(odd: OddProject) -> None:
     ]:
         assert line in exports
     text = (odd.folder / "every_type.py").read_text(encoding="utf-8")
-    assert re.search(r"\n    class_: str \| None( = (Field\(alias|field\(name)=\"class\"\))?\n", text)
+    assert (
+        re.search(
+            r"\n    class_: str \| None = (None|Field\(default=None, serialization_alias|field\(default=None, name)=\"class\"\)\n",
+            text,
+        )
+        or "\n    class_: str | None = None\n" in text
+    )
     assert '"my_column": "my column",' in text
     assert '"weird_name_x": "Weird-Name.x",' in text
-    assert "    date: datetime.date | None\n" in text
-    assert "    exact: decimal.Decimal | None\n" in text  # the override
-    assert "    meta: Any\n" in text and "    anything: Any\n" in text
+    assert "    date: datetime.date | None = None\n" in text
+    assert "    exact: decimal.Decimal | None = None\n" in text  # the override
+    assert "    meta: _kitgen.JSON = None\n" in text and "    anything: Any = None\n" in text
+    assert "    id: int = _kitgen.DATABASE_DEFAULT\n" in text  # the rowid: SQLite assigns it
+    assert "    total: int | None = _kitgen.DATABASE_DEFAULT\n" in text  # generated
+    assert '    __generated__: ClassVar[tuple[str, ...]] = ("total",)\n' in text
     assert '"""INTEGER, nullable, references owners(id), on delete set null."""' in text
     assert '"""INTEGER, nullable, generated."""' in text
     assert '"""VARCHAR(20), not null, default \'it\'\'s\'."""' in text
-    assert '                "total": self.total,' not in text  # generated: never written
     membership = (odd.folder / "membership.py").read_text(encoding="utf-8")
     [key_line] = [line for line in membership.splitlines() if line.startswith("    __primary_key__")]
     assert ast.literal_eval(key_line.split(" = ", 1)[1]) == ("owner_id", "item_id")
@@ -426,12 +386,18 @@ def check(e: EveryType, m: Membership, o: Owner, v: OwnerName, cursor: sqlite3.C
     assert_type(v.id, int | None)
     assert_type(v.shout, Any)
     assert_type(EveryType.__columns__, dict[str, str])
+    assert_type(Owner(name="Ada"), Owner)
+    assert_type(EveryType(name="n", class_="c", from_=1, my_column=None, weird_name_x="w"), EveryType)
     assert_type(EveryType.__primary_key__, tuple[str, ...])
     assert_type(EveryType.__tablename__, str)
 
 
 def build() -> Membership:
     return Membership(owner_id=1, item_id=2, role=None)
+
+
+def build_required_only() -> Membership:
+    return Membership(owner_id=1, item_id=2)
 """
 
 
@@ -831,7 +797,7 @@ def test_names_that_shadow_what_the_module_uses(tmp_path: Path, case: str, model
     assert result.returncode == 0, result.stdout + result.stderr
     with imported(tmp_path, f"{package}.entities") as entities:
         cls = getattr(entities, spec.class_name)
-        entity = cls.from_row((1,) + (None,) * (len(spec.fields) - 1), columns=list(cls.__columns__.values()))
+        entity = cls.from_row((1,) + (None,) * (len(spec.fields) - 1), columns=[c.name for c in spec.table.columns])
         assert cls.from_row(entity.to_row()) == entity
 
 
@@ -1070,28 +1036,28 @@ def schema_or_reject(sql: str) -> Schema:
 
 ALLOWED_IMPORTS = {
     ("__future__", 0): {"annotations"},
-    ("typing", 0): {"Any", "ClassVar"},
-    ("collections.abc", 0): {"Sequence"},
+    ("typing", 0): {"Annotated", "Any", "ClassVar", "Literal", "Self"},
     ("dataclasses", 0): {"dataclass"},
-    ("pydantic", 0): {"BaseModel", "ConfigDict", "Field"},
-    ("msgspec", 0): {"Struct", "field"},
-    ("_kitgen", 1): {"Row", "read_row", "write_row"},
+    ("pydantic", 0): {"BaseModel", "Field"},
+    ("msgspec", 0): {"Meta", "Struct", "field"},
+    ("", 1): {"_kitgen"},
 }
 ANNOTATION_TEXTS = {
     text
-    for base in {"Any" if value == "typing.Any" else value for value in ANNOTATIONS.values()}
+    for base in {"Any" if value == "typing.Any" else value for value in ANNOTATIONS.values()} | {"_kitgen.JSON"}
     for text in (base, f"{base} | None")
 }
 METADATA = {
     "__tablename__": "ClassVar[str]",
     "__primary_key__": "ClassVar[tuple[str, ...]]",
     "__columns__": "ClassVar[dict[str, str]]",
-    "__kinds__": "ClassVar[dict[str, str]]",
+    "__generated__": "ClassVar[tuple[str, ...]]",
 }
 
 
 BASES = {"pydantic": "BaseModel", "msgspec": "Struct"}
-RENAME_CALLS = {"pydantic": ("Field", "alias"), "msgspec": ("field", "name")}
+RENAME_CALLS = {"pydantic": ("Field", "serialization_alias"), "msgspec": ("field", "name")}
+DEFAULTS = {"None", "_kitgen.DATABASE_DEFAULT"}
 
 
 def is_string(node: ast.AST | None) -> bool:
@@ -1113,18 +1079,16 @@ def check_module(text: str, spec: EntitySpec) -> ast.ClassDef:
             assert allowed is not None, ast.dump(node)
             assert all(alias.asname is None and alias.name in allowed for alias in node.names), ast.dump(node)
     assert isinstance(klass, ast.ClassDef), ast.dump(klass)
-    assert klass.name == spec.class_name and not klass.keywords
+    assert klass.name == spec.class_name
     if spec.model_type == "dataclass":
-        assert not klass.bases and [ast.unparse(d) for d in klass.decorator_list] == ["dataclass"]
+        assert not klass.bases and [ast.unparse(d) for d in klass.decorator_list] == ["dataclass(kw_only=True)"]
     else:
         assert [ast.unparse(base) for base in klass.bases] == [BASES[spec.model_type]] and not klass.decorator_list
+        assert [ast.unparse(k) for k in klass.keywords] == (["kw_only=True"] if spec.model_type == "msgspec" else [])
     methods = []
     for node in klass.body:
         if isinstance(node, ast.Expr):
             assert is_string(node.value), ast.dump(node)
-        elif isinstance(node, ast.Assign):
-            assert ast.unparse(node) == "model_config = ConfigDict(populate_by_name=True)"
-            assert spec.model_type == "pydantic"
         elif isinstance(node, ast.AnnAssign):
             assert isinstance(node.target, ast.Name), ast.dump(node)
             name = node.target.id
@@ -1136,11 +1100,7 @@ def check_module(text: str, spec: EntitySpec) -> ast.ClassDef:
             else:
                 assert name in spec.fields, name
                 assert ast.unparse(node.annotation) in ANNOTATION_TEXTS, ast.unparse(node.annotation)
-                if node.value is not None:
-                    value = node.value
-                    function, keyword = RENAME_CALLS[spec.model_type]
-                    assert isinstance(value, ast.Call) and ast.unparse(value.func) == function and not value.args
-                    assert [k.arg for k in value.keywords] == [keyword] and is_string(value.keywords[0].value)
+                check_field_value(node.value, spec)
         elif isinstance(node, ast.FunctionDef):
             methods.append(node)
             check_method(node, spec)
@@ -1150,31 +1110,31 @@ def check_module(text: str, spec: EntitySpec) -> ast.ClassDef:
     return klass
 
 
+def check_field_value(value: ast.expr | None, spec: EntitySpec) -> None:
+    """No value, a constant or a known default, or the rename call with a default and the column name."""
+    if value is None or ast.unparse(value) in DEFAULTS:
+        return
+    if isinstance(value, ast.Call):
+        function, keyword = RENAME_CALLS[spec.model_type]
+        assert ast.unparse(value.func) == function and not value.args
+        assert [k.arg for k in value.keywords][-1] == keyword and is_string(value.keywords[-1].value)
+        assert [k.arg for k in value.keywords][:-1] in ([], ["default"])
+        check_field_value(value.keywords[0].value if len(value.keywords) == 2 else None, spec)
+        return
+    ast.literal_eval(value)  # a constant default
+
+
 def check_method(node: ast.FunctionDef, spec: EntitySpec) -> None:
     assert node.name in {"from_row", "to_row"}
     assert [ast.unparse(d) for d in node.decorator_list] == (["classmethod"] if node.name == "from_row" else [])
-    names = {
-        "cls",
-        "self",
-        "row",
-        "columns",
-        "values",
-        "read_row",
-        "write_row",
-        "Row",
-        "Sequence",
-        "Any",
-        "dict",
-        "str",
-    }
-    names |= {"classmethod", spec.class_name}
-    calls = {"read_row", "write_row", "cls.model_validate", "cls"}
-    attributes = set(spec.fields) | {"__columns__", "__kinds__", "model_validate"}
+    names = {"cls", "self", "row", "columns", "_kitgen", "Self", "Any", "dict", "str", "classmethod"}
+    calls = {"_kitgen.read_entity", "_kitgen.write_entity"}
+    attributes = {"read_entity", "write_entity", "Row", "Names"}
     for child in ast.walk(node):
         if isinstance(child, ast.Name):
             assert child.id in names, child.id
         elif isinstance(child, ast.Attribute):
-            assert isinstance(child.value, ast.Name) and child.value.id in {"cls", "self"}, ast.dump(child)
+            assert isinstance(child.value, ast.Name) and child.value.id == "_kitgen", ast.dump(child)
             assert child.attr in attributes, child.attr
         elif isinstance(child, ast.Call):
             assert ast.unparse(child.func) in calls, ast.unparse(child.func)
@@ -1240,17 +1200,23 @@ def test_any_schema_text_is_reproduced_exactly(sql: str) -> None:
             }
             assert [name for name in values if name not in METADATA] == list(spec.fields)  # no field lost
             assert ast.literal_eval(values["__tablename__"]) == spec.table.name
-            columns = ast.literal_eval(values["__columns__"])
-            assert columns == {field: column.name for field, column in spec.pairs}
+            renamed = any(field != column.name for field, column in spec.pairs)
+            assert ("__columns__" in values) == renamed  # no identity mapping
+            if renamed:
+                columns = ast.literal_eval(values["__columns__"])
+                assert columns == {field: column.name for field, column in spec.pairs}
             for field, column in spec.pairs:
                 alias = values[field]
                 unnameable = model_type == "msgspec" and MSGSPEC_UNNAMEABLE.search(column.name)
                 if field == column.name or model_type == "dataclass" or unnameable:
-                    assert alias is None  # __columns__ (checked above) keeps the column name
+                    assert not isinstance(alias, ast.Call)  # __columns__ (checked above) keeps the column name
                 else:
                     assert isinstance(alias, ast.Call)
-                    assert ast.literal_eval(alias.keywords[0].value) == column.name
-            expected_docs = [class_docstring(spec.table)] + [field_docstring(column) for column in spec.table.columns]
+                    assert ast.literal_eval(alias.keywords[-1].value) == column.name
+            stated = column_constraints(spec.table)
+            expected_docs = [class_docstring(spec.table)] + [
+                field_docstring(column, stated.get(column.name), model_type) for column in spec.table.columns
+            ]
             assert docstrings(klass) == expected_docs
 
 
