@@ -1099,7 +1099,12 @@ def check_module(text: str, spec: EntitySpec) -> ast.ClassDef:
                 assert all(is_string(n) or not isinstance(n, ast.Constant) for n in ast.walk(node.value))
             else:
                 assert name in spec.fields, name
-                assert ast.unparse(node.annotation) in ANNOTATION_TEXTS, ast.unparse(node.annotation)
+                annotation = re.sub(
+                    r"^Annotated\[(\w+), Meta\([a-z_]+=[-0-9.e]+(, [a-z_]+=[-0-9.e]+)*\)\]",
+                    r"\1",
+                    ast.unparse(node.annotation),
+                )
+                assert annotation in ANNOTATION_TEXTS or annotation.startswith("Literal["), annotation
                 check_field_value(node.value, spec)
         elif isinstance(node, ast.FunctionDef):
             methods.append(node)
@@ -1117,9 +1122,15 @@ def check_field_value(value: ast.expr | None, spec: EntitySpec) -> None:
     if isinstance(value, ast.Call):
         function, keyword = RENAME_CALLS[spec.model_type]
         assert ast.unparse(value.func) == function and not value.args
-        assert [k.arg for k in value.keywords][-1] == keyword and is_string(value.keywords[-1].value)
-        assert [k.arg for k in value.keywords][:-1] in ([], ["default"])
-        check_field_value(value.keywords[0].value if len(value.keywords) == 2 else None, spec)
+        for item in value.keywords:
+            if item.arg == keyword:
+                assert is_string(item.value) and item is value.keywords[-1]
+            elif item.arg == "default":
+                assert item is value.keywords[0]
+                check_field_value(item.value, spec)
+            else:  # a constraint: a number
+                assert item.arg in {"max_length", "ge", "gt", "le", "lt"}, item.arg
+                assert isinstance(ast.literal_eval(item.value), int | float)
         return
     ast.literal_eval(value)  # a constant default
 

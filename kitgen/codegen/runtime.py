@@ -34,6 +34,7 @@ import decimal
 import inspect
 import json
 import sqlite3
+import sys
 import types
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -254,16 +255,24 @@ def fields_of(entity: type[Entity]) -> tuple[Field, ...]:
     """
     found = SHAPES.get(entity)
     if found is None:
-        hints = get_type_hints(entity, include_extras=True)
         columns: dict[str, str] = getattr(entity, "__columns__", {})
         generated: tuple[str, ...] = getattr(entity, "__generated__", ())
         found = tuple(
             Field(name, columns.get(name, name), _kind(hint), name not in generated)
-            for name in inspect.get_annotations(entity)
-            if get_origin(hint := hints[name]) is not ClassVar
+            for name, hint in _field_hints(entity).items()
         )
         SHAPES[entity] = found
     return found
+
+
+def _field_hints(entity: type[Entity]) -> dict[str, Any]:
+    """The fields' annotations, evaluated in the module alone: a field's default (a
+    field named ``tuple`` holds None) must not stand for a name an annotation uses."""
+    own = inspect.get_annotations(entity)
+    fields = {name: hint for name, hint in own.items() if "ClassVar[" not in str(hint)}
+    holder = types.SimpleNamespace(__annotations__=fields)
+    module = vars(sys.modules[entity.__module__])
+    return get_type_hints(holder, module, include_extras=True)
 
 
 def _kind(hint: Any) -> str:
