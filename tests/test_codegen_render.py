@@ -48,6 +48,7 @@ from kitgen.schema.model import Schema
 from kitgen.schema.types import ANNOTATIONS, validate_overrides
 
 TESTS = Path(__file__).parent
+BLACK = Path(sys.executable).parent / "black"
 HASH_LINE = re.compile(r"^# kitgen: schema=([0-9a-f]{64}) body=([0-9a-f]{64})$")
 
 
@@ -1329,3 +1330,109 @@ def test_thirty_fuzzy_tables_pass_mypy_strict(tmp_path: Path, mypy_cache: Path) 
                 assert cls.from_row(entity.to_row()) == entity
     ruff = ruff_check(tmp_path)
     assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+
+
+# --- e) what the schema states: defaults, constraints, the runtime's reading of them ------------
+
+STATED_SQL = """
+CREATE TABLE items (
+    id INTEGER PRIMARY KEY,
+    label VARCHAR(12) NOT NULL,
+    status TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'done')),
+    size INTEGER CHECK (size IN (1, 2, 3)),
+    score INTEGER NOT NULL DEFAULT 0 CHECK (score >= 0 AND score < 10),
+    ratio REAL CHECK (ratio BETWEEN 0.5 AND 2),
+    weight REAL CHECK (0 < weight),
+    flag BOOLEAN NOT NULL DEFAULT TRUE,
+    stamp DATETIME DEFAULT CURRENT_TIMESTAMP,
+    nick TEXT CHECK (length(nick) > 1),
+    blob BLOB DEFAULT x'00ff',
+    "Odd Name" INTEGER NOT NULL DEFAULT -3
+);
+"""
+STATED_LINES = {
+    "pydantic": [
+        "    id: int = _kitgen.DATABASE_DEFAULT\n",
+        "    label: str = Field(max_length=12)\n",
+        '    status: Literal["new", "done"] = "new"\n',
+        "    size: Literal[1, 2, 3] | None = None\n",
+        "    score: int = Field(default=0, ge=0, lt=10)\n",
+        "    ratio: float | None = Field(default=None, ge=0.5, le=2)\n",
+        "    weight: float | None = Field(default=None, gt=0)\n",
+        "    flag: bool = True\n",
+        "    stamp: datetime.datetime | None = _kitgen.DATABASE_DEFAULT\n",
+        "    nick: str | None = None\n",
+        '    blob: bytes | None = b"\\x00\\xff"\n',
+        '    odd_name: int = Field(default=-3, serialization_alias="Odd Name")\n',
+        '    """TEXT, nullable, check LENGTH(nick) > 1 (left to the database)."""\n',
+    ],
+    "msgspec": [
+        "    label: Annotated[str, Meta(max_length=12)]\n",
+        '    status: Literal["new", "done"] = "new"\n',
+        "    score: Annotated[int, Meta(ge=0, lt=10)] = 0\n",
+        "    ratio: Annotated[float, Meta(ge=0.5, le=2)] | None = None\n",
+        '    odd_name: int = field(default=-3, name="Odd Name")\n',
+    ],
+    "dataclass": [
+        "    label: str\n",
+        '    status: Literal["new", "done"] = "new"\n',
+        "    score: int = 0\n",
+        '    """INTEGER, not null, default 0, at least 0 (left to the database),'
+        ' less than 10 (left to the database)."""\n',
+        "    odd_name: int = -3\n",
+    ],
+}
+
+
+@pytest.mark.parametrize("model_type", MODEL_TYPES)
+def test_defaults_and_constraints_the_schema_states_are_in_the_fields(model_type: str) -> None:
+    [text] = render_files(schema_from_sql(STATED_SQL), model_type).values()
+    for line in STATED_LINES[model_type]:
+        assert line in text, (line, text)
+
+
+@pytest.mark.parametrize("model_type", MODEL_TYPES)
+def test_stated_entities_pass_the_checkers_and_read_rows(tmp_path: Path, model_type: str, mypy_cache: Path) -> None:
+    schema = schema_from_sql(STATED_SQL)
+    package = f"stated_{model_type}"
+    folder, _ = generate_package(tmp_path, schema, model_type, package=package)
+    result = mypy_strict(tmp_path, package, cache_dir=mypy_cache)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ruff_check(folder).returncode == 0
+    files = [str(path) for path in folder.glob("*.py") if path.name != "__init__.py"]
+    for command in ([RUFF, "format", "--isolated", "--no-cache", "--check"], [str(BLACK), "--check", "--quiet"]):
+        formatted = run_tool(*command, *files, cwd=folder)
+        assert formatted.returncode == 0, formatted.stdout + formatted.stderr
+    connection = sqlite3.connect(":memory:")
+    connection.executescript(STATED_SQL)
+    connection.row_factory = sqlite3.Row
+    with imported(tmp_path, f"{package}.entities") as entities:
+        item = entities.Item(label="x", size=2)
+        row = item.to_row()
+        columns = ", ".join(quote(name) for name in row)
+        connection.execute(f"INSERT INTO items ({columns}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
+        stored = entities.Item.from_row(connection.execute("SELECT * FROM items").fetchone())
+        assert (stored.id, stored.label, stored.status, stored.size, stored.score) == (1, "x", "new", 2, 0)
+        assert (stored.flag, stored.blob, stored.odd_name) == (True, b"\x00\xff", -3)
+        assert isinstance(stored.stamp, datetime.datetime)
+        fields = entities.Item.__module__  # the runtime reads each field's kind from its annotation
+        runtime = sys.modules[fields.rsplit(".", 1)[0] + "._kitgen"]
+        kinds = {field.name: field.kind for field in runtime.fields_of(entities.Item)}
+        assert kinds == {field: column.kind for field, column in plan_entities(schema, model_type)[0].pairs}
+        if model_type == "pydantic":  # pydantic checks the bounds: the error names the column
+            values = dict(stored.to_row(), score=12)
+            with pytest.raises(ValueError, match=r"^Item: column 'score' of table 'items' holds 12, which the field"):
+                entities.Item.from_row(values)
+    connection.close()
+
+
+@pytest.mark.parametrize("model_type", MODEL_TYPES)
+def test_the_runtime_reads_every_kind_from_the_annotations(tmp_path: Path, model_type: str) -> None:
+    schema = odd_schema()
+    generate_package(tmp_path, schema, model_type, package=f"kinds_{model_type}")
+    with imported(tmp_path, f"kinds_{model_type}.entities") as entities:
+        runtime = sys.modules[f"kinds_{model_type}.entities._kitgen"]
+        for spec in plan_entities(schema, model_type):
+            cls = getattr(entities, spec.class_name)
+            kinds = [(field.name, field.column, field.kind) for field in runtime.fields_of(cls)]
+            assert kinds == [(field, column.name, column.kind) for field, column in spec.pairs]

@@ -125,7 +125,14 @@ def _default(column: Column) -> str | None:
         return "None" if column.nullable else None
     if isinstance(value, str):
         return literal(value)
+    if isinstance(value, bytes):
+        return 'b"' + "".join(_byte(byte) for byte in value) + '"'
     return repr(value)
+
+
+def _byte(byte: int) -> str:
+    """One byte in a bytes literal with double quotes, as formatters write it."""
+    return chr(byte) if 0x20 <= byte < 0x7F and chr(byte) not in '"\\' else f"\\x{byte:02x}"
 
 
 def _choice(value: str | int) -> str:
