@@ -1436,3 +1436,11 @@ def test_the_runtime_reads_every_kind_from_the_annotations(tmp_path: Path, model
             cls = getattr(entities, spec.class_name)
             kinds = [(field.name, field.column, field.kind) for field in runtime.fields_of(cls)]
             assert kinds == [(field, column.name, column.kind) for field, column in spec.pairs]
+
+
+def test_choices_that_the_columns_own_default_is_not_one_of_are_left_to_the_database() -> None:
+    sql = "CREATE TABLE t (id INTEGER PRIMARY KEY, status TEXT NOT NULL DEFAULT 'x' CHECK (status IN ('a', 'b')));"
+    for model_type in MODEL_TYPES:
+        [text] = render_files(schema_from_sql(sql), model_type).values()
+        assert '    status: str = "x"\n' in text
+        assert "check status IN ('a', 'b') (left to the database)." in text

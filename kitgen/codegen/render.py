@@ -79,7 +79,7 @@ def _class_line(spec: EntitySpec) -> str:
 
 
 def render_field(field: str, column: Column, model_type: str, constraints: Constraints | None) -> FieldText:
-    stated = constraints or Constraints()
+    stated = _consistent(column, constraints or Constraints())
     annotation = _annotation(column, model_type, stated)
     default = _default(column)
     keywords = []
@@ -95,6 +95,15 @@ def render_field(field: str, column: Column, model_type: str, constraints: Const
         call = "Field" if model_type == "pydantic" else "field"
         value = f"{call}({', '.join(([f'default={default}'] if default else []) + keywords)})"
     return FieldText(field, annotation, value, field_docstring(column, stated, model_type))
+
+
+def _consistent(column: Column, stated: Constraints) -> Constraints:
+    """The constraints, without choices that the column's own constant default is not one of."""
+    value = constant_default(column.default, column.kind)
+    if not stated.choices or value is NO_DEFAULT or value is None or value in stated.choices:
+        return stated
+    choices = f"{column.name} IN ({', '.join(map(repr, stated.choices))})"
+    return Constraints((), stated.bounds, stated.max_length, (*stated.checks, choices))
 
 
 def _annotation(column: Column, model_type: str, stated: Constraints) -> str:

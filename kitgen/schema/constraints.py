@@ -63,7 +63,7 @@ def _literal(sql: str) -> Constant:
 
     try:
         node = parse_one(sql, read="sqlite")
-    except (SqlglotError, ValueError):
+    except (SqlglotError, ValueError, RecursionError):
         return None
     while isinstance(node, exp.Paren):
         node = node.this
