@@ -336,6 +336,12 @@ def test_odd_files_are_left_as_they_are_by_ruff_format(odd: OddProject, line_len
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_odd_files_are_left_as_they_are_by_black(odd: OddProject) -> None:
+    files = sorted(str(path) for path in odd.folder.glob("*.py") if path.name != "__init__.py")  # exports: not rendered
+    result = run_tool(str(BLACK), "--check", "--quiet", *files, cwd=odd.folder)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 CHECK_TYPES = """
 from __future__ import annotations
 
