@@ -1194,6 +1194,7 @@ def test_any_schema_text_stays_inert(sql: str) -> None:
             exports = ast.parse((folder / "__init__.py").read_text(encoding="utf-8"))
             compile(exports, "__init__.py", "exec")
             assert all(isinstance(node, ast.Expr | ast.ImportFrom | ast.Assign) for node in exports.body)
+            assert_left_as_they_are_by_formatters(root)
 
 
 def docstrings(klass: ast.ClassDef) -> list[str]:
@@ -1336,6 +1337,15 @@ def test_thirty_fuzzy_tables_pass_mypy_strict(tmp_path: Path, mypy_cache: Path) 
                 assert cls.from_row(entity.to_row()) == entity
     ruff = ruff_check(tmp_path)
     assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+    assert_left_as_they_are_by_formatters(tmp_path)
+
+
+def assert_left_as_they_are_by_formatters(root: Path) -> None:
+    """ruff format and black (their defaults) change no rendered file (the exports are not rendered)."""
+    files = sorted(str(path) for path in root.glob("*/entities/*.py") if path.name != "__init__.py")
+    for command in ([RUFF, "format", "--isolated", "--no-cache", "--check"], [str(BLACK), "--check", "--quiet"]):
+        result = run_tool(*command, *files, cwd=root)
+        assert result.returncode == 0, (command[0], result.stdout + result.stderr)
 
 
 # --- e) what the schema states: defaults, constraints, the runtime's reading of them ------------

@@ -165,8 +165,14 @@ def _fit(line: str, indent: str = "    ") -> str:
 
 
 def literal(text: str) -> str:
-    """A Python string literal holding ``text`` exactly, ASCII only, on one line, safe in any context."""
-    return '"' + _escape(text).replace('"', '\\"') + '"'
+    """A Python string literal holding ``text`` exactly, ASCII only, on one line, safe in any context.
+
+    Double quotes, unless the text holds more double quotes than single ones: the quotes that
+    ruff format and black choose (the fewer escapes, double on a tie).
+    """
+    body = _escape(text)
+    quote = "'" if body.count('"') > body.count("'") else '"'
+    return quote + body.replace(quote, "\\" + quote) + quote
 
 
 def _escape(text: str) -> str:
