@@ -60,7 +60,7 @@ def equivalent_json_schema(path: Path) -> None:
         "BLOB": {"type": ["string", "null"], "format": "binary"},
         "JSON": {},
         "UUID": {"type": ["string", "null"], "format": "uuid"},
-        "VARCHAR(40)": {"type": ["string", "null"]},
+        "VARCHAR(40)": {"type": ["string", "null"], "maxLength": 40},  # kitgen states the length too
         "INTEGER": {"type": ["integer", "null"]},
         "TIMESTAMP NOT NULL": {"type": "string", "format": "date-time"},
     }
@@ -68,5 +68,8 @@ def equivalent_json_schema(path: Path) -> None:
     for index in range(TABLES):
         properties = {"id": {"type": "integer"}}
         properties |= {f"c{n}_{index}": kinds[TYPES[n % len(TYPES)]] for n in range(14)}
-        definitions[f"Table{index}"] = {"type": "object", "properties": properties, "required": list(properties)}
+        required = [name for name, schema in properties.items() if "null" not in schema.get("type", ["null"])]
+        # kitgen's entities make the rowid and nullable columns optional: so does the JSON Schema
+        required.remove("id")
+        definitions[f"Table{index}"] = {"type": "object", "properties": properties, "required": required}
     path.write_text(json.dumps({"$defs": definitions}))

@@ -124,7 +124,7 @@ def tiny_schema() -> Schema:
                 "notes",
                 "table",
                 (
-                    Column("id", "INTEGER", "int", nullable=False, not_null=True, primary_key=1),
+                    Column("id", "INTEGER", "int", nullable=False, not_null=True, primary_key=1, rowid=True),
                     Column("title", "TEXT", "str", nullable=False, not_null=True),
                     Column("due date", "DATE", "date", nullable=True),
                 ),

@@ -43,10 +43,12 @@ from kitgen.codegen import headers
 from kitgen.codegen.generate import execute, plan_generation
 from kitgen.codegen.plan import MODEL_TYPES, EntitySpec, plan_entities
 from kitgen.codegen.render import MSGSPEC_UNNAMEABLE, class_docstring, field_docstring, render_entities
+from kitgen.schema.constraints import column_constraints
 from kitgen.schema.model import Schema
 from kitgen.schema.types import ANNOTATIONS, validate_overrides
 
 TESTS = Path(__file__).parent
+BLACK = Path(sys.executable).parent / "black"
 HASH_LINE = re.compile(r"^# kitgen: schema=([0-9a-f]{64}) body=([0-9a-f]{64})$")
 
 
@@ -65,20 +67,15 @@ HASH LINE
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from ._kitgen import Row, read_row, write_row
+from . import _kitgen
 
 
 class Note(BaseModel):
     """Table "notes"."""
-
-    model_config = ConfigDict(
-        populate_by_name=True,
-    )
 
     __tablename__: ClassVar[str] = "notes"
     __primary_key__: ClassVar[tuple[str, ...]] = ("id",)
@@ -87,44 +84,30 @@ class Note(BaseModel):
         "title": "title",
         "due_date": "due date",
     }
-    __kinds__: ClassVar[dict[str, str]] = {
-        "id": "int",
-        "title": "str",
-        "due_date": "date",
-    }
 
-    id: int
-    """INTEGER, primary key, not null."""
+    id: int = _kitgen.DATABASE_DEFAULT
+    """INTEGER, primary key, not null, assigned by SQLite when left out."""
     title: str
     """TEXT, not null."""
-    due_date: datetime.date | None = Field(alias="due date")
+    due_date: datetime.date | None = Field(default=None, serialization_alias="due date")
     """DATE, nullable."""
 
     @classmethod
     def from_row(
         cls,
-        row: Row,
+        row: _kitgen.Row,
         *,
-        columns: Sequence[str | Sequence[Any]] | None = None,
-    ) -> Note:
+        columns: _kitgen.Names | None = None,
+    ) -> Self:
         """An entity from a sqlite3.Row or a mapping, by column name.
 
         A tuple of values needs its column names: ``columns=cursor.description``.
         """
-        values = read_row(cls, row, columns)
-        return cls.model_validate(values)
+        return _kitgen.read_entity(cls, row, columns)
 
     def to_row(self) -> dict[str, Any]:
-        """Column name -> value as SQLite stores it, to write this entity back."""
-        return write_row(
-            {
-                "id": self.id,
-                "title": self.title,
-                "due_date": self.due_date,
-            },
-            self.__columns__,
-            self.__kinds__,
-        )
+        """Column name -> value as SQLite stores it; what the database fills is left out."""
+        return _kitgen.write_entity(self)
 '''
 
 EXPECTED_DATACLASS = '''\
@@ -135,14 +118,13 @@ HASH LINE
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
-from ._kitgen import Row, read_row, write_row
+from . import _kitgen
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Note:
     """Table "notes"."""
 
@@ -153,44 +135,30 @@ class Note:
         "title": "title",
         "due_date": "due date",
     }
-    __kinds__: ClassVar[dict[str, str]] = {
-        "id": "int",
-        "title": "str",
-        "due_date": "date",
-    }
 
-    id: int
-    """INTEGER, primary key, not null."""
+    id: int = _kitgen.DATABASE_DEFAULT
+    """INTEGER, primary key, not null, assigned by SQLite when left out."""
     title: str
     """TEXT, not null."""
-    due_date: datetime.date | None
+    due_date: datetime.date | None = None
     """DATE, nullable."""
 
     @classmethod
     def from_row(
         cls,
-        row: Row,
+        row: _kitgen.Row,
         *,
-        columns: Sequence[str | Sequence[Any]] | None = None,
-    ) -> Note:
+        columns: _kitgen.Names | None = None,
+    ) -> Self:
         """An entity from a sqlite3.Row or a mapping, by column name.
 
         A tuple of values needs its column names: ``columns=cursor.description``.
         """
-        values = read_row(cls, row, columns)
-        return cls(**values)
+        return _kitgen.read_entity(cls, row, columns)
 
     def to_row(self) -> dict[str, Any]:
-        """Column name -> value as SQLite stores it, to write this entity back."""
-        return write_row(
-            {
-                "id": self.id,
-                "title": self.title,
-                "due_date": self.due_date,
-            },
-            self.__columns__,
-            self.__kinds__,
-        )
+        """Column name -> value as SQLite stores it; what the database fills is left out."""
+        return _kitgen.write_entity(self)
 '''
 
 
@@ -202,15 +170,14 @@ HASH LINE
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from msgspec import Struct, field
 
-from ._kitgen import Row, read_row, write_row
+from . import _kitgen
 
 
-class Note(Struct):
+class Note(Struct, kw_only=True):
     """Table "notes"."""
 
     __tablename__: ClassVar[str] = "notes"
@@ -220,44 +187,30 @@ class Note(Struct):
         "title": "title",
         "due_date": "due date",
     }
-    __kinds__: ClassVar[dict[str, str]] = {
-        "id": "int",
-        "title": "str",
-        "due_date": "date",
-    }
 
-    id: int
-    """INTEGER, primary key, not null."""
+    id: int = _kitgen.DATABASE_DEFAULT
+    """INTEGER, primary key, not null, assigned by SQLite when left out."""
     title: str
     """TEXT, not null."""
-    due_date: datetime.date | None = field(name="due date")
+    due_date: datetime.date | None = field(default=None, name="due date")
     """DATE, nullable."""
 
     @classmethod
     def from_row(
         cls,
-        row: Row,
+        row: _kitgen.Row,
         *,
-        columns: Sequence[str | Sequence[Any]] | None = None,
-    ) -> Note:
+        columns: _kitgen.Names | None = None,
+    ) -> Self:
         """An entity from a sqlite3.Row or a mapping, by column name.
 
         A tuple of values needs its column names: ``columns=cursor.description``.
         """
-        values = read_row(cls, row, columns)
-        return cls(**values)
+        return _kitgen.read_entity(cls, row, columns)
 
     def to_row(self) -> dict[str, Any]:
-        """Column name -> value as SQLite stores it, to write this entity back."""
-        return write_row(
-            {
-                "id": self.id,
-                "title": self.title,
-                "due_date": self.due_date,
-            },
-            self.__columns__,
-            self.__kinds__,
-        )
+        """Column name -> value as SQLite stores it; what the database fills is left out."""
+        return _kitgen.write_entity(self)
 '''
 EXPECTED_TEXTS = {"pydantic": EXPECTED_PYDANTIC, "dataclass": EXPECTED_DATACLASS, "msgspec": EXPECTED_MSGSPEC}
 
@@ -343,16 +296,24 @@ def test_odd_files(odd: OddProject) -> None:
     ]:
         assert line in exports
     text = (odd.folder / "every_type.py").read_text(encoding="utf-8")
-    assert re.search(r"\n    class_: str \| None( = (Field\(alias|field\(name)=\"class\"\))?\n", text)
+    assert (
+        re.search(
+            r"\n    class_: str \| None = (None|Field\(default=None, serialization_alias|field\(default=None, name)=\"class\"\)\n",
+            text,
+        )
+        or "\n    class_: str | None = None\n" in text
+    )
     assert '"my_column": "my column",' in text
     assert '"weird_name_x": "Weird-Name.x",' in text
-    assert "    date: datetime.date | None\n" in text
-    assert "    exact: decimal.Decimal | None\n" in text  # the override
-    assert "    meta: Any\n" in text and "    anything: Any\n" in text
+    assert "    date: datetime.date | None = None\n" in text
+    assert "    exact: decimal.Decimal | None = None\n" in text  # the override
+    assert "    meta: _kitgen.JSON = None\n" in text and "    anything: Any = None\n" in text
+    assert "    id: int = _kitgen.DATABASE_DEFAULT\n" in text  # the rowid: SQLite assigns it
+    assert "    total: int | None = _kitgen.DATABASE_DEFAULT\n" in text  # generated
+    assert '    __generated__: ClassVar[tuple[str, ...]] = ("total",)\n' in text
     assert '"""INTEGER, nullable, references owners(id), on delete set null."""' in text
     assert '"""INTEGER, nullable, generated."""' in text
     assert '"""VARCHAR(20), not null, default \'it\'\'s\'."""' in text
-    assert '                "total": self.total,' not in text  # generated: never written
     membership = (odd.folder / "membership.py").read_text(encoding="utf-8")
     [key_line] = [line for line in membership.splitlines() if line.startswith("    __primary_key__")]
     assert ast.literal_eval(key_line.split(" = ", 1)[1]) == ("owner_id", "item_id")
@@ -372,6 +333,12 @@ def test_odd_files_are_left_as_they_are_by_ruff_format(odd: OddProject, line_len
     # A formatter run over a project must not rewrite generated files: kitgen would then find them edited.
     command = [RUFF, "format", "--isolated", "--no-cache", "--check", "--line-length", line_length, "."]
     result = run_tool(*command, cwd=odd.folder)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_odd_files_are_left_as_they_are_by_black(odd: OddProject) -> None:
+    files = sorted(str(path) for path in odd.folder.glob("*.py") if path.name != "__init__.py")  # exports: not rendered
+    result = run_tool(str(BLACK), "--check", "--quiet", *files, cwd=odd.folder)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -426,12 +393,18 @@ def check(e: EveryType, m: Membership, o: Owner, v: OwnerName, cursor: sqlite3.C
     assert_type(v.id, int | None)
     assert_type(v.shout, Any)
     assert_type(EveryType.__columns__, dict[str, str])
+    assert_type(Owner(name="Ada"), Owner)
+    assert_type(EveryType(name="n", class_="c", from_=1, my_column=None, weird_name_x="w"), EveryType)
     assert_type(EveryType.__primary_key__, tuple[str, ...])
     assert_type(EveryType.__tablename__, str)
 
 
 def build() -> Membership:
     return Membership(owner_id=1, item_id=2, role=None)
+
+
+def build_required_only() -> Membership:
+    return Membership(owner_id=1, item_id=2)
 """
 
 
@@ -831,7 +804,7 @@ def test_names_that_shadow_what_the_module_uses(tmp_path: Path, case: str, model
     assert result.returncode == 0, result.stdout + result.stderr
     with imported(tmp_path, f"{package}.entities") as entities:
         cls = getattr(entities, spec.class_name)
-        entity = cls.from_row((1,) + (None,) * (len(spec.fields) - 1), columns=list(cls.__columns__.values()))
+        entity = cls.from_row((1,) + (None,) * (len(spec.fields) - 1), columns=[c.name for c in spec.table.columns])
         assert cls.from_row(entity.to_row()) == entity
 
 
@@ -1070,28 +1043,28 @@ def schema_or_reject(sql: str) -> Schema:
 
 ALLOWED_IMPORTS = {
     ("__future__", 0): {"annotations"},
-    ("typing", 0): {"Any", "ClassVar"},
-    ("collections.abc", 0): {"Sequence"},
+    ("typing", 0): {"Annotated", "Any", "ClassVar", "Literal", "Self"},
     ("dataclasses", 0): {"dataclass"},
-    ("pydantic", 0): {"BaseModel", "ConfigDict", "Field"},
-    ("msgspec", 0): {"Struct", "field"},
-    ("_kitgen", 1): {"Row", "read_row", "write_row"},
+    ("pydantic", 0): {"BaseModel", "Field"},
+    ("msgspec", 0): {"Meta", "Struct", "field"},
+    ("", 1): {"_kitgen"},
 }
 ANNOTATION_TEXTS = {
     text
-    for base in {"Any" if value == "typing.Any" else value for value in ANNOTATIONS.values()}
+    for base in {"Any" if value == "typing.Any" else value for value in ANNOTATIONS.values()} | {"_kitgen.JSON"}
     for text in (base, f"{base} | None")
 }
 METADATA = {
     "__tablename__": "ClassVar[str]",
     "__primary_key__": "ClassVar[tuple[str, ...]]",
     "__columns__": "ClassVar[dict[str, str]]",
-    "__kinds__": "ClassVar[dict[str, str]]",
+    "__generated__": "ClassVar[tuple[str, ...]]",
 }
 
 
 BASES = {"pydantic": "BaseModel", "msgspec": "Struct"}
-RENAME_CALLS = {"pydantic": ("Field", "alias"), "msgspec": ("field", "name")}
+RENAME_CALLS = {"pydantic": ("Field", "serialization_alias"), "msgspec": ("field", "name")}
+DEFAULTS = {"None", "_kitgen.DATABASE_DEFAULT"}
 
 
 def is_string(node: ast.AST | None) -> bool:
@@ -1113,18 +1086,16 @@ def check_module(text: str, spec: EntitySpec) -> ast.ClassDef:
             assert allowed is not None, ast.dump(node)
             assert all(alias.asname is None and alias.name in allowed for alias in node.names), ast.dump(node)
     assert isinstance(klass, ast.ClassDef), ast.dump(klass)
-    assert klass.name == spec.class_name and not klass.keywords
+    assert klass.name == spec.class_name
     if spec.model_type == "dataclass":
-        assert not klass.bases and [ast.unparse(d) for d in klass.decorator_list] == ["dataclass"]
+        assert not klass.bases and [ast.unparse(d) for d in klass.decorator_list] == ["dataclass(kw_only=True)"]
     else:
         assert [ast.unparse(base) for base in klass.bases] == [BASES[spec.model_type]] and not klass.decorator_list
+        assert [ast.unparse(k) for k in klass.keywords] == (["kw_only=True"] if spec.model_type == "msgspec" else [])
     methods = []
     for node in klass.body:
         if isinstance(node, ast.Expr):
             assert is_string(node.value), ast.dump(node)
-        elif isinstance(node, ast.Assign):
-            assert ast.unparse(node) == "model_config = ConfigDict(populate_by_name=True)"
-            assert spec.model_type == "pydantic"
         elif isinstance(node, ast.AnnAssign):
             assert isinstance(node.target, ast.Name), ast.dump(node)
             name = node.target.id
@@ -1135,12 +1106,13 @@ def check_module(text: str, spec: EntitySpec) -> ast.ClassDef:
                 assert all(is_string(n) or not isinstance(n, ast.Constant) for n in ast.walk(node.value))
             else:
                 assert name in spec.fields, name
-                assert ast.unparse(node.annotation) in ANNOTATION_TEXTS, ast.unparse(node.annotation)
-                if node.value is not None:
-                    value = node.value
-                    function, keyword = RENAME_CALLS[spec.model_type]
-                    assert isinstance(value, ast.Call) and ast.unparse(value.func) == function and not value.args
-                    assert [k.arg for k in value.keywords] == [keyword] and is_string(value.keywords[0].value)
+                annotation = re.sub(
+                    r"^Annotated\[(\w+), Meta\([a-z_]+=[-0-9.e]+(, [a-z_]+=[-0-9.e]+)*\)\]",
+                    r"\1",
+                    ast.unparse(node.annotation),
+                )
+                assert annotation in ANNOTATION_TEXTS or annotation.startswith("Literal["), annotation
+                check_field_value(node.value, spec)
         elif isinstance(node, ast.FunctionDef):
             methods.append(node)
             check_method(node, spec)
@@ -1150,31 +1122,37 @@ def check_module(text: str, spec: EntitySpec) -> ast.ClassDef:
     return klass
 
 
+def check_field_value(value: ast.expr | None, spec: EntitySpec) -> None:
+    """No value, a constant or a known default, or the rename call with a default and the column name."""
+    if value is None or ast.unparse(value) in DEFAULTS:
+        return
+    if isinstance(value, ast.Call):
+        function, keyword = RENAME_CALLS[spec.model_type]
+        assert ast.unparse(value.func) == function and not value.args
+        for item in value.keywords:
+            if item.arg == keyword:
+                assert is_string(item.value) and item is value.keywords[-1]
+            elif item.arg == "default":
+                assert item is value.keywords[0]
+                check_field_value(item.value, spec)
+            else:  # a constraint: a number
+                assert item.arg in {"max_length", "ge", "gt", "le", "lt"}, item.arg
+                assert isinstance(ast.literal_eval(item.value), int | float)
+        return
+    ast.literal_eval(value)  # a constant default
+
+
 def check_method(node: ast.FunctionDef, spec: EntitySpec) -> None:
     assert node.name in {"from_row", "to_row"}
     assert [ast.unparse(d) for d in node.decorator_list] == (["classmethod"] if node.name == "from_row" else [])
-    names = {
-        "cls",
-        "self",
-        "row",
-        "columns",
-        "values",
-        "read_row",
-        "write_row",
-        "Row",
-        "Sequence",
-        "Any",
-        "dict",
-        "str",
-    }
-    names |= {"classmethod", spec.class_name}
-    calls = {"read_row", "write_row", "cls.model_validate", "cls"}
-    attributes = set(spec.fields) | {"__columns__", "__kinds__", "model_validate"}
+    names = {"cls", "self", "row", "columns", "_kitgen", "Self", "Any", "dict", "str", "classmethod"}
+    calls = {"_kitgen.read_entity", "_kitgen.write_entity"}
+    attributes = {"read_entity", "write_entity", "Row", "Names"}
     for child in ast.walk(node):
         if isinstance(child, ast.Name):
             assert child.id in names, child.id
         elif isinstance(child, ast.Attribute):
-            assert isinstance(child.value, ast.Name) and child.value.id in {"cls", "self"}, ast.dump(child)
+            assert isinstance(child.value, ast.Name) and child.value.id == "_kitgen", ast.dump(child)
             assert child.attr in attributes, child.attr
         elif isinstance(child, ast.Call):
             assert ast.unparse(child.func) in calls, ast.unparse(child.func)
@@ -1216,6 +1194,7 @@ def test_any_schema_text_stays_inert(sql: str) -> None:
             exports = ast.parse((folder / "__init__.py").read_text(encoding="utf-8"))
             compile(exports, "__init__.py", "exec")
             assert all(isinstance(node, ast.Expr | ast.ImportFrom | ast.Assign) for node in exports.body)
+            assert_left_as_they_are_by_formatters(root)
 
 
 def docstrings(klass: ast.ClassDef) -> list[str]:
@@ -1240,17 +1219,23 @@ def test_any_schema_text_is_reproduced_exactly(sql: str) -> None:
             }
             assert [name for name in values if name not in METADATA] == list(spec.fields)  # no field lost
             assert ast.literal_eval(values["__tablename__"]) == spec.table.name
-            columns = ast.literal_eval(values["__columns__"])
-            assert columns == {field: column.name for field, column in spec.pairs}
+            renamed = any(field != column.name for field, column in spec.pairs)
+            assert ("__columns__" in values) == renamed  # no identity mapping
+            if renamed:
+                columns = ast.literal_eval(values["__columns__"])
+                assert columns == {field: column.name for field, column in spec.pairs}
             for field, column in spec.pairs:
                 alias = values[field]
                 unnameable = model_type == "msgspec" and MSGSPEC_UNNAMEABLE.search(column.name)
                 if field == column.name or model_type == "dataclass" or unnameable:
-                    assert alias is None  # __columns__ (checked above) keeps the column name
+                    assert not isinstance(alias, ast.Call)  # __columns__ (checked above) keeps the column name
                 else:
                     assert isinstance(alias, ast.Call)
-                    assert ast.literal_eval(alias.keywords[0].value) == column.name
-            expected_docs = [class_docstring(spec.table)] + [field_docstring(column) for column in spec.table.columns]
+                    assert ast.literal_eval(alias.keywords[-1].value) == column.name
+            stated = column_constraints(spec.table)
+            expected_docs = [class_docstring(spec.table)] + [
+                field_docstring(column, stated.get(column.name), model_type) for column in spec.table.columns
+            ]
             assert docstrings(klass) == expected_docs
 
 
@@ -1352,3 +1337,126 @@ def test_thirty_fuzzy_tables_pass_mypy_strict(tmp_path: Path, mypy_cache: Path) 
                 assert cls.from_row(entity.to_row()) == entity
     ruff = ruff_check(tmp_path)
     assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+    assert_left_as_they_are_by_formatters(tmp_path)
+
+
+def assert_left_as_they_are_by_formatters(root: Path) -> None:
+    """ruff format and black (their defaults) change no rendered file (the exports are not rendered)."""
+    files = sorted(str(path) for path in root.glob("*/entities/*.py") if path.name != "__init__.py")
+    for command in ([RUFF, "format", "--isolated", "--no-cache", "--check"], [str(BLACK), "--check", "--quiet"]):
+        result = run_tool(*command, *files, cwd=root)
+        assert result.returncode == 0, (command[0], result.stdout + result.stderr)
+
+
+# --- e) what the schema states: defaults, constraints, the runtime's reading of them ------------
+
+STATED_SQL = """
+CREATE TABLE items (
+    id INTEGER PRIMARY KEY,
+    label VARCHAR(12) NOT NULL,
+    status TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'done')),
+    size INTEGER CHECK (size IN (1, 2, 3)),
+    score INTEGER NOT NULL DEFAULT 0 CHECK (score >= 0 AND score < 10),
+    ratio REAL CHECK (ratio BETWEEN 0.5 AND 2),
+    weight REAL CHECK (0 < weight),
+    flag BOOLEAN NOT NULL DEFAULT TRUE,
+    stamp DATETIME DEFAULT CURRENT_TIMESTAMP,
+    nick TEXT CHECK (length(nick) > 1),
+    blob BLOB DEFAULT x'00ff',
+    "Odd Name" INTEGER NOT NULL DEFAULT -3
+);
+"""
+STATED_LINES = {
+    "pydantic": [
+        "    id: int = _kitgen.DATABASE_DEFAULT\n",
+        "    label: str = Field(max_length=12)\n",
+        '    status: Literal["new", "done"] = "new"\n',
+        "    size: Literal[1, 2, 3] | None = None\n",
+        "    score: int = Field(default=0, ge=0, lt=10)\n",
+        "    ratio: float | None = Field(default=None, ge=0.5, le=2)\n",
+        "    weight: float | None = Field(default=None, gt=0)\n",
+        "    flag: bool = True\n",
+        "    stamp: datetime.datetime | None = _kitgen.DATABASE_DEFAULT\n",
+        "    nick: str | None = None\n",
+        '    blob: bytes | None = b"\\x00\\xff"\n',
+        '    odd_name: int = Field(default=-3, serialization_alias="Odd Name")\n',
+        '    """TEXT, nullable, check LENGTH(nick) > 1 (left to the database)."""\n',
+    ],
+    "msgspec": [
+        "    label: Annotated[str, Meta(max_length=12)]\n",
+        '    status: Literal["new", "done"] = "new"\n',
+        "    score: Annotated[int, Meta(ge=0, lt=10)] = 0\n",
+        "    ratio: Annotated[float, Meta(ge=0.5, le=2)] | None = None\n",
+        '    odd_name: int = field(default=-3, name="Odd Name")\n',
+    ],
+    "dataclass": [
+        "    label: str\n",
+        '    status: Literal["new", "done"] = "new"\n',
+        "    score: int = 0\n",
+        '    """INTEGER, not null, default 0, at least 0 (left to the database),'
+        ' less than 10 (left to the database)."""\n',
+        "    odd_name: int = -3\n",
+    ],
+}
+
+
+@pytest.mark.parametrize("model_type", MODEL_TYPES)
+def test_defaults_and_constraints_the_schema_states_are_in_the_fields(model_type: str) -> None:
+    [text] = render_files(schema_from_sql(STATED_SQL), model_type).values()
+    for line in STATED_LINES[model_type]:
+        assert line in text, (line, text)
+
+
+@pytest.mark.parametrize("model_type", MODEL_TYPES)
+def test_stated_entities_pass_the_checkers_and_read_rows(tmp_path: Path, model_type: str, mypy_cache: Path) -> None:
+    schema = schema_from_sql(STATED_SQL)
+    package = f"stated_{model_type}"
+    folder, _ = generate_package(tmp_path, schema, model_type, package=package)
+    result = mypy_strict(tmp_path, package, cache_dir=mypy_cache)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ruff_check(folder).returncode == 0
+    files = [str(path) for path in folder.glob("*.py") if path.name != "__init__.py"]
+    for command in ([RUFF, "format", "--isolated", "--no-cache", "--check"], [str(BLACK), "--check", "--quiet"]):
+        formatted = run_tool(*command, *files, cwd=folder)
+        assert formatted.returncode == 0, formatted.stdout + formatted.stderr
+    connection = sqlite3.connect(":memory:")
+    connection.executescript(STATED_SQL)
+    connection.row_factory = sqlite3.Row
+    with imported(tmp_path, f"{package}.entities") as entities:
+        item = entities.Item(label="x", size=2)
+        row = item.to_row()
+        columns = ", ".join(quote(name) for name in row)
+        connection.execute(f"INSERT INTO items ({columns}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
+        stored = entities.Item.from_row(connection.execute("SELECT * FROM items").fetchone())
+        assert (stored.id, stored.label, stored.status, stored.size, stored.score) == (1, "x", "new", 2, 0)
+        assert (stored.flag, stored.blob, stored.odd_name) == (True, b"\x00\xff", -3)
+        assert isinstance(stored.stamp, datetime.datetime)
+        fields = entities.Item.__module__  # the runtime reads each field's kind from its annotation
+        runtime = sys.modules[fields.rsplit(".", 1)[0] + "._kitgen"]
+        kinds = {field.name: field.kind for field in runtime.fields_of(entities.Item)}
+        assert kinds == {field: column.kind for field, column in plan_entities(schema, model_type)[0].pairs}
+        if model_type == "pydantic":  # pydantic checks the bounds: the error names the column
+            values = dict(stored.to_row(), score=12)
+            with pytest.raises(ValueError, match=r"^Item: column 'score' of table 'items' holds 12, which the field"):
+                entities.Item.from_row(values)
+    connection.close()
+
+
+@pytest.mark.parametrize("model_type", MODEL_TYPES)
+def test_the_runtime_reads_every_kind_from_the_annotations(tmp_path: Path, model_type: str) -> None:
+    schema = odd_schema()
+    generate_package(tmp_path, schema, model_type, package=f"kinds_{model_type}")
+    with imported(tmp_path, f"kinds_{model_type}.entities") as entities:
+        runtime = sys.modules[f"kinds_{model_type}.entities._kitgen"]
+        for spec in plan_entities(schema, model_type):
+            cls = getattr(entities, spec.class_name)
+            kinds = [(field.name, field.column, field.kind) for field in runtime.fields_of(cls)]
+            assert kinds == [(field, column.name, column.kind) for field, column in spec.pairs]
+
+
+def test_choices_that_the_columns_own_default_is_not_one_of_are_left_to_the_database() -> None:
+    sql = "CREATE TABLE t (id INTEGER PRIMARY KEY, status TEXT NOT NULL DEFAULT 'x' CHECK (status IN ('a', 'b')));"
+    for model_type in MODEL_TYPES:
+        [text] = render_files(schema_from_sql(sql), model_type).values()
+        assert '    status: str = "x"\n' in text
+        assert "check status IN ('a', 'b') (left to the database)." in text

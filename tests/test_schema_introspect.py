@@ -361,12 +361,31 @@ def test_build_schema_builds_the_whole_model() -> None:
                 name="t",
                 kind="table",
                 columns=(
-                    Column("id", "INTEGER", "int", nullable=False, not_null=True, primary_key=1),
+                    Column("id", "INTEGER", "int", nullable=False, not_null=True, primary_key=1, rowid=True),
                     Column("name", "TEXT", "str", nullable=False, not_null=True, default="'x'", unique=True),
                 ),
+                sql="CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT 'x' UNIQUE)",
             ),
         )
     )
+
+
+@pytest.mark.parametrize(
+    ("sql", "rowid"),
+    [
+        ("CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT)", "id"),
+        ("CREATE TABLE t (id integer primary key autoincrement, x TEXT)", "id"),
+        ("CREATE TABLE t (id INTEGER, x TEXT, PRIMARY KEY (id))", "id"),
+        ("CREATE TABLE t (id INTEGER PRIMARY KEY DESC, x TEXT)", None),  # an index of its own
+        ("CREATE TABLE t (id INT PRIMARY KEY, x TEXT)", None),  # INT is not INTEGER
+        ("CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT) WITHOUT ROWID", None),
+        ("CREATE TABLE t (a INTEGER, b INTEGER, PRIMARY KEY (a, b))", None),
+    ],
+)
+def test_only_the_column_that_aliases_the_rowid_is_marked_as_assigned_by_sqlite(sql: str, rowid: str | None) -> None:
+    [table] = schema_from_sql(sql + ";").tables
+    assert [column.name for column in table.columns if column.rowid] == ([rowid] if rowid else [])
+    assert table.sql == sql
 
 
 # --- origins ---------------------------------------------------------------------------------

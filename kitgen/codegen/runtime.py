@@ -19,17 +19,39 @@ integers past 2**53, and SQLite stores a float NaN as NULL.
 from __future__ import annotations
 
 SUPPORT_BODY = '''
-"""Conversions between SQLite values and entity field types, shared by the entities."""
+"""kitgen's runtime for the entities of this package: rows in, rows out.
+
+Written by kitgen beside the entities it generates, so that they need nothing from
+kitgen at run time. ``read_entity`` builds an entity from a row (by column name,
+each value converted to its field's type); ``write_entity`` gives the row to write,
+leaving out what the database fills in (``DATABASE_DEFAULT``).
+"""
 
 from __future__ import annotations
 
 import datetime
 import decimal
+import inspect
 import json
 import sqlite3
+import sys
+import types
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Protocol
+from typing import (
+    Annotated,
+    Any,
+    ClassVar,
+    Literal,
+    NamedTuple,
+    Protocol,
+    TypeAlias,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 
 Row = sqlite3.Row | Mapping[str, Any] | Sequence[Any]
 Names = Sequence[str | Sequence[Any]]  # column names, or cursor.description
@@ -153,25 +175,166 @@ WRITERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+class _DatabaseDefault:
+    """The default of a field the database fills in: ``to_row()`` leaves it out."""
+
+    def __repr__(self) -> str:
+        return "DATABASE_DEFAULT"
+
+    def __copy__(self) -> _DatabaseDefault:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _DatabaseDefault:
+        return self
+
+
+# Typed Any, so that type checkers accept it as the default of a field of any type.
+DATABASE_DEFAULT: Any = _DatabaseDefault()
+
+JSON_MARK = "kitgen: json"
+JSON: TypeAlias = Annotated[Any, JSON_MARK]  # a JSON column: any value json.loads gives
+
+KINDS: dict[Any, str] = {
+    bool: "bool",
+    bytes: "bytes",
+    datetime.date: "date",
+    datetime.datetime: "datetime",
+    decimal.Decimal: "decimal",
+    float: "float",
+    int: "int",
+    str: "str",
+    datetime.time: "time",
+    uuid.UUID: "uuid",
+}
+
+
+class ColumnValueError(ValueError):
+    """A value of a row that its entity cannot hold: names the entity, column and value."""
+
+    def __init__(
+        self,
+        entity: str,
+        table: str,
+        column: str,
+        value: Any,
+        reason: str,
+    ) -> None:
+        where = f"column {column!r} of table {table!r}"
+        super().__init__(f"{entity}: {where} holds {value!r}, {reason}")
+        self.entity = entity
+        self.column = column
+        self.value = value
+
+
 class Entity(Protocol):
-    """What read_row needs of an entity class: its table, columns and kinds."""
+    """What the functions below need of an entity class: its table."""
 
     __tablename__: ClassVar[str]
-    __columns__: ClassVar[dict[str, str]]
-    __kinds__: ClassVar[dict[str, str]]
 
 
-def read_row(entity: type[Entity], row: Row, names: Names | None) -> dict[str, Any]:
-    """Field name -> value converted to the field's type, each found by its column's name."""
+E = TypeVar("E", bound=Entity)
+
+
+class Field(NamedTuple):
+    """A field of an entity, its column, its kind, and whether to_row() writes it."""
+
+    name: str
+    column: str
+    kind: str
+    written: bool
+
+
+SHAPES: dict[type[Any], tuple[Field, ...]] = {}
+
+
+def fields_of(entity: type[Entity]) -> tuple[Field, ...]:
+    """The entity's fields in column order, from its annotations (read once per class).
+
+    ``__columns__`` (field -> column) is there only when a name differs, and
+    ``__generated__`` only when the table has generated columns.
+    """
+    found = SHAPES.get(entity)
+    if found is None:
+        columns: dict[str, str] = getattr(entity, "__columns__", {})
+        generated: tuple[str, ...] = getattr(entity, "__generated__", ())
+        found = tuple(
+            Field(name, columns.get(name, name), _kind(hint), name not in generated)
+            for name, hint in _field_hints(entity).items()
+        )
+        SHAPES[entity] = found
+    return found
+
+
+def _field_hints(entity: type[Entity]) -> dict[str, Any]:
+    """The fields' annotations, evaluated in the module alone: a field's default (a
+    field named ``tuple`` holds None) must not stand for a name an annotation uses."""
+    own = inspect.get_annotations(entity)
+    fields = {name: hint for name, hint in own.items() if "ClassVar[" not in str(hint)}
+    holder = types.SimpleNamespace(__annotations__=fields)
+    module = vars(sys.modules[entity.__module__])
+    return get_type_hints(holder, module, include_extras=True)
+
+
+def _kind(hint: Any) -> str:
+    """The kind of a field (a key of READERS) from its annotation."""
+    if get_origin(hint) in (Union, types.UnionType):
+        hint = next(arg for arg in get_args(hint) if arg is not type(None))
+    if get_origin(hint) is Annotated:
+        hint, *extras = get_args(hint)
+        if JSON_MARK in extras:
+            return "json"
+    if get_origin(hint) is Literal:
+        hint = type(get_args(hint)[0])
+    return KINDS.get(hint, "any")
+
+
+def read_entity(entity: type[E], row: Row, names: Names | None) -> E:
+    """An entity from a row, each field from its column, converted to the field's type."""
     table = entity.__tablename__
+    fields = fields_of(entity)
     by_name, repeated = _values_by_name(row, names, table)
-    _check_columns(table, list(entity.__columns__.values()), by_name, repeated)
-    fields: dict[str, Any] = {}
-    for field, column in entity.__columns__.items():
-        value = by_name[column]
-        kind = entity.__kinds__[field]
-        fields[field] = None if value is None else READERS[kind](value)
-    return fields
+    _check_columns(table, [field.column for field in fields], by_name, repeated)
+    values = {f.name: _read(entity, f, by_name[f.column]) for f in fields}
+    validate: Callable[[dict[str, Any]], E] | None
+    validate = getattr(entity, "model_validate", None)
+    try:
+        return entity(**values) if validate is None else validate(values)
+    except ValueError as error:  # pydantic's ValidationError: a constraint of the field
+        raise _refused(entity, fields, values, error) from None
+
+
+def _read(entity: type[Entity], field: Field, value: Any) -> Any:
+    if value is None:
+        return None
+    try:
+        return READERS[field.kind](value)
+    except (ValueError, TypeError, ArithmeticError, OSError) as error:
+        reason = f"which is not a {field.kind} ({error})"
+        name = entity.__name__
+        table = entity.__tablename__
+        raise ColumnValueError(name, table, field.column, value, reason) from None
+
+
+def _refused(
+    entity: type[Entity],
+    fields: tuple[Field, ...],
+    values: dict[str, Any],
+    error: ValueError,
+) -> ValueError:
+    """The error naming the column whose value the entity refused, when it says which."""
+    errors = getattr(error, "errors", None)
+    if errors is None:
+        return error
+    first = errors()[0]
+    named = [field for field in fields if field.name == first["loc"][0]]
+    if not named:
+        return error
+    field = named[0]
+    reason = f"which the field refuses ({first['msg']})"
+    name = entity.__name__
+    table = entity.__tablename__
+    value = values[field.name]
+    return ColumnValueError(name, table, field.column, value, reason)
 
 
 def _check_columns(
@@ -254,15 +417,21 @@ def _pair(
     return by_name, repeated
 
 
-def write_row(
-    values: Mapping[str, Any],
-    columns: Mapping[str, str],
-    kinds: Mapping[str, str],
-) -> dict[str, Any]:
-    """Column name -> value as SQLite stores it, for the given fields."""
-    written: dict[str, Any] = {}
-    for field, value in values.items():
-        writer = WRITERS.get(kinds[field], _same)
-        written[columns[field]] = None if value is None else writer(value)
-    return written
+def write_entity(entity: Entity) -> dict[str, Any]:
+    """Column name -> value as SQLite stores it, for every field that was set.
+
+    Left out: generated columns, fields still at DATABASE_DEFAULT and, for a
+    pydantic model, fields not set (``model_fields_set``), so that an INSERT of
+    the row lets the database fill them.
+    """
+    chosen: set[str] | None = getattr(entity, "model_fields_set", None)
+    row: dict[str, Any] = {}
+    for field in fields_of(type(entity)):
+        value = getattr(entity, field.name)
+        unset = chosen is not None and field.name not in chosen
+        if not field.written or unset or value is DATABASE_DEFAULT:
+            continue
+        writer = WRITERS.get(field.kind, _same)
+        row[field.column] = None if value is None else writer(value)
+    return row
 '''.lstrip("\n")

@@ -158,3 +158,4 @@ class RawSchema:
     foreign_keys: tuple[RawForeignKey, ...]
     indexed_keys: frozenset[str] = frozenset()  # tables whose primary key is not the rowid
     without_rowid: frozenset[str] = frozenset()
+    sql: tuple[tuple[str, str], ...] = ()  # (relation, its CREATE statement as sqlite_master keeps it)

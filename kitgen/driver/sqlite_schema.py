@@ -74,6 +74,7 @@ def read_schema(connection: sqlite3.Connection) -> RawSchema:
         relations=tuple(sorted(kept.items())),
         indexed_keys=frozenset(row[0] for row in connection.execute(INDEXED_KEYS) if row[0] in kept),
         without_rowid=frozenset(name for name, _, sql in relations if name in kept and WITHOUT_ROWID.search(sql or "")),
+        sql=tuple((name, sql or "") for name, _, sql in relations if name in kept),
         columns=columns,
         unique_indexes=_unique_indexes(connection, kept),
         foreign_keys=tuple(

@@ -47,6 +47,7 @@ def build_schema(raw: RawSchema, overrides: Mapping[str, str] | None = None, ori
         foreign.setdefault(fk.table, {})[fk.column] = ForeignKey(
             fk.target_table, fk.target_column, fk.on_delete, fk.on_update
         )
+    statements = dict(raw.sql)
     tables = tuple(
         _table(
             name,
@@ -57,6 +58,8 @@ def build_schema(raw: RawSchema, overrides: Mapping[str, str] | None = None, ori
             overrides,
             origins.get(name),
             _never_null_keys(name, columns.get(name, []), raw),
+            _rowid_alias(name, columns.get(name, []), raw),
+            statements.get(name, ""),
         )
         for name, kind in raw.relations
     )
@@ -72,6 +75,8 @@ def _table(
     overrides: Mapping[str, str],
     origin: tuple[str, str | None] | None,
     never_null: set[str],
+    rowid: str | None,
+    sql: str,
 ) -> Table:
     single_unique = {columns[0] for columns in unique_sets if len(columns) == 1}
     columns = tuple(
@@ -86,6 +91,7 @@ def _table(
             unique=column.name in single_unique and not column.primary_key,
             foreign_key=foreign.get(column.name),
             generated=column.generated,
+            rowid=column.name == rowid,
         )
         for column in raw_columns
     )
@@ -96,6 +102,7 @@ def _table(
         unique_together=tuple(sorted(columns_ for columns_ in unique_sets if len(columns_) > 1)),
         created_by=origin[0] if origin else None,
         model=origin[1] if origin else None,
+        sql=sql,
     )
 
 
@@ -108,6 +115,13 @@ def _never_null_keys(table: str, columns: list[RawColumn], raw: RawSchema) -> se
     keys = [column for column in columns if column.primary_key]
     if table in raw.without_rowid:
         return {column.name for column in keys}
-    if len(keys) == 1 and keys[0].declared_type.upper() == "INTEGER" and table not in raw.indexed_keys:
-        return {keys[0].name}
-    return set()
+    alias = _rowid_alias(table, columns, raw)
+    return {alias} if alias else set()
+
+
+def _rowid_alias(table: str, columns: list[RawColumn], raw: RawSchema) -> str | None:
+    """The column that aliases the rowid (SQLite assigns it when an INSERT leaves it out), if any."""
+    keys = [column for column in columns if column.primary_key]
+    if table in raw.without_rowid or table in raw.indexed_keys or len(keys) != 1:
+        return None
+    return keys[0].name if keys[0].declared_type.upper() == "INTEGER" else None

@@ -32,6 +32,7 @@ class Column:
     unique: bool = False
     foreign_key: ForeignKey | None = None
     generated: bool = False  # a generated column: read, never written
+    rowid: bool = False  # the INTEGER PRIMARY KEY that aliases the rowid: SQLite assigns it
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Table:
     unique_together: tuple[tuple[str, ...], ...] = ()
     created_by: str | None = None  # the migration that created it
     model: str | None = None  # the entity class name that migration asked for
+    sql: str = ""  # the CREATE statement as sqlite_master keeps it: CHECK constraints are read from it
 
     @property
     def primary_key(self) -> tuple[str, ...]:
