@@ -3,4 +3,4 @@
 from kitgen.migrations.base import Database, Migration, TableAlteration
 
 __all__ = ["Database", "Migration", "TableAlteration", "__version__"]
-__version__ = "0.2.0"
+__version__ = "0.3.0"
