@@ -124,8 +124,12 @@ def warm_up(config: Config) -> None:
     from kitgen.codegen.render import render_entities
     from kitgen.schema.model import Column, Schema, Table
 
-    table = Table("warm_up", "table", (Column("id", "INTEGER", "int", nullable=False, not_null=True, primary_key=1),))
-    render_entities(plan_entities(Schema((table,)), config.model_type))
+    columns = (
+        Column("id", "INTEGER", "int", nullable=False, not_null=True, primary_key=1, rowid=True),
+        Column("n", "INTEGER", "int", nullable=False, not_null=True, default="0"),  # defaults and CHECKs: sqlglot
+    )
+    sql = "CREATE TABLE warm_up (id INTEGER PRIMARY KEY, n INTEGER NOT NULL DEFAULT 0 CHECK (n >= 0))"
+    render_entities(plan_entities(Schema((Table("warm_up", "table", columns, sql=sql),)), config.model_type))
 
 
 def handle_batch(config: Config, paths: set[Path], *, redo: bool, applied_here: Collection[str] = ()) -> Event:
