@@ -40,13 +40,14 @@ def check_entities(folder: Path, specs: Sequence[EntitySpec], *, with_diffs: boo
     states: list[EntityState] = []
     for spec in specs:
         states += _spec_states(folder, spec, existing.get(spec.module))
+    conflicts = [spec for spec in specs if spec.module in existing and existing[spec.module].header is None]
     wanted = {spec.module for spec in specs} | {SUPPORT_MODULE}
     orphans = [file for module, file in existing.items() if module not in wanted and file.header is not None]
     for file in orphans:
         assert file.header is not None
         states.append(EntityState(file.path, file.header.source, ORPHAN, HINTS[ORPHAN]))
     states += _support_states(folder, bool(specs))
-    if not exports_current(folder, specs, orphans):  # from the headers and the file's AST, no second reading
+    if not exports_current(folder, specs, orphans, conflicts):  # the verdict kitgen generate acts on
         message = "the exports are out of step with the entities; run kitgen generate"
         states.append(EntityState(folder / "__init__.py", None, STALE, message))
     else:

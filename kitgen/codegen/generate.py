@@ -8,14 +8,13 @@ nothing else back; a file kitgen did not generate is never touched.
 
 from __future__ import annotations
 
-import ast
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kitgen import __version__
-from kitgen.codegen import files, headers
+from kitgen.codegen import exports, files, headers
 from kitgen.codegen.plan import SUPPORT_MODULE, EntitySpec
 from kitgen.codegen.runtime import SUPPORT_BODY
 from kitgen.schema.types import precision_warning
@@ -91,7 +90,7 @@ def plan_generation(folder: Path, specs: Sequence[EntitySpec], *, force: bool = 
         conflicts=conflicts,
         orphans=orphans,
         support=support if support_needed else None,
-        exports=not exports_current(folder, specs, orphans),
+        exports=not exports_current(folder, specs, orphans, conflicts, force=force),
         leftovers=files.leftover_temporaries(folder),
     )
 
@@ -126,9 +125,9 @@ def compose(plan: Plan, *, force: bool = False) -> Outputs:
     deleted, kept = _orphans(plan, force, flagged)
     exports_path = plan.folder / "__init__.py"
     if plan.exports:
-        exports = _exports_text(plan, kept)
-        if not exports_path.exists() or files.read_text(exports_path) != exports:
-            outputs[exports_path] = exports
+        exports_text = _exports_text(plan, kept)
+        if not exports_path.exists() or files.read_text(exports_path) != exports_text:
+            outputs[exports_path] = exports_text
     return Outputs(outputs, deleted, flagged)
 
 
@@ -177,65 +176,50 @@ def _exports_text(plan: Plan, kept_orphans: Sequence[files.ExistingFile]) -> str
 
     path = plan.folder / "__init__.py"
     source = files.read_text(path) if path.exists() else EXPORTS_DOCSTRING
-    gone = {orphan.module for orphan in plan.orphans} - {orphan.module for orphan in kept_orphans}
-    gone |= dangling_imports(plan.folder, source)
-    blocked = {spec.module for spec in plan.conflicts}  # a file of the user's holds that name: nothing to import
-    exports = [(spec.module, spec.class_name) for spec in plan.specs if spec.module not in blocked]
-    return update_exports(source, exports, gone, str(path))
+    goal = exports_goal(plan.folder, source, plan.specs, plan.orphans, plan.conflicts, kept_orphans)
+    return update_exports(source, goal.exports, goal.managed, str(path))
 
 
-def exports_current(folder: Path, specs: Sequence[EntitySpec], orphans: Sequence[files.ExistingFile]) -> bool:
-    """Whether __init__.py already imports and lists exactly the entities (checked with ast, no libcst)."""
+def exports_goal(
+    folder: Path,
+    source: str,
+    specs: Sequence[EntitySpec],
+    orphans: Sequence[files.ExistingFile],
+    conflicts: Sequence[EntitySpec],
+    kept_orphans: Sequence[files.ExistingFile],
+) -> exports.ExportsGoal:
+    """What ``__init__.py`` must export, and which modules' imports are kitgen's: for generate and check alike.
+
+    An entity whose module name a file of the user's holds is not imported; the import of an orphan kept
+    because it was edited by hand stays as it is; imports of modules that are gone (deleted orphans,
+    files removed by hand) go.
+    """
+    blocked = {spec.module for spec in conflicts}
+    gone = {orphan.module for orphan in orphans} - {orphan.module for orphan in kept_orphans}
+    read = exports.read_exports(source)
+    present = os.listdir(folder)  # module.py, module.pyi, module.cpython-311-….so, module/ all count
+    dangling = {
+        module
+        for module, _ in (read.imports if read is not None else ())
+        if not any(entry == module or entry.startswith(f"{module}.") for entry in present)
+    }
+    wanted = [(spec.module, spec.class_name) for spec in specs if spec.module not in blocked]
+    return exports.ExportsGoal.of(wanted, gone | dangling)
+
+
+def exports_current(
+    folder: Path,
+    specs: Sequence[EntitySpec],
+    orphans: Sequence[files.ExistingFile],
+    conflicts: Sequence[EntitySpec],
+    *,
+    force: bool = False,
+) -> bool:
+    """Whether ``kitgen generate`` would leave ``__init__.py`` as it is: the verdict of generate and check."""
     path = folder / "__init__.py"
     if not path.exists():
         return False
     source = files.read_text(path)
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return False  # updating it will report the problem
-    if dangling_imports(folder, source):
-        return False
-    managed = {spec.module for spec in specs} | {orphan.module for orphan in orphans}
-    wanted = {(spec.module, spec.class_name) for spec in specs}
-    imported, listed = set(), None
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module in managed and len(node.names) == 1:
-            imported.add((node.module, node.names[0].name))
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and _targets_all(node):
-            listed = _literal_names(node.value)
-    if not wanted and not imported:
-        return True
-    names = {name for _, name in wanted}
-    stale_names = {name for _, name in imported} - names
-    return imported == wanted and listed is not None and names <= listed and not (stale_names & listed)
-
-
-def dangling_imports(folder: Path, source: str) -> set[str]:
-    """Modules that ``from .module import Name`` lines of the exports import but that no longer exist."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return set()
-    imported = {
-        node.module for node in tree.body if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
-    }
-    present = os.listdir(folder)  # module.py, module.pyi, module.cpython-311-….so, module/ all count
-    return {
-        module
-        for module in imported
-        if "." not in module and not any(entry == module or entry.startswith(f"{module}.") for entry in present)
-    }
-
-
-def _targets_all(node: ast.Assign | ast.AnnAssign) -> bool:
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-    return any(isinstance(target, ast.Name) and target.id == "__all__" for target in targets)
-
-
-def _literal_names(value: ast.expr | None) -> set[str] | None:
-    if isinstance(value, (ast.List, ast.Tuple)) and all(
-        isinstance(element, ast.Constant) and isinstance(element.value, str) for element in value.elts
-    ):
-        return {str(element.value) for element in value.elts if isinstance(element, ast.Constant)}
-    return None
+    kept = [] if force else [orphan for orphan in orphans if _is_edited(orphan)]
+    goal = exports_goal(folder, source, specs, orphans, conflicts, kept)
+    return exports.is_current(exports.read_exports(source), goal)
