@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kitgen import __version__
 from kitgen.codegen import exports, files, headers
-from kitgen.codegen.plan import SUPPORT_MODULE, EntitySpec
+from kitgen.codegen.plan import MODEL_TYPES, SUPPORT_MODULE, EntitySpec, definition_hash
 from kitgen.codegen.runtime import SUPPORT_BODY
 from kitgen.schema.types import precision_warning
 
@@ -44,6 +44,8 @@ class Plan:
     support: str | None  # the support module's text, when it must be written
     exports: bool  # whether __init__.py needs its exports updated
     leftovers: list[Path] = field(default_factory=list)  # temporary files of interrupted writes
+    retyped: dict[str, str] = field(default_factory=dict)  # module → the other model type its file was made as
+    model_type_from: str = ""  # where the model type in use came from (config.origins), for the warning
 
     @property
     def current(self) -> bool:
@@ -63,9 +65,23 @@ def support_text() -> str:
     return headers.compose("kitgen", "runtime", headers.digest(__version__ + SUPPORT_BODY), SUPPORT_BODY)
 
 
-def plan_generation(folder: Path, specs: Sequence[EntitySpec], *, force: bool = False) -> Plan:
+def generated_as(spec: EntitySpec, schema_hash: str) -> str | None:
+    """The other model type a file with this definition hash was generated as, when that is all that differs."""
+    for model_type in MODEL_TYPES:
+        if model_type != spec.model_type:
+            other = definition_hash(spec.table, spec.module, spec.class_name, spec.fields, model_type)
+            if other == schema_hash:
+                return model_type
+    return None
+
+
+def plan_generation(
+    folder: Path, specs: Sequence[EntitySpec], *, force: bool = False, model_type_from: str = ""
+) -> Plan:
+    """What generation has to do; ``model_type_from`` names where the model type came from, for warnings."""
     existing = files.scan(folder)
     stale, edited, conflicts = [], [], []
+    retyped: dict[str, str] = {}
     for spec in specs:
         found = existing.get(spec.module)
         if found is None:
@@ -77,6 +93,9 @@ def plan_generation(folder: Path, specs: Sequence[EntitySpec], *, force: bool = 
             stale.append(spec)
         elif found.header.schema_hash != spec.schema_hash:
             stale.append(spec)
+            previous = generated_as(spec, found.header.schema_hash)
+            if previous is not None:
+                retyped[spec.module] = previous
     wanted = {spec.module for spec in specs} | ({SUPPORT_MODULE} if specs else set())
     orphans = [file for module, file in existing.items() if module not in wanted and file.header is not None]
     support = support_text()
@@ -92,6 +111,8 @@ def plan_generation(folder: Path, specs: Sequence[EntitySpec], *, force: bool = 
         support=support if support_needed else None,
         exports=not exports_current(folder, specs, orphans, conflicts, force=force),
         leftovers=files.leftover_temporaries(folder),
+        retyped=retyped,
+        model_type_from=model_type_from,
     )
 
 
@@ -140,8 +161,23 @@ def execute(plan: Plan, *, force: bool = False) -> GenerateResult:
     for path in [*composed.deleted, *plan.leftovers]:
         files.remove(path)
     unchanged = len(plan.specs) - len([p for p in outputs if p.stem in {s.module for s in plan.specs}])
-    warnings = precision_warnings([spec for spec in plan.stale if plan.folder / spec.filename in outputs])
+    written = [spec for spec in plan.stale if plan.folder / spec.filename in outputs]
+    warnings = precision_warnings(written) + retyped_warnings(plan, written)
     return GenerateResult(sorted(outputs), composed.deleted, composed.flagged, unchanged, warnings)
+
+
+def retyped_warnings(plan: Plan, written: Sequence[EntitySpec]) -> list[str]:
+    """One warning per model type the written entities were generated as before: the model type changed."""
+    warnings = []
+    for previous in sorted({plan.retyped[spec.module] for spec in written if spec.module in plan.retyped}):
+        names = [spec.filename for spec in written if plan.retyped.get(spec.module) == previous]
+        new = written[0].model_type
+        origin = f" ({plan.model_type_from})" if plan.model_type_from else ""
+        warnings.append(
+            f"{', '.join(names)} {'was' if len(names) == 1 else 'were'} generated as {previous}, now as {new}{origin}; "
+            "model_type in [tool.kitgen] sets the project's model type, which kitgen check expects and migrate writes"
+        )
+    return warnings
 
 
 def precision_warnings(specs: Sequence[EntitySpec]) -> list[str]:
