@@ -396,3 +396,45 @@ def test_kitgens_imports_sort_into_the_relative_imports_they_touch() -> None:
         DOC + "\nimport os\n\nfrom .helpers import slug  # mine\nfrom .post import Post\nfrom .user import User\n"
         "from .zoo import Zoo\n\n"
     )
+
+
+def test_a_tuple_an_annotation_and_a_trailing_comment_are_kept() -> None:
+    source = 'from .user import User\n\n__all__: tuple[str, ...] = ("User", "helper")  # public\n'
+    after = update(source, [POST, USER])
+    assert after.endswith('__all__: tuple[str, ...] = (\n    "Post",\n    "User",\n    "helper",\n)  # public\n')
+
+
+@pytest.mark.parametrize(
+    ("source", "exports", "managed", "expected"),
+    [
+        (
+            'HELPERS = ["h"]\n__all__ = list(HELPERS)\n',
+            [USER],
+            (),
+            'from .user import User\n\nHELPERS = ["h"]\n__all__ = list(HELPERS)\n__all__ += [\n    "User",\n]\n',
+        ),
+        (
+            'from .user import User\nfrom .post import Post\n\nHELPERS = ["h"]\n',
+            [],
+            ("user",),
+            'from .post import Post\n\n__all__: list[str] = []\n\nHELPERS = ["h"]\n',
+        ),
+        (
+            DOC + '\nfrom .user import User\nfrom .helpers import h\n\n__all__ = ["User", "h"]\n',
+            [],
+            ("user",),
+            DOC + '\nfrom .helpers import h\n\n__all__ = [\n    "h",\n]\n',
+        ),
+        (
+            'from .post import Post\n\n__all__ = ["User"] + HELPERS + ["Post"]\n',
+            [POST, TAG],
+            ("user",),
+            'from .post import Post\nfrom .tag import Tag\n\n__all__ = ["User"] + HELPERS + ["Post", "Tag"]\n',
+        ),
+    ],
+    ids=["blank line after the imports", "no blank line on top", "the lines above stay", "inside a longer sum"],
+)
+def test_what_kitgen_changes_is_in_the_formatters_layout(
+    source: str, exports: list[tuple[str, str]], managed: tuple[str, ...], expected: str
+) -> None:
+    assert update(source, exports, managed) == expected

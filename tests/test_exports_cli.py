@@ -149,10 +149,10 @@ SHAPES = {
             from .post import Post
             from .user import User
 
-            __all__ = [
+            __all__ = (
                 "Post",
                 "User",
-            ]
+            )
 
 
             def describe(user: User) -> str:

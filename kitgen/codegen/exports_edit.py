@@ -10,6 +10,7 @@ the form ``ruff format`` and ``black`` (default settings) leave as it is.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import libcst as cst
@@ -40,10 +41,20 @@ def edit_exports(source: str, goal: ExportsGoal, path: str) -> str:
     attached = position > 0 and _is_relative_import(body[position - 1])
     attached = attached and not (_blank_before(old_block[0]) if old_block else False)
     block = _as_block(imports, old_block, blank_before=position > 0 and not attached)
-    body = _merged(body, position, block, attached=attached)
+    if not block and old_block and position < len(body):  # the lines above the old block stay where they were
+        own = _leading(body[position])
+        above = _leading(old_block[0])
+        kept = [line for line in own if not _is_blank(line)] if any(map(_is_blank, above)) else own
+        body[position] = _with_leading(body[position], [*above, *kept])
+    body, end = _merged(body, position, block, attached=attached)
+    if block and end < len(body) and not _is_import(body[end]) and not _blank_before(body[end]):
+        body[end] = _with_leading(body[end], [cst.EmptyLine(), *_leading(body[end])])  # a blank line after imports
     names = sorted((name for _, name in wanted), key=all_order)
     old_names = {_export_of(statement)[1] for statement in old_block} - set(names)
-    return module.with_changes(body=_with_all(body, names, old_names), has_trailing_newline=True).code
+    body = _with_all(body, names, old_names)
+    if body and not module.header:  # nothing but code above: no blank line at the top of the file
+        body[0] = _with_leading(body[0], list(itertools.dropwhile(_is_blank, _leading(body[0]))))
+    return module.with_changes(body=body, has_trailing_newline=True).code
 
 
 def _import_statement(module: str, name: str) -> cst.BaseStatement:
@@ -69,10 +80,11 @@ def _as_block(
 
 def _merged(
     body: list[cst.BaseStatement], position: int, block: list[cst.BaseStatement], *, attached: bool
-) -> list[cst.BaseStatement]:
+) -> tuple[list[cst.BaseStatement], int]:
     """``block`` inserted at ``position``; sorted into the user's relative imports it touches (one isort block).
 
-    The user's imports keep their order; kitgen's go where a sorted block has them.
+    The user's imports keep their order; kitgen's go where a sorted block has them. Also returns the index
+    just after the block.
     """
     start = position
     while attached and start > 0 and _is_relative_import(body[start - 1]):
@@ -83,7 +95,7 @@ def _merged(
     while end < len(body) and _is_relative_import(body[end]) and not _blank_before(body[end]):
         end += 1
     if start == end or not block:
-        return [*body[:position], *block, *body[position:]]
+        return [*body[:position], *block, *body[position:]], position + len(block)
     users, ours, merged = list(body[start:end]), list(block), []
     for statement in users:
         while ours and _module_key(ours[0]) < _module_key(statement):
@@ -92,7 +104,7 @@ def _merged(
     merged += ours
     first = users[0] if start < position else block[0]
     merged = [_with_leading(s, _leading(first) if i == 0 else _comments(s)) for i, s in enumerate(merged)]
-    return [*body[:start], *merged, *body[end:]]
+    return [*body[:start], *merged, *body[end:]], start + len(merged)
 
 
 def _is_relative_import(statement: cst.BaseStatement) -> bool:
@@ -110,7 +122,17 @@ def _module_key(statement: cst.BaseStatement) -> tuple[tuple[int, int | str], ..
 
 
 def _blank_before(statement: cst.BaseStatement) -> bool:
-    return any(line.comment is None for line in _leading(statement))
+    return any(_is_blank(line) for line in _leading(statement))
+
+
+def _is_blank(line: cst.EmptyLine) -> bool:
+    return line.comment is None
+
+
+def _is_import(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and all(
+        isinstance(node, (cst.Import, cst.ImportFrom)) for node in statement.body
+    )
 
 
 def _comments(statement: cst.BaseStatement) -> list[cst.EmptyLine]:
@@ -118,7 +140,7 @@ def _comments(statement: cst.BaseStatement) -> list[cst.EmptyLine]:
 
 
 def _with_leading(statement: cst.BaseStatement, lines: list[cst.EmptyLine]) -> cst.BaseStatement:
-    return statement.with_changes(leading_lines=lines) if _is_simple(statement) else statement
+    return statement.with_changes(leading_lines=lines)
 
 
 def _is_simple(statement: cst.BaseStatement) -> bool:
@@ -126,7 +148,7 @@ def _is_simple(statement: cst.BaseStatement) -> bool:
 
 
 def _leading(statement: cst.BaseStatement) -> list[cst.EmptyLine]:
-    return list(statement.leading_lines) if isinstance(statement, cst.SimpleStatementLine) else []
+    return list(getattr(statement, "leading_lines", ()))
 
 
 def all_order(name: str) -> tuple[int, tuple[tuple[int, int | str], ...]]:
@@ -207,8 +229,9 @@ def _with_all(statements: list[cst.BaseStatement], names: list[str], old_names: 
     missing = [name for name in names if name not in listed]
     home = _home([literal for _, literal in literals], set(names) | old_names)
     for index in live:
+        exploded = _exploded(_value_of(statements[index]))
         replacements = {
-            id(literal): _rebuilt(literal, missing if literal is home else [], set(names), old_names)
+            id(literal): _rebuilt(literal, missing if literal is home else [], set(names), old_names, exploded)
             for position, literal in literals
             if position == index and ((literal is home and missing) or set(_strings(literal)) & old_names)
         }
@@ -239,12 +262,30 @@ class _Replace(cst.CSTTransformer):
 def _with_simple_all(
     statements: list[cst.BaseStatement], index: int, literal: AllLiteral, names: list[str], old_names: set[str]
 ) -> list[cst.BaseStatement]:
-    """``__all__ = [...]`` of strings alone: written as kitgen writes it, kitgen's names first, the user's after."""
+    """``__all__ = [...]`` of strings alone: kitgen's names first, the user's after.
+
+    The literal is rewritten in place (a tuple stays a tuple, an annotation and a trailing comment stay);
+    kitgen's own empty form ``__all__: list[str] = []`` and an emptied plain list are written as kitgen writes them.
+    """
     extras = [_code(element) for element in literal.elements if _string(element) not in set(names) | old_names]
-    if [_code(element) for element in literal.elements] == [*_quoted(names), *extras]:
+    entries = [*_quoted(names), *extras]
+    if [_code(element) for element in literal.elements] == entries:
         return statements
-    statements[index] = _all_statement(names, extras, statements[index])
+    statement = statements[index]
+    node = cst.ensure_type(statement, cst.SimpleStatementLine).body[0]
+    kitgens_empty_form = (
+        isinstance(node, cst.AnnAssign) and not literal.elements and _code_of(node.annotation.annotation) == "list[str]"
+    )
+    if kitgens_empty_form or (isinstance(node, cst.Assign) and not entries):
+        statements[index] = _all_statement(names, extras, statement)
+    else:
+        replacement = cst.parse_expression(_literal_text(entries, tuple_=isinstance(literal, cst.Tuple)))
+        statements[index] = _replaced(statement, {id(literal): replacement})
     return statements
+
+
+def _code_of(node: cst.CSTNode) -> str:
+    return cst.Module(body=[]).code_for_node(node).strip()
 
 
 def _only_strings(literal: AllLiteral) -> bool:
@@ -309,7 +350,19 @@ def _home(literals: list[AllLiteral], kitgen: set[str]) -> AllLiteral | None:
     return max(reversed(literals), key=lambda literal: len(set(_strings(literal)) & kitgen))
 
 
-def _rebuilt(literal: AllLiteral, missing: list[str], names: set[str], old_names: set[str]) -> cst.BaseExpression:
+def _exploded(value: cst.BaseExpression | None) -> cst.BaseExpression | None:
+    """The literal of an ``__all__`` value the formatters write one entry a line: the value, or ``X + [...]``.
+
+    Elsewhere in a sum they would wrap the whole sum in parentheses, so kitgen writes that literal on one line.
+    """
+    if isinstance(value, cst.BinaryOperation) and not isinstance(value.left, cst.BinaryOperation):
+        return value.right
+    return value
+
+
+def _rebuilt(
+    literal: AllLiteral, missing: list[str], names: set[str], old_names: set[str], exploded: cst.BaseExpression | None
+) -> cst.BaseExpression:
     """``literal`` without ``old_names`` and with ``missing``: kitgen's names sorted, after the user's leading ones."""
     elements = [element for element in literal.elements if _string(element) not in old_names]
     first = next((i for i, element in enumerate(elements) if _string(element) in names), None)
@@ -318,7 +371,12 @@ def _rebuilt(literal: AllLiteral, missing: list[str], names: set[str], old_names
     ours = sorted({*missing, *(name for name in kept if name is not None)}, key=all_order)
     rest = [element for element in elements[len(leading) :] if _string(element) not in names]
     entries = [*map(_code, leading), *_quoted(ours), *map(_code, rest)]
-    return cst.parse_expression(_literal_text(entries, tuple_=isinstance(literal, cst.Tuple)))
+    tuple_ = isinstance(literal, cst.Tuple)
+    if literal is not exploded:
+        opening, closing = "()" if tuple_ else "[]"
+        comma = "," if tuple_ and len(entries) == 1 else ""
+        return cst.parse_expression(f"{opening}{', '.join(entries)}{comma}{closing}")
+    return cst.parse_expression(_literal_text(entries, tuple_=tuple_))
 
 
 def _literal_text(entries: Sequence[str], *, tuple_: bool = False) -> str:
