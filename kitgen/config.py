@@ -61,6 +61,7 @@ class Config:
     out_of_order: bool = False
     generate: bool = True
     environment: str = ""
+    origins: Mapping[str, str] = field(default_factory=dict)  # setting → where its value came from, for messages
 
     @property
     def destructive_prohibited(self) -> bool:
@@ -249,10 +250,19 @@ def load_config(
     root = find_root(cwd, new_project=new_project)
     from_file = read_pyproject_settings(root)
     values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
     for setting in SETTINGS:
         value, origin = _pick(setting, options, environ, from_file, cwd, root)
         values[setting.name] = _resolve(setting, value, origin)
-    return Config(root=root, environment=environ.get("KITGEN_ENV", "").strip().lower(), **values)
+        origins[setting.name] = origin_phrase(setting, origin)
+    return Config(root=root, environment=environ.get("KITGEN_ENV", "").strip().lower(), origins=origins, **values)
+
+
+def origin_phrase(setting: Setting, origin: Origin) -> str:
+    """Where a value came from, short: ``--model-type``, ``KITGEN_MODEL_TYPE``, ``model_type in [tool.kitgen]``."""
+    if origin.kind == "pyproject":
+        return f"{setting.name} in [tool.kitgen]"
+    return "the default" if origin.kind == "default" else origin.label
 
 
 def _pick(

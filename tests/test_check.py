@@ -211,3 +211,81 @@ def test_pre_commit_hook_rejects_edited_and_stale_entities(project: Project, pre
     assert project.run("migrate").returncode == 0
     regenerated = commit("the migration with its entities")
     assert regenerated.returncode == 0, regenerated.stdout + regenerated.stderr
+
+
+# --- the model type is the project's --------------------------------------------------------------
+
+
+def set_model_type(project: Project, model_type: str) -> None:
+    pyproject = project.root / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8").split("\n[tool.kitgen]\n")[0]
+    pyproject.write_text(f'{text}\n[tool.kitgen]\nmodel_type = "{model_type}"\n', encoding="utf-8")
+
+
+def test_entities_generated_with_another_model_type_are_named_as_such(project: Project) -> None:
+    migrated(project)
+
+    result = project.run("generate", "--model-type", "dataclass")
+
+    assert result.returncode == 0, result.stderr
+    assert "Warning: post.py, user.py were generated as pydantic, now as dataclass (--model-type)" in result.stderr
+    code, document = check(project)
+    assert code == 1
+    expected = (
+        "generated as dataclass, the project uses pydantic (the default); run kitgen generate to write it as "
+        'pydantic, or set model_type = "dataclass" in [tool.kitgen] to keep dataclass'
+    )
+    assert states(document) == {
+        ("app/entities/__init__.py", "ok"): "",
+        ("app/entities/_kitgen.py", "ok"): "",
+        ("app/entities/post.py", "stale"): expected,
+        ("app/entities/user.py", "stale"): expected,
+    }
+    text = project.run("check").stdout
+    assert f"app/entities/user.py: stale — {expected}\n" in text
+    assert "schema changed" not in text
+
+
+def test_changing_the_model_type_is_a_config_edit_and_one_generate(project: Project) -> None:
+    migrated(project)
+    set_model_type(project, "dataclass")
+
+    code, document = check(project)
+    assert code == 1
+    assert states(document)[("app/entities/user.py", "stale")].startswith(
+        "generated as pydantic, the project uses dataclass (model_type in [tool.kitgen]);"
+    )
+    result = project.run("generate")
+    assert result.returncode == 0, result.stderr
+    assert "generated as pydantic, now as dataclass (model_type in [tool.kitgen])" in result.stderr
+
+    assert check(project)[0] == 0
+    assert "@dataclass" in (project.entities / "user.py").read_text(encoding="utf-8")
+    assert "Nothing to migrate." in project.run("migrate").stdout
+    assert "@dataclass" in (project.entities / "user.py").read_text(encoding="utf-8")
+
+
+def test_a_one_off_model_type_is_undone_by_the_next_migrate_out_loud(project: Project) -> None:
+    migrated(project)
+    assert project.run("generate", "--model-type", "msgspec").returncode == 0
+    project.create_table("2026_01_01_000003_create_tags_table", "tags", "id INTEGER PRIMARY KEY")
+
+    result = project.run("migrate")
+
+    assert result.returncode == 0, result.stderr
+    assert "Warning: post.py, user.py were generated as msgspec, now as pydantic (the default)" in result.stderr
+    assert check(project)[0] == 0
+
+
+def test_a_changed_schema_is_reported_as_such_whatever_the_model_type(project: Project) -> None:
+    migrated(project)
+    assert project.run("generate", "--model-type", "dataclass").returncode == 0
+    project.create_table("2026_01_01_000003_add_x", "extra", "id INTEGER PRIMARY KEY")
+    project.sql("2026_01_01_000004_add_bio", "ALTER TABLE users ADD COLUMN bio TEXT;")
+
+    _, document = check(project)
+
+    assert states(document)[("app/entities/user.py", "stale")] == (
+        "the schema changed since it was generated; run kitgen generate"
+    )
+    assert states(document)[("app/entities/post.py", "stale")].startswith("generated as dataclass")

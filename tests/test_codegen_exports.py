@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from kitgen.codegen.exports import ExportsError, update_exports
+from kitgen.codegen.exports import ExportsError, ExportsGoal, is_current, read_exports, update_exports
 from kitgen.errors import KitgenError
 
 PATH = "app/entities/__init__.py"
@@ -328,3 +328,113 @@ def test_unparsable_source_raises_the_kitgen_error_naming_the_file() -> None:
 def test_every_kind_of_broken_file_is_an_exports_error(source: str) -> None:
     with pytest.raises(ExportsError):
         update(source, [USER])
+
+
+# --- one reader: the verdict check and generate share ----------------------------------------------
+
+SHAPES = {
+    "sum of lists": 'from .helpers import HELPERS\nfrom .user import User\n\n__all__ = HELPERS + ["User"]\n',
+    "starred": 'from .user import User\n\nBASE = ["x"]\n__all__ = [*BASE, "User"]\n',
+    "tuple": 'from .user import User\n\n__all__ = ("User",)\n',
+    "augmented": 'from .user import User\n\n__all__ = ["helper"]\n__all__ += ["User"]\n',
+    "annotated": 'from .user import User\n\n__all__: list[str] = ["User"]\n',
+    "type checking": (
+        "from typing import TYPE_CHECKING\n\nfrom .user import User\n\n"
+        'if TYPE_CHECKING:\n    from .post import Post\n\n__all__ = ["User"]\n'
+    ),
+}
+
+
+@pytest.mark.parametrize("source", list(SHAPES.values()), ids=list(SHAPES))
+def test_every_shape_of_all_is_current_when_it_lists_the_entities(source: str) -> None:
+    assert is_current(read_exports(source), ExportsGoal.of([USER], ()))
+    assert update(source, [USER]) == source
+
+
+@pytest.mark.parametrize("source", list(SHAPES.values()), ids=list(SHAPES))
+def test_what_kitgen_writes_into_every_shape_reads_as_current(source: str) -> None:
+    after = update(source, [POST, USER, TAG])
+
+    assert is_current(read_exports(after), ExportsGoal.of([POST, USER, TAG], ()))
+    assert update(after, [POST, USER, TAG]) == after
+    dropped = update(after, [TAG], managed=("post", "user"))
+    assert is_current(read_exports(dropped), ExportsGoal.of([TAG], ("post", "user")))
+    read = read_exports(dropped)
+    assert read is not None and read.all_names is not None and not read.all_names & {"Post", "User"}
+    assert TAG in read.imports and not read.imports & {POST, USER}
+
+
+def test_an_expression_without_the_entity_is_not_current() -> None:
+    source = "from .helpers import HELPERS\nfrom .user import User\n\n__all__ = HELPERS + []\n"
+    assert not is_current(read_exports(source), ExportsGoal.of([USER], ()))
+    assert update(source, [USER]).endswith('__all__ = HELPERS + [\n    "User",\n]\n')
+
+
+def test_a_later_assignment_replaces_what_all_held() -> None:
+    source = 'from .user import User\n\n__all__ = ["User"]\n__all__ = ["other"]\n'
+    assert not is_current(read_exports(source), ExportsGoal.of([USER], ()))
+    assert all_of(update(source, [USER]).replace('__all__ = ["User"]\n', "")) == ["User", "other"]
+
+
+def test_an_import_sharing_its_line_is_not_kitgens() -> None:
+    source = 'from .post import Post; from .user import User\n\n__all__ = ["Post", "User"]\n'
+    read = read_exports(source)
+    assert read is not None and read.imports == frozenset()
+    assert update(source, [USER]).startswith("from .post import Post; from .user import User\n")
+
+
+def test_a_long_import_is_wrapped_as_the_formatters_wrap_it() -> None:
+    module, name = "quarterly_compliance_review_entry", "QuarterlyComplianceReviewEntryForRegionalOffices"
+    after = update(DOC, [(module, name), USER])
+    assert f"from .{module} import (\n    {name},\n)\nfrom .user import User\n" in after
+
+
+def test_kitgens_imports_sort_into_the_relative_imports_they_touch() -> None:
+    source = DOC + '\nimport os\n\nfrom .helpers import slug  # mine\nfrom .zoo import Zoo\n\n__all__ = ["slug"]\n'
+    after = update(source, [POST, USER])
+    assert after.startswith(
+        DOC + "\nimport os\n\nfrom .helpers import slug  # mine\nfrom .post import Post\nfrom .user import User\n"
+        "from .zoo import Zoo\n\n"
+    )
+
+
+def test_a_tuple_an_annotation_and_a_trailing_comment_are_kept() -> None:
+    source = 'from .user import User\n\n__all__: tuple[str, ...] = ("User", "helper")  # public\n'
+    after = update(source, [POST, USER])
+    assert after.endswith('__all__: tuple[str, ...] = (\n    "Post",\n    "User",\n    "helper",\n)  # public\n')
+
+
+@pytest.mark.parametrize(
+    ("source", "exports", "managed", "expected"),
+    [
+        (
+            'HELPERS = ["h"]\n__all__ = list(HELPERS)\n',
+            [USER],
+            (),
+            'from .user import User\n\nHELPERS = ["h"]\n__all__ = list(HELPERS)\n__all__ += [\n    "User",\n]\n',
+        ),
+        (
+            'from .user import User\nfrom .post import Post\n\nHELPERS = ["h"]\n',
+            [],
+            ("user",),
+            'from .post import Post\n\n__all__: list[str] = []\n\nHELPERS = ["h"]\n',
+        ),
+        (
+            DOC + '\nfrom .user import User\nfrom .helpers import h\n\n__all__ = ["User", "h"]\n',
+            [],
+            ("user",),
+            DOC + '\nfrom .helpers import h\n\n__all__ = [\n    "h",\n]\n',
+        ),
+        (
+            'from .post import Post\n\n__all__ = ["User"] + HELPERS + ["Post"]\n',
+            [POST, TAG],
+            ("user",),
+            'from .post import Post\nfrom .tag import Tag\n\n__all__ = ["User"] + HELPERS + ["Post", "Tag"]\n',
+        ),
+    ],
+    ids=["blank line after the imports", "no blank line on top", "the lines above stay", "inside a longer sum"],
+)
+def test_what_kitgen_changes_is_in_the_formatters_layout(
+    source: str, exports: list[tuple[str, str]], managed: tuple[str, ...], expected: str
+) -> None:
+    assert update(source, exports, managed) == expected

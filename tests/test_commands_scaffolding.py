@@ -20,11 +20,13 @@ DEFAULT_TABLE = (
     'database = "database/database.sqlite"\n'
     'migrations = "database/migrations"\n'
     'entities = "app/entities"\n'
+    'model_type = "pydantic"\n'
 )
 DEFAULT_PATHS = {
     "database": "database/database.sqlite",
     "migrations": "database/migrations",
     "entities": "app/entities",
+    "model_type": "pydantic",
 }
 USERS_SQL = "-- migrate:up\nCREATE TABLE users (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE users;\n"
 
@@ -98,6 +100,30 @@ def test_init_appends_the_table_keeping_every_byte(tmp_path: Path, original: byt
     assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".pyproject")] == []
 
 
+@pytest.mark.parametrize("model_type", ["dataclass", "msgspec"])
+def test_init_model_type_is_written_into_the_table_and_used_from_then_on(tmp_path: Path, model_type: str) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n', encoding="utf-8")
+
+    result = kitgen(tmp_path, "init", "--model-type", model_type)
+
+    assert result.returncode == 0, result.stderr
+    table = tomllib.loads((tmp_path / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["kitgen"]
+    assert table["model_type"] == model_type
+    assert load_config(cwd=tmp_path, environ={}).model_type == model_type
+    (tmp_path / "database" / "migrations" / "2026_01_01_000001_create_users_table.sql").write_text(USERS_SQL)
+    assert kitgen(tmp_path, "migrate").returncode == 0
+    assert kitgen(tmp_path, "check").returncode == 0  # no option: the table is the truth
+
+
+def test_init_refuses_an_unknown_model_type_and_creates_nothing(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n', encoding="utf-8")
+
+    result = kitgen(tmp_path, "init", "--model-type", "attrs")
+
+    assert_one_error(result, "attrs", "--model-type", "pydantic, dataclass, msgspec", code=result.returncode)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["pyproject.toml"]
+
+
 def test_init_records_the_paths_it_was_given_relative_to_the_root(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n', encoding="utf-8")
     (tmp_path / "src").mkdir()
@@ -114,7 +140,12 @@ def test_init_records_the_paths_it_was_given_relative_to_the_root(tmp_path: Path
 
     assert result.returncode == 0, result.stderr
     table = tomllib.loads((tmp_path / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["kitgen"]
-    assert table == {"database": "db/app.sqlite", "migrations": "db/up", "entities": "src/models"}
+    assert table == {
+        "database": "db/app.sqlite",
+        "migrations": "db/up",
+        "entities": "src/models",
+        "model_type": "pydantic",
+    }
     (tmp_path / "db" / "up" / "2026_01_01_000001_create_users_table.sql").write_text(USERS_SQL, encoding="utf-8")
     migrated = kitgen(tmp_path / "src" / "models", "migrate")  # no option: the table is enough
     assert migrated.returncode == 0, migrated.stderr

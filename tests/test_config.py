@@ -319,3 +319,20 @@ def test_setting_errors_on_the_command_line(
     result = kitgen(root, "migrate:status", *args, env=env)
     assert_one_error(result, *(fragment.format(pyproject=root / "pyproject.toml") for fragment in fragments))
     assert sorted(os.listdir(root)) == ["pyproject.toml"]
+
+
+@pytest.mark.parametrize(
+    ("table", "options", "environ", "origin"),
+    [
+        ("", {}, {}, "the default"),
+        ('model_type = "msgspec"\n', {}, {}, "model_type in [tool.kitgen]"),
+        ('model_type = "msgspec"\n', {}, {"KITGEN_MODEL_TYPE": "dataclass"}, "KITGEN_MODEL_TYPE"),
+        ('model_type = "msgspec"\n', {"model_type": "dataclass"}, {"KITGEN_MODEL_TYPE": "pydantic"}, "--model-type"),
+    ],
+)
+def test_every_value_knows_where_it_came_from(
+    tmp_path: Path, table: str, options: dict[str, object], environ: dict[str, str], origin: str
+) -> None:
+    config = load_config(cwd=make_root(tmp_path, table), options=options, environ=environ)
+    assert config.origins["model_type"] == origin
+    assert config.origins["database"] == "the default"

@@ -1,172 +1,167 @@
-"""Keep ``app/entities/__init__.py`` exporting every entity, with minimal edits (libcst).
+"""What ``app/entities/__init__.py`` exports, read once: the one verdict ``generate`` and ``check`` share.
 
-kitgen owns only two things in that file: the ``from .module import Class`` statements of
-generated modules, and the names of those classes in ``__all__``. Every other node (user
-imports, comments, helpers, formatting) comes out byte for byte as it went in, and an
-import that is already right is kept as it is, comments and all.
+kitgen owns two things in that file: the ``from .module import Class`` lines of generated modules
+(one class, no alias, alone on its line, at the top level), and those classes' names in
+``__all__``. Everything else is the user's. ``__all__`` may be any expression or sequence of
+statements at the top level (``__all__ = HELPERS + [...]``, ``[*BASE, ...]``, a tuple,
+``__all__ += [...]``): what counts is the string literals of its list and tuple literals, as
+Python would build it (a later ``__all__ = …`` replaces what came before).
+
+Reading needs only ``ast`` (no libcst): ``check`` and the no-op path decide from it. Editing lives
+in ``kitgen.codegen.exports_edit`` and is loaded only when the file has to change; it edits only
+when this verdict says "not current", and its result must read as current.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import ast
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
-import libcst as cst
-
-from kitgen.codegen.names import natural_key
 from kitgen.errors import KitgenError
 
 Export = tuple[str, str]  # (module, class)
 
 
 class ExportsError(KitgenError):
-    """The exports file cannot be parsed."""
+    """The exports file cannot be parsed, or kitgen cannot make it list the entities."""
+
+
+@dataclass(frozen=True)
+class ExportsRead:
+    """What an ``__init__.py`` exports, as kitgen sees it."""
+
+    imports: frozenset[Export]  # every line shaped like kitgen's: from .module import Class
+    all_names: frozenset[str] | None  # the names __all__ is built from; None: no __all__ at the top level
+
+
+@dataclass(frozen=True)
+class ExportsGoal:
+    """What kitgen wants: these exports, and which modules' imports are kitgen's to add or remove."""
+
+    exports: tuple[Export, ...]
+    managed: frozenset[str]  # modules of generated entities, gone or present
+
+    @classmethod
+    def of(cls, exports: Iterable[Export], managed_modules: Iterable[str]) -> ExportsGoal:
+        wanted = tuple(sorted(set(exports)))
+        return cls(wanted, frozenset(managed_modules) | {module for module, _ in wanted})
+
+
+def read_exports(source: str) -> ExportsRead | None:
+    """The exports of ``source``; None when it is not valid Python."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    alone = _alone_on_their_lines(tree.body)
+    imports = frozenset(export for node in alone if (export := _kitgen_import(node)) is not None)
+    return ExportsRead(imports, _all_names(tree.body))
+
+
+def is_current(read: ExportsRead | None, goal: ExportsGoal) -> bool:
+    """Whether the file already imports and lists exactly what ``goal`` wants (nothing to edit)."""
+    if read is None:
+        return False  # updating it reports the problem
+    owned = {export for export in read.imports if export[0] in goal.managed}
+    if owned != set(goal.exports):
+        return False
+    if not owned:
+        return True  # nothing of kitgen's to list: __all__, if any, is the user's business
+    names = {name for _, name in goal.exports}
+    return read.all_names is not None and names <= read.all_names
+
+
+def stale_names(read: ExportsRead, goal: ExportsGoal) -> set[str]:
+    """kitgen's names that ``__all__`` must no longer list: classes of imports kitgen removes."""
+    names = {name for _, name in goal.exports}
+    return {name for module, name in read.imports if module in goal.managed} - names
 
 
 def update_exports(source: str, exports: Sequence[Export], managed_modules: Iterable[str], path: str) -> str:
-    """``source`` with kitgen's imports and ``__all__`` entries made to match ``exports``."""
-    try:
-        module = cst.parse_module(source)
-    except cst.ParserSyntaxError as exc:
+    """``source`` with kitgen's imports and ``__all__`` entries made to match ``exports``.
+
+    ``managed_modules``: modules whose kitgen-shaped imports go when not in ``exports`` (dropped tables,
+    deleted files). ``source`` comes back unchanged when it is current already; a file without
+    ``__all__`` gets one, even an empty one.
+    """
+    goal = ExportsGoal.of(exports, managed_modules)
+    read = read_exports(source)
+    if read is not None and read.all_names is not None and is_current(read, goal):
+        return source
+    from kitgen.codegen.exports_edit import edit_exports
+
+    updated = edit_exports(source, goal, path)
+    if not is_current(read_exports(updated), goal):  # one verdict: what kitgen writes, check accepts
         raise ExportsError(
-            f"{path} is not valid Python (line {exc.raw_line}): kitgen cannot update its exports",
-            "fix the file, or delete it and run kitgen generate",
-        ) from exc
-    managed = set(managed_modules) | {name for name, _ in exports}
-    body, position, old_names = _without_managed_imports(module.body, managed)
-    old_block = [statement for statement in module.body if _is_managed(statement, managed)]
-    reused = {_export_of(statement): statement for statement in old_block}
-    wanted = sorted(set(exports), key=lambda export: (natural_key(export[0]), export[1]))
-    imports = [
-        reused.get(export) or cst.parse_statement(f"from .{export[0]} import {export[1]}\n") for export in wanted
-    ]
-    if position is None:
-        position = _after_imports(body)
-    body[position:position] = _as_block(imports, old_block, blank_before=position > 0)
-    body = _with_all(body, sorted((name for _, name in wanted), key=all_order), old_names)
-    return module.with_changes(body=body).code
+            f"kitgen cannot make __all__ in {path} list the entities",
+            "write __all__ as a list (or a sum of lists) of strings, or delete the file and run kitgen generate",
+        )
+    return updated
 
 
-def _as_block(
-    imports: Sequence[cst.BaseStatement], old_block: Sequence[cst.BaseStatement], *, blank_before: bool
-) -> list[cst.BaseStatement]:
-    """One contiguous block: the lines before the old block's first import stay on top; comments stay put."""
-    if not imports:
-        return []
-    first_lines = _leading(old_block[0]) if old_block else ([cst.EmptyLine()] if blank_before else [])
-    block = [imports[0].with_changes(leading_lines=first_lines) if _is_simple(imports[0]) else imports[0]]
-    for statement in imports[1:]:
-        comments = [line for line in _leading(statement) if line.comment is not None]
-        block.append(statement.with_changes(leading_lines=comments) if _is_simple(statement) else statement)
-    return block
+def _alone_on_their_lines(statements: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements that share no line with another (``a; b`` is neither's own line)."""
+    for index, node in enumerate(statements):
+        before = statements[index - 1] if index else None
+        after = statements[index + 1] if index + 1 < len(statements) else None
+        shares = (before is not None and (before.end_lineno or before.lineno) >= node.lineno) or (
+            after is not None and after.lineno <= (node.end_lineno or node.lineno)
+        )
+        if not shares:
+            yield node
 
 
-def _is_simple(statement: cst.BaseStatement) -> bool:
-    return isinstance(statement, cst.SimpleStatementLine)
-
-
-def _leading(statement: cst.BaseStatement) -> list[cst.EmptyLine]:
-    return list(statement.leading_lines) if isinstance(statement, cst.SimpleStatementLine) else []
-
-
-def all_order(name: str) -> tuple[int, tuple[tuple[int, int | str], ...]]:
-    """``__all__`` in ruff's isort-style order: CONSTANTS, then Classes, then the rest, numbers by value."""
-    group = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
-    return group, natural_key(name)
-
-
-def _without_managed_imports(
-    statements: Sequence[cst.BaseStatement], managed: set[str]
-) -> tuple[list[cst.BaseStatement], int | None, set[str]]:
-    kept: list[cst.BaseStatement] = []
-    position: int | None = None
-    names: set[str] = set()
-    for statement in statements:
-        if _is_managed(statement, managed):
-            position = len(kept) if position is None else position
-            names.add(_export_of(statement)[1])
-        else:
-            kept.append(statement)
-    return kept, position, names
-
-
-def _import_from(statement: cst.BaseStatement) -> cst.ImportFrom | None:
-    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
-        node = statement.body[0]
-        if isinstance(node, cst.ImportFrom) and len(node.relative) == 1 and isinstance(node.module, cst.Name):
-            return node
-    return None
-
-
-def _is_managed(statement: cst.BaseStatement, managed: set[str]) -> bool:
-    node = _import_from(statement)
-    if node is None or node.module is None or not isinstance(node.names, Sequence) or len(node.names) != 1:
-        return False
-    alias = node.names[0]
-    return (
-        alias.asname is None
-        and isinstance(alias.name, cst.Name)
-        and cst.ensure_type(node.module, cst.Name).value in managed
-    )
-
-
-def _export_of(statement: cst.BaseStatement) -> Export:
-    node = _import_from(statement)
-    assert node is not None and isinstance(node.names, Sequence)
-    return cst.ensure_type(node.module, cst.Name).value, cst.ensure_type(node.names[0].name, cst.Name).value
-
-
-def _after_imports(statements: Sequence[cst.BaseStatement]) -> int:
-    """Just after the docstring and the leading imports."""
-    position = 0
-    for index, statement in enumerate(statements):
-        if isinstance(statement, cst.SimpleStatementLine) and all(
-            isinstance(node, (cst.Import, cst.ImportFrom)) or _is_docstring(node, index) for node in statement.body
-        ):
-            position = index + 1
-        else:
-            break
-    return position
-
-
-def _is_docstring(node: cst.BaseSmallStatement, index: int) -> bool:
-    return index == 0 and isinstance(node, cst.Expr) and isinstance(node.value, cst.SimpleString)
-
-
-def _with_all(statements: list[cst.BaseStatement], names: list[str], old_names: set[str]) -> list[cst.BaseStatement]:
-    for index, statement in enumerate(statements):
-        current = _all_entries(statement)
-        if current is not None:
-            extras = [name for name in current if name not in old_names and name not in names]
-            if current == names + extras:
-                return statements
-            statements[index] = _all_statement(names + extras, statement)
-            return statements
-    position = _after_imports(statements)
-    return [*statements[:position], _all_statement(names, None), *statements[position:]]
-
-
-def _all_entries(statement: cst.BaseStatement) -> list[str] | None:
-    """The names of a literal ``__all__ = [...]`` statement, or None for any other statement."""
-    if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+def _kitgen_import(node: ast.stmt) -> Export | None:
+    """``from .module import Class`` (one class, no alias, a sibling module) as (module, class)."""
+    if not (isinstance(node, ast.ImportFrom) and node.level == 1 and node.module and "." not in node.module):
         return None
-    node = statement.body[0]
-    target = (
-        node.target
-        if isinstance(node, cst.AnnAssign)
-        else (node.targets[0].target if isinstance(node, cst.Assign) and len(node.targets) == 1 else None)
-    )
-    value = node.value if isinstance(node, (cst.Assign, cst.AnnAssign)) else None
-    if not (isinstance(target, cst.Name) and target.value == "__all__" and isinstance(value, (cst.List, cst.Tuple))):
+    if len(node.names) != 1 or node.names[0].asname is not None or node.names[0].name == "*":
         return None
-    entries = [element.value for element in value.elements]
-    if not all(isinstance(entry, cst.SimpleString) for entry in entries):
-        return None
-    return [str(cst.ensure_type(entry, cst.SimpleString).evaluated_value) for entry in entries]
+    return node.module, node.names[0].name
 
 
-def _all_statement(names: list[str], previous: cst.BaseStatement | None) -> cst.BaseStatement:
-    lines = "".join(f'    "{name}",\n' for name in names)
-    statement = cst.parse_statement(f"__all__ = [\n{lines}]\n" if names else "__all__: list[str] = []\n")
-    if isinstance(previous, cst.SimpleStatementLine):
-        return statement.with_changes(leading_lines=previous.leading_lines)
-    return statement.with_changes(leading_lines=[cst.EmptyLine()])
+def all_statements(statements: Sequence[ast.stmt]) -> list[ast.stmt]:
+    """The top-level statements that decide ``__all__``: its last assignment and the ``+=`` after it."""
+    live: list[ast.stmt] = []
+    for node in statements:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and _targets_all(node):
+            live = [node]
+        elif isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add) and _is_all(node.target):
+            live.append(node)
+    return live
+
+
+def _all_names(statements: Sequence[ast.stmt]) -> frozenset[str] | None:
+    live = all_statements(statements)
+    if not live:
+        return None
+    return frozenset(name for node in live for literal in _literals(_value(node)) for name in _strings(literal))
+
+
+def _targets_all(node: ast.Assign | ast.AnnAssign) -> bool:
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return any(_is_all(target) for target in targets)
+
+
+def _is_all(target: ast.expr) -> bool:
+    return isinstance(target, ast.Name) and target.id == "__all__"
+
+
+def _value(node: ast.stmt) -> ast.expr | None:
+    return node.value if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) else None
+
+
+def _literals(value: ast.expr | None) -> Iterator[ast.List | ast.Tuple]:
+    """The list and tuple literals an ``__all__`` value adds together."""
+    if isinstance(value, (ast.List, ast.Tuple)):
+        yield value
+    elif isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add):
+        yield from _literals(value.left)
+        yield from _literals(value.right)
+
+
+def _strings(literal: ast.List | ast.Tuple) -> Iterator[str]:
+    for element in literal.elts:
+        if isinstance(element, ast.Constant) and isinstance(element.value, str):
+            yield element.value

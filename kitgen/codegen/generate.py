@@ -8,15 +8,14 @@ nothing else back; a file kitgen did not generate is never touched.
 
 from __future__ import annotations
 
-import ast
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kitgen import __version__
-from kitgen.codegen import files, headers
-from kitgen.codegen.plan import SUPPORT_MODULE, EntitySpec
+from kitgen.codegen import exports, files, headers
+from kitgen.codegen.plan import MODEL_TYPES, SUPPORT_MODULE, EntitySpec, definition_hash
 from kitgen.codegen.runtime import SUPPORT_BODY
 from kitgen.schema.types import precision_warning
 
@@ -45,6 +44,8 @@ class Plan:
     support: str | None  # the support module's text, when it must be written
     exports: bool  # whether __init__.py needs its exports updated
     leftovers: list[Path] = field(default_factory=list)  # temporary files of interrupted writes
+    retyped: dict[str, str] = field(default_factory=dict)  # module → the other model type its file was made as
+    model_type_from: str = ""  # where the model type in use came from (config.origins), for the warning
 
     @property
     def current(self) -> bool:
@@ -64,9 +65,23 @@ def support_text() -> str:
     return headers.compose("kitgen", "runtime", headers.digest(__version__ + SUPPORT_BODY), SUPPORT_BODY)
 
 
-def plan_generation(folder: Path, specs: Sequence[EntitySpec], *, force: bool = False) -> Plan:
+def generated_as(spec: EntitySpec, schema_hash: str) -> str | None:
+    """The other model type a file with this definition hash was generated as, when that is all that differs."""
+    for model_type in MODEL_TYPES:
+        if model_type != spec.model_type:
+            other = definition_hash(spec.table, spec.module, spec.class_name, spec.fields, model_type)
+            if other == schema_hash:
+                return model_type
+    return None
+
+
+def plan_generation(
+    folder: Path, specs: Sequence[EntitySpec], *, force: bool = False, model_type_from: str = ""
+) -> Plan:
+    """What generation has to do; ``model_type_from`` names where the model type came from, for warnings."""
     existing = files.scan(folder)
     stale, edited, conflicts = [], [], []
+    retyped: dict[str, str] = {}
     for spec in specs:
         found = existing.get(spec.module)
         if found is None:
@@ -78,6 +93,9 @@ def plan_generation(folder: Path, specs: Sequence[EntitySpec], *, force: bool = 
             stale.append(spec)
         elif found.header.schema_hash != spec.schema_hash:
             stale.append(spec)
+            previous = generated_as(spec, found.header.schema_hash)
+            if previous is not None:
+                retyped[spec.module] = previous
     wanted = {spec.module for spec in specs} | ({SUPPORT_MODULE} if specs else set())
     orphans = [file for module, file in existing.items() if module not in wanted and file.header is not None]
     support = support_text()
@@ -91,8 +109,10 @@ def plan_generation(folder: Path, specs: Sequence[EntitySpec], *, force: bool = 
         conflicts=conflicts,
         orphans=orphans,
         support=support if support_needed else None,
-        exports=not exports_current(folder, specs, orphans),
+        exports=not exports_current(folder, specs, orphans, conflicts, force=force),
         leftovers=files.leftover_temporaries(folder),
+        retyped=retyped,
+        model_type_from=model_type_from,
     )
 
 
@@ -126,9 +146,9 @@ def compose(plan: Plan, *, force: bool = False) -> Outputs:
     deleted, kept = _orphans(plan, force, flagged)
     exports_path = plan.folder / "__init__.py"
     if plan.exports:
-        exports = _exports_text(plan, kept)
-        if not exports_path.exists() or files.read_text(exports_path) != exports:
-            outputs[exports_path] = exports
+        exports_text = _exports_text(plan, kept)
+        if not exports_path.exists() or files.read_text(exports_path) != exports_text:
+            outputs[exports_path] = exports_text
     return Outputs(outputs, deleted, flagged)
 
 
@@ -141,8 +161,23 @@ def execute(plan: Plan, *, force: bool = False) -> GenerateResult:
     for path in [*composed.deleted, *plan.leftovers]:
         files.remove(path)
     unchanged = len(plan.specs) - len([p for p in outputs if p.stem in {s.module for s in plan.specs}])
-    warnings = precision_warnings([spec for spec in plan.stale if plan.folder / spec.filename in outputs])
+    written = [spec for spec in plan.stale if plan.folder / spec.filename in outputs]
+    warnings = precision_warnings(written) + retyped_warnings(plan, written)
     return GenerateResult(sorted(outputs), composed.deleted, composed.flagged, unchanged, warnings)
+
+
+def retyped_warnings(plan: Plan, written: Sequence[EntitySpec]) -> list[str]:
+    """One warning per model type the written entities were generated as before: the model type changed."""
+    warnings = []
+    for previous in sorted({plan.retyped[spec.module] for spec in written if spec.module in plan.retyped}):
+        names = [spec.filename for spec in written if plan.retyped.get(spec.module) == previous]
+        new = written[0].model_type
+        origin = f" ({plan.model_type_from})" if plan.model_type_from else ""
+        warnings.append(
+            f"{', '.join(names)} {'was' if len(names) == 1 else 'were'} generated as {previous}, now as {new}{origin}; "
+            "model_type in [tool.kitgen] sets the project's model type, which kitgen check expects and migrate writes"
+        )
+    return warnings
 
 
 def precision_warnings(specs: Sequence[EntitySpec]) -> list[str]:
@@ -177,65 +212,50 @@ def _exports_text(plan: Plan, kept_orphans: Sequence[files.ExistingFile]) -> str
 
     path = plan.folder / "__init__.py"
     source = files.read_text(path) if path.exists() else EXPORTS_DOCSTRING
-    gone = {orphan.module for orphan in plan.orphans} - {orphan.module for orphan in kept_orphans}
-    gone |= dangling_imports(plan.folder, source)
-    blocked = {spec.module for spec in plan.conflicts}  # a file of the user's holds that name: nothing to import
-    exports = [(spec.module, spec.class_name) for spec in plan.specs if spec.module not in blocked]
-    return update_exports(source, exports, gone, str(path))
+    goal = exports_goal(plan.folder, source, plan.specs, plan.orphans, plan.conflicts, kept_orphans)
+    return update_exports(source, goal.exports, goal.managed, str(path))
 
 
-def exports_current(folder: Path, specs: Sequence[EntitySpec], orphans: Sequence[files.ExistingFile]) -> bool:
-    """Whether __init__.py already imports and lists exactly the entities (checked with ast, no libcst)."""
+def exports_goal(
+    folder: Path,
+    source: str,
+    specs: Sequence[EntitySpec],
+    orphans: Sequence[files.ExistingFile],
+    conflicts: Sequence[EntitySpec],
+    kept_orphans: Sequence[files.ExistingFile],
+) -> exports.ExportsGoal:
+    """What ``__init__.py`` must export, and which modules' imports are kitgen's: for generate and check alike.
+
+    An entity whose module name a file of the user's holds is not imported; the import of an orphan kept
+    because it was edited by hand stays as it is; imports of modules that are gone (deleted orphans,
+    files removed by hand) go.
+    """
+    blocked = {spec.module for spec in conflicts}
+    gone = {orphan.module for orphan in orphans} - {orphan.module for orphan in kept_orphans}
+    read = exports.read_exports(source)
+    present = os.listdir(folder)  # module.py, module.pyi, module.cpython-311-….so, module/ all count
+    dangling = {
+        module
+        for module, _ in (read.imports if read is not None else ())
+        if not any(entry == module or entry.startswith(f"{module}.") for entry in present)
+    }
+    wanted = [(spec.module, spec.class_name) for spec in specs if spec.module not in blocked]
+    return exports.ExportsGoal.of(wanted, gone | dangling)
+
+
+def exports_current(
+    folder: Path,
+    specs: Sequence[EntitySpec],
+    orphans: Sequence[files.ExistingFile],
+    conflicts: Sequence[EntitySpec],
+    *,
+    force: bool = False,
+) -> bool:
+    """Whether ``kitgen generate`` would leave ``__init__.py`` as it is: the verdict of generate and check."""
     path = folder / "__init__.py"
     if not path.exists():
         return False
     source = files.read_text(path)
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return False  # updating it will report the problem
-    if dangling_imports(folder, source):
-        return False
-    managed = {spec.module for spec in specs} | {orphan.module for orphan in orphans}
-    wanted = {(spec.module, spec.class_name) for spec in specs}
-    imported, listed = set(), None
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module in managed and len(node.names) == 1:
-            imported.add((node.module, node.names[0].name))
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and _targets_all(node):
-            listed = _literal_names(node.value)
-    if not wanted and not imported:
-        return True
-    names = {name for _, name in wanted}
-    stale_names = {name for _, name in imported} - names
-    return imported == wanted and listed is not None and names <= listed and not (stale_names & listed)
-
-
-def dangling_imports(folder: Path, source: str) -> set[str]:
-    """Modules that ``from .module import Name`` lines of the exports import but that no longer exist."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return set()
-    imported = {
-        node.module for node in tree.body if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
-    }
-    present = os.listdir(folder)  # module.py, module.pyi, module.cpython-311-….so, module/ all count
-    return {
-        module
-        for module in imported
-        if "." not in module and not any(entry == module or entry.startswith(f"{module}.") for entry in present)
-    }
-
-
-def _targets_all(node: ast.Assign | ast.AnnAssign) -> bool:
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-    return any(isinstance(target, ast.Name) and target.id == "__all__" for target in targets)
-
-
-def _literal_names(value: ast.expr | None) -> set[str] | None:
-    if isinstance(value, (ast.List, ast.Tuple)) and all(
-        isinstance(element, ast.Constant) and isinstance(element.value, str) for element in value.elts
-    ):
-        return {str(element.value) for element in value.elts if isinstance(element, ast.Constant)}
-    return None
+    kept = [] if force else [orphan for orphan in orphans if _is_edited(orphan)]
+    goal = exports_goal(folder, source, specs, orphans, conflicts, kept)
+    return exports.is_current(exports.read_exports(source), goal)

@@ -49,7 +49,8 @@ def check(config: Config, *, diff: bool = False, with_database: bool = False) ->
         recorded = result.applied
         migrations = [state for state in result.migrations if state.state != history.APPLIED]
     specs = plan_entities(replay_schema(config, recorded), config.model_type)
-    entities = check_entities(config.entities, specs, with_diffs=diff)
+    origin = config.origins.get("model_type", "")
+    entities = check_entities(config.entities, specs, with_diffs=diff, model_type_from=origin)
     return CheckResult(entities, migrations)
 
 

@@ -110,9 +110,9 @@ def _pyproject_with_table(config: Config) -> tuple[bytes, bytes | None] | None:
 
 
 def _kitgen_table(config: Config) -> dict[str, str]:
-    """The three paths as resolved: relative to the root when inside it, else absolute."""
+    """The three paths as resolved (relative to the root when inside it, else absolute), and the model type."""
     paths = {"database": config.database, "migrations": config.migrations, "entities": config.entities}
-    return {key: _from_root(config, path) for key, path in paths.items()}
+    return {**{key: _from_root(config, path) for key, path in paths.items()}, "model_type": config.model_type}
 
 
 def _from_root(config: Config, path: Path) -> str:
