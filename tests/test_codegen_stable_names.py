@@ -177,6 +177,28 @@ def test_a_renamed_table_gets_new_names_and_no_other_table_moves(project: Projec
 # --- asking for a class name another table has ----------------------------------------------------
 
 
+def test_make_migration_refuses_a_model_another_table_has(project: Project) -> None:
+    create(project, PEOPLE, "people")
+    ok(project.run("migrate"))
+    before = files(project.entities)
+
+    result = project.run("make:migration", "create_z_table", "--model", "Person")
+
+    assert_one_error(result, "Person", '"people"', "app/entities/person.py")
+    assert sorted(path.name for path in project.migrations.iterdir()) == [f"{PEOPLE}.sql"]
+    assert files(project.entities) == before
+
+
+def test_make_migration_takes_a_free_model(project: Project) -> None:
+    create(project, PEOPLE, "people")
+    ok(project.run("migrate"))
+
+    ok(project.run("make:migration", "create_z_table", "--model", "Thing"))
+    ok(project.run("make:migration", "create_w_table", "--model", "Person", "--entities", "elsewhere"))
+
+    assert len(list(project.migrations.iterdir())) == 3
+
+
 @pytest.mark.parametrize("fmt", ["py", "sql"])
 def test_a_migration_model_another_table_has_is_refused_when_entities_are_generated(project: Project, fmt: str) -> None:
     create(project, PEOPLE, "people")
