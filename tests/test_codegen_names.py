@@ -459,3 +459,20 @@ def test_a_class_line_far_down_the_file_is_found(tmp_path: Path) -> None:
     assert files.existing_names(folder, lambda found: found.name) == {
         "people": EntityNames("person", "Person", "person.py")
     }
+
+
+def test_a_copy_of_an_entity_file_does_not_take_its_names(tmp_path: Path) -> None:
+    folder, _ = generate_package(tmp_path, Schema((id_table("people"),)), "pydantic")
+    text = (folder / "person.py").read_text(encoding="utf-8")
+    for copy in ("aaa.py", "person_3.py"):
+        (folder / copy).write_text(text, encoding="utf-8")
+
+    assert files.existing_names(folder) == {"people": EntityNames("person", "Person", str(folder / "person.py"))}
+
+
+def test_a_file_whose_first_line_is_damaged_names_no_table(tmp_path: Path) -> None:
+    folder, _ = generate_package(tmp_path, Schema((id_table("people"),)), "pydantic")
+    path = folder / "person.py"
+    path.write_text(path.read_text(encoding="utf-8").replace("from table", "from tabel", 1), encoding="utf-8")
+
+    assert files.existing_names(folder) == {}

@@ -126,6 +126,32 @@ def test_a_run_after_a_newcomer_has_nothing_to_do(project: Project) -> None:
     assert files(project.entities) == before
 
 
+def test_fresh_and_refresh_keep_the_names_a_project_grew(project: Project) -> None:
+    create(project, PEOPLE, "people")
+    ok(project.run("migrate"))
+    create(project, PERSON, "person")
+    ok(project.run("migrate"))
+    grown = files(project.entities)
+
+    ok(project.run("migrate:refresh", "--force"))
+    assert files(project.entities) == grown
+    ok(project.run("migrate:fresh", "--force"))
+    assert files(project.entities) == grown
+
+
+def test_a_copy_of_an_entity_file_is_an_orphan_and_takes_nothing(project: Project) -> None:
+    create(project, PEOPLE, "people")
+    ok(project.run("migrate"))
+    entity = project.entities / "person.py"
+    (project.entities / "aaa.py").write_bytes(entity.read_bytes())
+    create(project, PERSON, "person")
+
+    result = ok(project.run("migrate"))
+
+    assert "Deleted app/entities/aaa.py" in result.stdout
+    assert entities(project) == {"person": ("people", ["Person"]), "person_2": ("person", ["Person2"])}
+
+
 # --- removing and renaming tables -----------------------------------------------------------------
 
 

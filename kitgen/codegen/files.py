@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kitgen.codegen import headers
-from kitgen.codegen.names import EntityNames
+from kitgen.codegen.names import EntityNames, module_base, natural_key
 from kitgen.errors import KitgenError
 
 
@@ -55,9 +55,14 @@ def scan(folder: Path) -> dict[str, ExistingFile]:
         if entry.endswith(".py") and entry != "__init__.py" and path.is_file():
             head = _head(path)
             header = headers.parse(head)
-            is_entity = header is not None and header.kind in {"table", "view"}
-            found[path.stem] = ExistingFile(path, header, _class_name(path, head) if is_entity else None)
+            found[path.stem] = ExistingFile(path, header, _class_name(path, head) if _names_a_table(head) else None)
     return found
+
+
+def _names_a_table(head: str) -> bool:
+    """Whether a file's first line is an entity's, naming its table or view (a damaged one names none)."""
+    first = headers.FIRST_LINE.match(head.split("\n", 1)[0])
+    return first is not None and first.group(1) in {"table", "view"}
 
 
 def _class_name(path: Path, head: str) -> str | None:
@@ -69,13 +74,24 @@ def _class_name(path: Path, head: str) -> str | None:
 def existing_names(folder: Path, display: Callable[[Path], str] = str) -> dict[str, EntityNames]:
     """Table or view → the module and class of its generated entity in ``folder``; these never move.
 
-    Should two files claim one table, the first in sorted order counts (the other is an orphan).
+    Should two files claim one table (a copy), the one with a name kitgen gives that table counts,
+    the first in natural order (``person``, ``person_2``…), and the other is an orphan.
     """
-    names: dict[str, EntityNames] = {}
-    for module, file in scan(folder).items():
-        if file.header is not None and file.class_name is not None and file.header.kind in {"table", "view"}:
-            names.setdefault(file.header.source, EntityNames(module, file.class_name, display(file.path)))
-    return names
+    claims: dict[str, list[EntityNames]] = {}
+    for file in scan(folder).values():
+        if file.header is not None and file.class_name is not None:
+            claim = EntityNames(file.module, file.class_name, display(file.path))
+            claims.setdefault(file.header.source, []).append(claim)
+    return {
+        table: min(found, key=lambda names: (not _given_to(table, names.module), natural_key(names.module)))
+        for table, found in claims.items()
+    }
+
+
+def _given_to(table: str, module: str) -> bool:
+    """Whether kitgen could have named ``table``'s module ``module`` (its base, or the base and a suffix)."""
+    base = module_base(table)
+    return module == base or re.fullmatch(re.escape(base) + r"_[0-9]+", module) is not None
 
 
 def ensure_writable(folder: Path) -> None:
