@@ -249,6 +249,20 @@ def test_a_migration_model_another_table_has_is_refused_when_entities_are_genera
     assert entities(project) == {"person": ("people", ["Person"]), "z": ("z", ["Thing"])}
 
 
+def test_migrate_pretend_shows_the_migration_then_the_refusal(project: Project) -> None:
+    create(project, PEOPLE, "people")
+    ok(project.run("migrate"))
+    model_migration(project, "sql", "Person")
+    before = (project.dump(), files(project.entities))
+
+    result = project.run("migrate", "--pretend")
+
+    assert_one_error(result, THING, "Person", "app/entities/person.py", "pretended on a copy")
+    assert "CREATE TABLE z" in result.stdout
+    assert f"{THING} would stay applied." in result.stdout
+    assert (project.dump(), files(project.entities)) == before
+
+
 def test_check_reports_a_model_another_table_has(project: Project) -> None:
     create(project, PEOPLE, "people")
     ok(project.run("migrate"))
