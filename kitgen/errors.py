@@ -135,6 +135,41 @@ class IrreversibleMigration(KitgenError):
     """A migration that has to be rolled back has no ``down``."""
 
 
+class ModelNameTaken(KitgenError):
+    """A ``model`` (``--model`` or a migration's) is the class name another table's entity already has.
+
+    Entity names never move, so the newcomer cannot take it: it has to ask for another.
+    """
+
+    def __init__(
+        self, model: str, owner: str, file: str, *, migration: str | None = None, table: str | None = None
+    ) -> None:
+        self.model, self.owner, self.file, self.migration, self.table = model, owner, file, migration, table
+        if migration is None:
+            super().__init__(f"--model asks for {self._taken()}", "choose another class name for --model")
+        else:
+            super().__init__(
+                f"migration {migration} {self._gives()}",
+                "change its model to a name no other entity has: roll it back if it is applied "
+                "(kitgen migrate:rollback), edit its model, then run kitgen migrate",
+            )
+
+    def _taken(self) -> str:
+        return f'the class name {self.model}, which the entity of table "{self.owner}" already has ({self.file})'
+
+    def _gives(self) -> str:
+        return f'gives table "{self.table}" {self._taken()}; no entity was written'
+
+    def applied(self) -> ModelNameTaken:
+        """Say that the migration was applied (``migrate`` ran it) before its entity was refused."""
+        self.what = f"migration {self.migration} was applied, but it {self._gives()}"
+        self.hint = (
+            "roll it back (kitgen migrate:rollback), change its model to a name no other entity has, "
+            "then run kitgen migrate"
+        )
+        return self
+
+
 class DatabaseError(KitgenError):
     """The database cannot be opened, read or written."""
 

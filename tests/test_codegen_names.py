@@ -8,18 +8,23 @@ import random
 from pathlib import Path
 
 import pytest
-from entity_helpers import render_files
+from entity_helpers import generate_package, render_files
 
+from kitgen.codegen import files
 from kitgen.codegen.names import (
     RESERVED_FIELDS,
+    EntityNames,
     class_base,
     class_names,
     field_base,
     field_names,
+    kept_names,
+    model_owner,
     module_base,
     module_names,
 )
-from kitgen.codegen.plan import MODEL_TYPES, SUPPORT_MODULE, plan_entities
+from kitgen.codegen.plan import MODEL_TYPES, SUPPORT_MODULE, EntitySpec, plan_entities
+from kitgen.errors import ModelNameTaken
 from kitgen.schema.model import Column, Schema, Table
 
 TRICKY_TABLES = [
@@ -325,3 +330,149 @@ def test_plan_is_the_same_whatever_the_table_order() -> None:
     for _ in range(5):
         shuffler.shuffle(tables)
         assert plan_entities(Schema(tuple(tables)), "pydantic") == expected
+
+
+# --- names that never move -------------------------------------------------------------------
+
+
+def test_kept_names_stay_and_a_colliding_newcomer_takes_the_suffix() -> None:
+    assert module_names(["people", "person"], {"people": "person"}) == {"people": "person", "person": "person_2"}
+    assert module_names(["person", "people"], {"person": "person"}) == {"person": "person", "people": "person_2"}
+    tables: list[tuple[str, str | None]] = [("people", None), ("person", None)]
+    assert class_names(tables, {"people": "Person"}) == {"people": "Person", "person": "Person2"}
+    assert class_names(tables, {"person": "Person"}) == {"person": "Person", "people": "Person2"}
+    assert class_names([("users", None), ("x", "User")], {"users": "User"}) == {"users": "User", "x": "User2"}
+
+
+def test_names_kept_for_a_table_that_is_gone_are_free_again() -> None:
+    assert module_names(["person"], {"people": "person"}) == {"person": "person"}
+    assert class_names([("person", None)], {"people": "Person"}) == {"person": "Person"}
+
+
+def test_a_kept_class_stays_whatever_model_its_table_asks_for() -> None:
+    assert class_names([("users", "Member")], {"users": "User"}) == {"users": "User"}
+
+
+def test_without_kept_names_collisions_settle_as_on_every_clean_run() -> None:
+    tables: list[tuple[str, str | None]] = [(table, None) for table in TRICKY_TABLES]
+    assert module_names(TRICKY_TABLES, {}) == module_names(TRICKY_TABLES)
+    assert class_names(tables, {}) == class_names(tables)
+
+
+def test_kept_names_are_valid_and_unique_the_first_table_keeps_a_shared_one() -> None:
+    existing = {
+        "a": EntityNames("x", "X"),
+        "b": EntityNames("x", "Y"),  # module of a
+        "c": EntityNames("c", "X"),  # class of a
+        "d": EntityNames("class", "D"),
+        "e": EntityNames("_kitgen", "E"),
+        "f": EntityNames("f", "Row"),  # shadows what the module imports
+        "g": EntityNames("g", "not valid"),
+        "gone": EntityNames("gone", "Gone"),
+        "h": EntityNames("h", "H"),
+    }
+    assert kept_names(existing, ["h", "g", "f", "e", "d", "c", "b", "a"]) == {"a": existing["a"], "h": existing["h"]}
+
+
+def test_the_owner_of_a_model_is_the_other_table_whose_entity_has_that_class() -> None:
+    kept = {"people": "Person", "rows": "RowEntity"}
+    assert model_owner("z", "Person", kept) == "people"
+    assert model_owner("people", "Person", kept) is None  # its own
+    assert model_owner("z", "Row", kept) == "rows"  # Row becomes RowEntity
+    assert model_owner("z", "Thing", kept) is None
+
+
+def id_table(name: str, model: str | None = None, created_by: str | None = None) -> Table:
+    column = Column("id", "INTEGER", "int", False, True, primary_key=1)
+    return Table(name, "table", (column,), created_by=created_by, model=model)
+
+
+def names_of(specs: list[EntitySpec]) -> dict[str, EntityNames]:
+    return {spec.table.name: EntityNames(spec.module, spec.class_name) for spec in specs}
+
+
+def test_the_plan_keeps_every_name_through_random_additions_and_removals() -> None:
+    pool = [table for table in TRICKY_TABLES if table] + ["person", "people", "users", "user"]
+    shuffler = random.Random(5)
+    present: list[str] = []
+    existing: dict[str, EntityNames] = {}
+    for _ in range(60):
+        if present and shuffler.random() < 0.4:
+            present.remove(shuffler.choice(present))
+        else:
+            present.append(shuffler.choice(sorted(set(pool) - set(present))))
+        specs = plan_entities(Schema(tuple(id_table(name) for name in sorted(present))), "pydantic", existing)
+        names = names_of(specs)
+        for table, before in existing.items():
+            if table in names:
+                assert names[table] == before, table
+        assert len({n.module for n in names.values()}) == len({n.class_name for n in names.values()}) == len(names)
+        existing = names
+
+
+def test_the_plan_refuses_a_new_table_whose_model_another_entity_has() -> None:
+    existing = {"people": EntityNames("person", "Person", "app/entities/person.py")}
+    schema = Schema((id_table("people"), id_table("z", "Person", "2026_01_01_000003_create_z_table")))
+
+    with pytest.raises(ModelNameTaken) as raised:
+        plan_entities(schema, "pydantic", existing)
+
+    assert str(raised.value).startswith(
+        'migration 2026_01_01_000003_create_z_table gives table "z" the class name Person, which the entity of '
+        'table "people" already has (app/entities/person.py); no entity was written — '
+    )
+    assert "was applied" in str(raised.value.applied())
+
+
+def test_the_plan_lets_a_model_take_the_name_of_a_table_that_is_gone() -> None:
+    existing = {"people": EntityNames("person", "Person")}
+    specs = plan_entities(Schema((id_table("z", "Person"),)), "pydantic", existing)
+    assert names_of(specs) == {"z": EntityNames("z", "Person")}
+
+
+def test_a_table_with_an_entity_keeps_it_when_its_model_is_another_table_s_class() -> None:
+    existing = {"a": EntityNames("a", "Thing"), "b": EntityNames("b", "Thing2")}  # both asked for Thing once
+    schema = Schema((id_table("a", "Thing"), id_table("b", "Thing")))
+    assert names_of(plan_entities(schema, "pydantic", existing)) == existing
+
+
+@pytest.mark.parametrize("model_type", MODEL_TYPES)
+def test_the_names_on_disk_are_read_back_from_each_entity(tmp_path: Path, model_type: str) -> None:
+    schema = Schema((id_table("people"), id_table("person"), id_table("z", "Thing")))
+    folder, _ = generate_package(tmp_path, schema, model_type)
+    (folder / "mine.py").write_text("class Mine:\n    pass\n", encoding="utf-8")  # not kitgen's: no names
+
+    found = files.existing_names(folder)
+
+    expected = names_of(plan_entities(schema, model_type))
+    assert found == {
+        t: EntityNames(n.module, n.class_name, str(folder / f"{n.module}.py")) for t, n in expected.items()
+    }
+
+
+def test_a_class_line_far_down_the_file_is_found(tmp_path: Path) -> None:
+    folder, _ = generate_package(tmp_path, Schema((id_table("people"),)), "pydantic")
+    path = folder / "person.py"
+    header, body = path.read_text(encoding="utf-8").split("\n\n", 1)
+    path.write_text(header + "\n" + "# padding\n" * 1000 + "\n" + body, encoding="utf-8")
+
+    assert files.existing_names(folder, lambda found: found.name) == {
+        "people": EntityNames("person", "Person", "person.py")
+    }
+
+
+def test_a_copy_of_an_entity_file_does_not_take_its_names(tmp_path: Path) -> None:
+    folder, _ = generate_package(tmp_path, Schema((id_table("people"),)), "pydantic")
+    text = (folder / "person.py").read_text(encoding="utf-8")
+    for copy in ("aaa.py", "person_3.py"):
+        (folder / copy).write_text(text, encoding="utf-8")
+
+    assert files.existing_names(folder) == {"people": EntityNames("person", "Person", str(folder / "person.py"))}
+
+
+def test_a_file_whose_first_line_is_damaged_names_no_table(tmp_path: Path) -> None:
+    folder, _ = generate_package(tmp_path, Schema((id_table("people"),)), "pydantic")
+    path = folder / "person.py"
+    path.write_text(path.read_text(encoding="utf-8").replace("from table", "from tabel", 1), encoding="utf-8")
+
+    assert files.existing_names(folder) == {}

@@ -497,6 +497,12 @@ CASES = [
         ("invalid model", "'not valid'"),
         code=2,
     ),
+    Case(
+        "make-migration-model-taken",
+        MIGRATED,
+        ("make:migration", "create_posts_table", "--model", "User"),
+        ("--model", "User", 'table "users"', "app/entities/user.py"),
+    ),
     # --- destructive commands ---
     Case(
         "rollback-sql-with-empty-down",

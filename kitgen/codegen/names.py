@@ -3,7 +3,8 @@
 Module names are the singular snake_case of the table name, class names its singular
 PascalCase (or the ``model`` the creating migration asked for), field names the snake_case
 of the column name. Whatever the schema holds, every name is a valid identifier that cannot
-reach outside the entities folder, and collisions are settled in sorted order.
+reach outside the entities folder. Names never move: a table whose entity exists keeps its
+module and class, and only newcomers settle collisions, in sorted order (on a clean run, all).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import functools
 import keyword
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import inflection
 
@@ -20,6 +22,11 @@ RESERVED_MODULES = frozenset({"__init__", "__main__", "kitgen_runtime"})
 # Names the generated modules import or define: a class must not shadow them.
 RESERVED_CLASSES = frozenset(
     {
+        "_kitgen",
+        "Annotated",
+        "Literal",
+        "Meta",
+        "Self",
         "Any",
         "BaseModel",
         "Row",
@@ -171,18 +178,62 @@ def deduplicate(bases: Sequence[str], taken: Iterable[str] = (), separator: str 
     return result
 
 
-def module_names(tables: Sequence[str]) -> dict[str, str]:
-    """Table → module name. A table whose own name is the singular keeps it on a collision."""
-    bases = {table: module_base(table) for table in tables}
-    ordered = sorted(tables, key=lambda table: (table != bases[table], table))
-    return dict(zip(ordered, deduplicate([bases[table] for table in ordered]), strict=True))
+@dataclass(frozen=True)
+class EntityNames:
+    """The module and class a table's entity already has, and its file as the user reads it."""
+
+    module: str
+    class_name: str
+    file: str = ""
 
 
-def class_names(tables: Sequence[tuple[str, str | None]]) -> dict[str, str]:
-    """Table → class name: models asked for by migrations first, then by table name, every time alike."""
-    ordered = sorted(tables, key=lambda item: (item[1] is None, item[0]))
-    classes = deduplicate([class_base(table, model) for table, model in ordered], separator="")
-    return dict(zip([table for table, _ in ordered], classes, strict=True))
+def kept_names(existing: Mapping[str, EntityNames], tables: Iterable[str]) -> dict[str, EntityNames]:
+    """Table → the names its entity keeps: those of ``existing`` for a table still there, valid and
+    unique (should two tables claim one name, the first in sorted order keeps it)."""
+    kept: dict[str, EntityNames] = {}
+    modules: set[str] = set()
+    classes: set[str] = set()
+    for table in sorted(set(tables) & set(existing)):
+        names = existing[table]
+        valid = valid_module(names.module) and valid_class(names.class_name)
+        if valid and names.module not in modules and names.class_name not in classes:
+            kept[table] = names
+            modules.add(names.module)
+            classes.add(names.class_name)
+    return kept
+
+
+def valid_module(name: str) -> bool:
+    return name.isidentifier() and not (keyword.iskeyword(name) or name.startswith("_") or name in RESERVED_MODULES)
+
+
+def valid_class(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name) and name not in RESERVED_CLASSES
+
+
+def module_names(tables: Sequence[str], kept: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Table → module name: ``kept`` ones stay; a newcomer whose own name is the singular goes first."""
+    present = set(tables)
+    kept = {table: module for table, module in (kept or {}).items() if table in present}
+    bases = {table: module_base(table) for table in tables if table not in kept}
+    ordered = sorted(bases, key=lambda table: (table != bases[table], table))
+    fresh = deduplicate([bases[table] for table in ordered], taken=kept.values())
+    return {**kept, **dict(zip(ordered, fresh, strict=True))}
+
+
+def class_names(tables: Sequence[tuple[str, str | None]], kept: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Table → class name: ``kept`` ones stay; then models asked for by migrations, then by table name."""
+    names = {table for table, _ in tables}
+    kept = {table: class_name for table, class_name in (kept or {}).items() if table in names}
+    ordered = sorted([item for item in tables if item[0] not in kept], key=lambda item: (item[1] is None, item[0]))
+    fresh = deduplicate([class_base(table, model) for table, model in ordered], taken=kept.values(), separator="")
+    return {**kept, **dict(zip([table for table, _ in ordered], fresh, strict=True))}
+
+
+def model_owner(table: str, model: str, kept: Mapping[str, str]) -> str | None:
+    """The other table whose entity already has the class name ``model`` gives ``table``, if any."""
+    wanted = class_base(table, model)
+    return next((owner for owner, class_name in sorted(kept.items()) if class_name == wanted and owner != table), None)
 
 
 def field_names(columns: Sequence[str]) -> list[str]:

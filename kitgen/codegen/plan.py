@@ -6,11 +6,13 @@ hashes recorded in file headers with the schema, and renders nothing when they m
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kitgen import __version__
 from kitgen.codegen.headers import digest
-from kitgen.codegen.names import class_names, field_names, module_names
+from kitgen.codegen.names import EntityNames, class_names, field_names, kept_names, model_owner, module_names
+from kitgen.errors import ModelNameTaken
 from kitgen.schema.model import Column, Schema, Table
 
 MODEL_TYPES = ("pydantic", "dataclass", "msgspec")
@@ -38,10 +40,20 @@ class EntitySpec:
         return f"{self.module}.py"
 
 
-def plan_entities(schema: Schema, model_type: str) -> list[EntitySpec]:
-    """One spec per table and view, sorted by module name."""
-    modules = module_names([table.name for table in schema.tables])
-    classes = class_names([(table.name, table.model) for table in schema.tables])
+def plan_entities(
+    schema: Schema, model_type: str, existing: Mapping[str, EntityNames] | None = None
+) -> list[EntitySpec]:
+    """One spec per table and view, sorted by module name.
+
+    ``existing`` (table → the names of its entity on disk) decides the names of the tables it
+    holds: they never move. A new table whose migration asks for a class name another table's
+    entity has is refused.
+    """
+    kept = kept_names(existing or {}, [table.name for table in schema.tables])
+    kept_classes = {table: names.class_name for table, names in kept.items()}
+    refuse_taken_models(schema, kept)
+    modules = module_names([table.name for table in schema.tables], {t: names.module for t, names in kept.items()})
+    classes = class_names([(table.name, table.model) for table in schema.tables], kept_classes)
     specs = []
     for table in schema.tables:
         fields = tuple(field_names([column.name for column in table.columns]))
@@ -57,6 +69,18 @@ def plan_entities(schema: Schema, model_type: str) -> list[EntitySpec]:
             )
         )
     return sorted(specs, key=lambda spec: spec.module)
+
+
+def refuse_taken_models(schema: Schema, kept: Mapping[str, EntityNames]) -> None:
+    """Raise when a table without an entity yet asks, by its migration's ``model``, for a class name
+    the entity of another table has."""
+    classes = {table: names.class_name for table, names in kept.items()}
+    for table in schema.tables:
+        if table.model is None or table.name in kept:
+            continue
+        owner = model_owner(table.name, table.model, classes)
+        if owner is not None:
+            raise ModelNameTaken(table.model, owner, kept[owner].file, migration=table.created_by, table=table.name)
 
 
 def definition_hash(table: Table, module: str, class_name: str, fields: tuple[str, ...], model_type: str) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from kitgen.codegen import files as entity_files
 from kitgen.codegen.plan import plan_entities
 from kitgen.commands.migrating import status
 from kitgen.config import Config
@@ -48,7 +49,8 @@ def check(config: Config, *, diff: bool = False, with_database: bool = False) ->
         result = status(config)
         recorded = result.applied
         migrations = [state for state in result.migrations if state.state != history.APPLIED]
-    specs = plan_entities(replay_schema(config, recorded), config.model_type)
+    existing = entity_files.existing_names(config.entities, config.display)  # their names never move
+    specs = plan_entities(replay_schema(config, recorded), config.model_type, existing)
     origin = config.origins.get("model_type", "")
     entities = check_entities(config.entities, specs, with_diffs=diff, model_type_from=origin)
     return CheckResult(entities, migrations)

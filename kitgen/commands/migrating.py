@@ -18,7 +18,7 @@ from kitgen.commands.session import (
 )
 from kitgen.config import Config
 from kitgen.driver import AppliedMigration
-from kitgen.errors import DatabaseError, KitgenError, MigrationFileError
+from kitgen.errors import DatabaseError, KitgenError, MigrationFileError, ModelNameTaken
 from kitgen.migrations import files, history
 from kitgen.migrations.files import decode_source
 from kitgen.migrations.formats import formats
@@ -71,6 +71,8 @@ def migrate(
             entities = regenerate(config, driver)
         except KitgenError as error:
             error.done = tuple(item.name for item in done.ran)  # applied, and reported, before the failure
+            if isinstance(error, ModelNameTaken) and error.migration in error.done:
+                error.applied()
             raise
         return MigrateResult(done.ran, missing, entities, done.renamed, done.new_downs)
 

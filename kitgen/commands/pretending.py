@@ -89,8 +89,14 @@ def _rehearse(config: Config, command: str, on_wait: OnWait) -> Callable[[Rehear
             except KitgenError as failure:
                 names = [*failure.done, *(name for name in statements if name not in failure.done)]
                 return PretendResult([Rehearsed(name, statements.get(name, [])) for name in names], failure=failure)
-            changes, warnings = entity_changes(config, copy)
             rehearsed = [Rehearsed(item.name, statements.get(item.name, [])) for item in done.ran]
+            try:
+                changes, warnings = entity_changes(config, copy)
+            except KitgenError as failure:  # the real run would keep the migrations and stop at the entities
+                failure.done = tuple(item.name for item in done.ran)
+                return PretendResult(
+                    rehearsed, done.ran, failure=failure, renamed=done.renamed, new_downs=done.new_downs
+                )
             return PretendResult(
                 rehearsed, done.ran, changes, warnings=warnings, renamed=done.renamed, new_downs=done.new_downs
             )

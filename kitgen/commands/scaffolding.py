@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kitgen.config import PYPROJECT, Config, declares_kitgen, parse_pyproject, read_pyproject_bytes
-from kitgen.errors import ConfigError, MigrationFileError, UsageError
+from kitgen.errors import ConfigError, MigrationFileError, ModelNameTaken, UsageError
 
 PYPROJECT_CREATED = f"{PYPROJECT} ([tool.kitgen])"
 
@@ -217,6 +217,8 @@ def make_migration(
 
     templates.validate_label(name)
     templates.validate_model(model)
+    if model is not None:
+        refuse_taken_model(config, model)
     folder = config.migrations
     if not folder.is_dir():
         raise MigrationFileError(f"the migrations folder {folder} does not exist", "run kitgen init first")
@@ -228,3 +230,16 @@ def make_migration(
         raise MigrationFileError(
             f"cannot write in the migrations folder {folder}: {exc.strerror}", "check its permissions"
         ) from exc
+
+
+def refuse_taken_model(config: Config, model: str) -> None:
+    """Refuse a ``--model`` that is the class name of another table's entity: entity names never move."""
+    from kitgen.codegen import files as entity_files
+    from kitgen.codegen.names import model_owner
+
+    if not config.entities.is_dir():
+        return  # no entities yet: every name is free
+    existing = entity_files.existing_names(config.entities, config.display)
+    owner = model_owner("", model, {table: names.class_name for table, names in existing.items()})
+    if owner is not None:
+        raise ModelNameTaken(model, owner, existing[owner].file)
