@@ -49,7 +49,7 @@ from kitgen.schema.types import ANNOTATIONS, validate_overrides
 
 TESTS = Path(__file__).parent
 BLACK = Path(sys.executable).parent / "black"
-HASH_LINE = re.compile(r"^# kitgen: schema=([0-9a-f]{64}) body=([0-9a-f]{64})$")
+HASH_LINE = re.compile(r"^# kitgen: schema=([0-9a-f]{64}) body=([0-9a-f]{64}) code=([0-9a-f]{64})$")
 
 
 @pytest.fixture(scope="session")
@@ -231,7 +231,7 @@ def test_exact_text(model_type: str, expected: str) -> None:
     assert hashes.group(1) == spec.schema_hash
     assert hashes.group(2) == headers.digest(headers.body_of(text))
     assert "\n".join([*lines[:2], "HASH LINE", *lines[3:]]) == expected
-    assert headers.parse(text) == headers.Header("table", "notes", spec.schema_hash, hashes.group(2))
+    assert headers.parse(text) == headers.Header("table", "notes", spec.schema_hash, hashes.group(2), hashes.group(3))
     assert not headers.is_edited(text)
 
 
@@ -1167,7 +1167,11 @@ def check_header(text: str, spec: EntitySpec) -> None:
     assert all(line.startswith("# ") for line in lines[:3])
     assert lines[3] == ""
     assert headers.parse(text) == headers.Header(
-        spec.table.kind, spec.table.name, spec.schema_hash, headers.digest(headers.body_of(text))
+        spec.table.kind,
+        spec.table.name,
+        spec.schema_hash,
+        headers.digest(headers.body_of(text)),
+        headers.code_digest(headers.body_of(text)),
     )
 
 

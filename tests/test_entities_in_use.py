@@ -168,3 +168,32 @@ def test_generated_files_are_left_as_they_are_by_formatters_and_pass_ruff(used: 
     }[tool]
     result = run_tool(*command, cwd=folder)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+FORMATTERS_SET_OTHERWISE = {
+    "ruff format": ["ruff", "format", "--no-cache", "--line-length", "60", "--config", "format.quote-style='single'"],
+    "black": ["black", "--quiet", "--line-length", "60", "--skip-string-normalization", "--skip-magic-trailing-comma"],
+}
+
+
+@pytest.mark.parametrize("tool", list(FORMATTERS_SET_OTHERWISE))
+@pytest.mark.parametrize("model_type", MODEL_TYPES)
+def test_a_formatter_set_otherwise_is_not_taken_for_a_hand_edit(tmp_path: Path, tool: str, model_type: str) -> None:
+    project = migrated(Project(tmp_path / "project"), model_type)
+    [program, *options] = FORMATTERS_SET_OTHERWISE[tool]
+    before = {path.name: path.read_text() for path in project.entities.glob("*.py")}
+    formatted = run_tool(str(BIN / program), *options, str(project.entities), cwd=project.root)
+    assert formatted.returncode == 0, formatted.stdout + formatted.stderr
+    after = {path.name: path.read_text() for path in project.entities.glob("*.py")}
+    assert after["_kitgen.py"] != before["_kitgen.py"] and after != before  # the formatter did change files
+
+    same_type = {"KITGEN_MODEL_TYPE": model_type}
+    checked = project.run("check", env=same_type)
+    generated = project.run("generate", env=same_type)
+
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert generated.returncode == 0 and "Wrote" not in generated.stdout, generated.stdout
+    assert {path.name: path.read_text() for path in project.entities.glob("*.py")} == after
+    author = project.entities / "author.py"
+    author.write_text(author.read_text().replace("class Author", "class Writer"))  # a real edit
+    assert project.run("check", env=same_type).returncode != 0

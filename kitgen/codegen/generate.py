@@ -100,7 +100,7 @@ def plan_generation(
     orphans = [file for module, file in existing.items() if module not in wanted and file.header is not None]
     support = support_text()
     support_path = folder / f"{SUPPORT_MODULE}.py"
-    support_needed = bool(specs) and (not support_path.exists() or files.read_text(support_path) != support)
+    support_needed = bool(specs) and (not support_path.exists() or not support_current(files.read_text(support_path)))
     return Plan(
         folder=folder,
         specs=list(specs),
@@ -113,6 +113,21 @@ def plan_generation(
         leftovers=files.leftover_temporaries(folder),
         retyped=retyped,
         model_type_from=model_type_from,
+    )
+
+
+def support_current(text: str) -> bool:
+    """Whether the support module on disk is the one this kitgen writes: the same text, or the same code
+    in a formatter's layout."""
+    wanted = support_text()
+    if text == wanted:
+        return True
+    found, expected = headers.parse(text), headers.parse(wanted)
+    return (
+        found is not None
+        and expected is not None
+        and found.schema_hash == expected.schema_hash
+        and not (headers.is_edited(text))
     )
 
 

@@ -37,7 +37,6 @@ RESERVED_CLASSES = frozenset(
         "ConfigDict",
         "Field",
         "Mapping",
-        "Self",
         "Sequence",
         "Struct",
         "TypedDict",
