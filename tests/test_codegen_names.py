@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from entity_helpers import generate_package, render_files
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kitgen.codegen import files
 from kitgen.codegen.names import (
@@ -299,12 +301,21 @@ def test_field_base(column: str, field: str) -> None:
     assert field_base(column) == field
 
 
-def test_field_clashes_get_a_suffix_in_column_order() -> None:
-    assert field_names(["my col", "my_col", "MyCol"]) == ["my_col", "my_col_2", "my_col_3"]
-    assert field_names(["MyCol", "my col", "my_col"]) == ["my_col", "my_col_2", "my_col_3"]
+def test_a_column_named_as_its_field_keeps_it_and_clashes_do_not_depend_on_column_order() -> None:
+    assert field_names(["my col", "my_col", "MyCol"]) == ["my_col_3", "my_col", "my_col_2"]
+    assert field_names(["MyCol", "my col", "my_col"]) == ["my_col_2", "my_col_3", "my_col"]
+    assert field_names(["userId", "user_id"]) == ["user_id_2", "user_id"]
+    assert field_names(["user_id", "userId"]) == ["user_id", "user_id_2"]
     assert field_names(["a", "a_2", "A"]) == ["a", "a_2", "a_3"]  # a suffix never reuses a taken name
     assert field_names(["", "", "日本"]) == ["column", "column_2", "column_3"]
-    assert field_names(["json", "json_"]) == ["json_", "json__2"]
+    assert field_names(["json", "json_"]) == ["json__2", "json_"]  # "json_" is its own field name
+
+
+@given(st.lists(st.sampled_from(["user_id", "userId", "UserId", "user id", "user_id_2", "USER_ID", "x"]), unique=True))
+def test_each_column_gets_the_same_field_in_any_column_order(columns: list[str]) -> None:
+    by_column = dict(zip(columns, field_names(columns), strict=True))
+    reordered = list(reversed(columns))
+    assert dict(zip(reordered, field_names(reordered), strict=True)) == by_column
 
 
 def test_field_names_are_valid_unique_and_never_reserved() -> None:

@@ -236,5 +236,10 @@ def model_owner(table: str, model: str, kept: Mapping[str, str]) -> str | None:
 
 
 def field_names(columns: Sequence[str]) -> list[str]:
-    """Column names → field names, in column order."""
-    return deduplicate([field_base(column) for column in columns])
+    """Column names → field names, in column order, whatever that order: a column whose name is already
+    its field name keeps it, and the others sharing a name get the suffixes in the order of their column
+    names (two databases built from the same migrations can order their columns differently)."""
+    bases = [field_base(column) for column in columns]
+    order = sorted(range(len(columns)), key=lambda index: (columns[index] != bases[index], columns[index], index))
+    named = dict(zip(order, deduplicate([bases[index] for index in order]), strict=True))
+    return [named[index] for index in range(len(columns))]
