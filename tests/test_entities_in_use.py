@@ -197,3 +197,33 @@ def test_a_formatter_set_otherwise_is_not_taken_for_a_hand_edit(tmp_path: Path, 
     author = project.entities / "author.py"
     author.write_text(author.read_text().replace("class Author", "class Writer"))  # a real edit
     assert project.run("check", env=same_type).returncode != 0
+
+
+EDGES = """
+CREATE TABLE edges (
+    id INTEGER PRIMARY KEY,
+    st TEXT NOT NULL COLLATE NOCASE CHECK (st IN ('on', 'off')),
+    half INTEGER NOT NULL CHECK (half >= 0.5),
+    below INTEGER NOT NULL CHECK (below < 2.5)
+);
+"""
+
+
+@pytest.mark.parametrize("model_type", MODEL_TYPES)
+def test_every_row_the_database_accepts_is_read_and_bounds_fit_the_column_type(tmp_path: Path, model_type: str) -> None:
+    project = Project(tmp_path / "project")
+    project.sql("2026_01_01_000001_create_edges_table", EDGES, "DROP TABLE edges;")
+    assert project.run("migrate", "--model-type", model_type).returncode == 0
+    with project.connect() as connection:
+        connection.execute("INSERT INTO edges (st, half, below) VALUES ('ON', 1, 2)")  # the database accepts it
+        connection.row_factory = sqlite3.Row
+        row = connection.execute("SELECT * FROM edges").fetchone()
+
+    with imported(project.root, "app.entities") as entities:  # a fractional bound on an int imports
+        edge = entities.Edge.from_row(row)
+        source = (project.entities / "edge.py").read_text()
+
+    assert (edge.st, edge.half, edge.below) == ("ON", 1, 2)
+    assert "Literal" not in source  # choices compared without case are left to the database
+    if model_type == "pydantic":
+        assert "ge=1" in source and "le=2" in source

@@ -93,8 +93,9 @@ def column_constraints(table: Table) -> dict[str, Constraints]:
     """Column name → what its CHECK constraints and declared type state (columns with none left out)."""
     found: dict[str, Constraints] = {}
     kinds = {column.name.lower(): column for column in table.columns}
+    nocase = _nocase_columns(table.sql) if "NOCASE" in table.sql.upper() else set()
     for conjunct in _conjuncts(table.sql) if "CHECK" in table.sql.upper() else []:
-        _add(found, conjunct, kinds)
+        _add(found, conjunct, kinds, nocase)
     for column in table.columns:
         match = MAX_LENGTH.search(column.declared_type) if column.kind == "str" else None
         if match:
@@ -118,13 +119,33 @@ def _conjuncts(sql: str) -> list[object]:
     return parts
 
 
-def _add(found: dict[str, Constraints], conjunct: object, columns: dict[str, Column]) -> None:
+def _nocase_columns(sql: str) -> set[str]:
+    """The (lower-case) names of the columns declared ``COLLATE NOCASE``: their choices match in any case."""
+    from sqlglot import exp, parse_one
+    from sqlglot.errors import SqlglotError
+
+    try:
+        tree = parse_one(sql, read="sqlite")
+    except (SqlglotError, ValueError, RecursionError):
+        return set()
+    return {
+        definition.name.lower()
+        for definition in tree.find_all(exp.ColumnDef)
+        if any(
+            "NOCASE" in collate.sql(dialect="sqlite").upper()
+            for collate in definition.find_all(exp.CollateColumnConstraint)
+        )
+    }
+
+
+def _add(found: dict[str, Constraints], conjunct: object, columns: dict[str, Column], nocase: set[str]) -> None:
     from sqlglot import exp
 
     assert isinstance(conjunct, exp.Expression)
     named = {column.name.lower() for column in conjunct.find_all(exp.Column)}
     targets = [columns[name] for name in sorted(named) if name in columns]
-    stated = _stated(conjunct, targets[0]) if len(targets) == 1 else None
+    caseless = "NOCASE" in conjunct.sql(dialect="sqlite").upper() or bool(named & nocase)
+    stated = _stated(conjunct, targets[0], caseless) if len(targets) == 1 else None
     for column in targets:
         old = found.get(column.name, Constraints())
         if stated is not None and column is targets[0]:
@@ -140,10 +161,15 @@ def _add(found: dict[str, Constraints], conjunct: object, columns: dict[str, Col
 Bound = tuple[str, int | float]
 
 
-def _stated(node: object, column: Column) -> tuple[tuple[str | int, ...], tuple[Bound, ...]] | None:
-    """(choices, bounds) when the conjunct is ``col IN (…)``, ``col <op> number`` or BETWEEN; else None."""
+def _stated(
+    node: object, column: Column, caseless: bool = False
+) -> tuple[tuple[str | int, ...], tuple[Bound, ...]] | None:
+    """(choices, bounds) when the conjunct is ``col IN (…)`` (not on text compared without case),
+    ``col <op> number`` or BETWEEN; else None. An integer column's bounds are integers."""
     from sqlglot import exp
 
+    if isinstance(node, exp.In) and caseless and column.kind == "str":
+        return None  # 'ON' passes CHECK (st IN ('on', 'off')) on a NOCASE column: a Literal would refuse it
     if isinstance(node, exp.In) and isinstance(node.this, exp.Column) and not node.args.get("query"):
         values = [_value(item) for item in node.expressions]
         wanted = {"str": str, "int": int}.get(column.kind)
@@ -154,15 +180,29 @@ def _stated(node: object, column: Column) -> tuple[tuple[str | int, ...], tuple[
         return None
     if isinstance(node, exp.Between) and isinstance(node.this, exp.Column):
         low, high = _number(node.args.get("low")), _number(node.args.get("high"))
-        return ((), (("ge", low), ("le", high))) if low is not None and high is not None else None
+        if low is None or high is None:
+            return None
+        return (), tuple(_bound(key, value, column) for key, value in (("ge", low), ("le", high)))
     if type(node).__name__ in BOUNDS and isinstance(node, exp.Binary):
         left, right, key = node.this, node.expression, BOUNDS[type(node).__name__]
         if isinstance(right, exp.Column):
             left, right, key = right, left, FLIPPED[key]
         number = _number(right)
         if isinstance(left, exp.Column) and number is not None:
-            return (), ((key, number),)
+            return (), (_bound(key, number, column),)
     return None
+
+
+def _bound(key: str, number: int | float, column: Column) -> Bound:
+    """The bound as the field states it: on an integer column, the integer bound that admits the same
+    integers (``>= 0.5`` is ``>= 1``, ``< 2.5`` is ``<= 2``), since pydantic refuses a fractional one."""
+    if column.kind != "int" or isinstance(number, int):
+        return key, number
+    if number.is_integer():
+        return key, int(number)
+    if key in ("ge", "gt"):
+        return "ge", math.ceil(number)
+    return "le", math.floor(number)
 
 
 def _number(node: object) -> int | float | None:
