@@ -803,10 +803,13 @@ def test_the_sample_layout_migrates_and_imports(project: Project) -> None:
         "connection = sqlite3.connect('database/database.sqlite')\n"
         "connection.row_factory = sqlite3.Row\n"
         "user = e.User.from_row(connection.execute('SELECT * FROM users').fetchone())\n"
-        "print(e.__file__, sorted(e.__all__), user.name, user.to_row()['email'])\n"
+        "unchanged = user.to_row()\n"
+        "user.email = 'b@x'\n"
+        "print(e.__file__, sorted(e.__all__), user.name, unchanged, user.to_row())\n"
     )
     result = ok(python(project, code))
-    assert result.stdout == (f"{project.entities / '__init__.py'} ['Comment', 'Post', 'Profile', 'User'] Ann a@x\n")
+    exports = "['Comment', 'Post', 'Profile', 'User']"
+    assert result.stdout == f"{project.entities / '__init__.py'} {exports} Ann {{}} {{'email': 'b@x'}}\n"
     assert ok(project.run("check")).stdout.strip().endswith("ok.")
 
 
