@@ -4,6 +4,7 @@ INTEGER); every row the database accepts can be read; an unsaved pydantic entity
 
 from __future__ import annotations
 
+import copy
 import sqlite3
 import warnings
 from typing import Any
@@ -211,3 +212,39 @@ def test_an_unsaved_pydantic_entity_is_dumped_without_what_the_database_fills(ev
     assert "id" not in dumped and "stamp" not in dumped
     assert dumped["name"] == "Ada"
     assert '"id"' not in text and '"name":"Ada"' in text
+
+
+def test_json_none_is_sql_null_and_a_stored_json_null_is_left_as_it_is(events: tuple[str, Project]) -> None:
+    _, project = events
+    with imported(project.root, "app.entities") as entities:
+        connection = fresh_connection(project, meta="null")
+        try:
+            event = entities.Event.from_row(connection.execute("SELECT * FROM events").fetchone())
+            assert event.meta is None
+            assert event.to_row() == {}  # the text 'null' stays
+            event.meta = {"a": 1}
+            event.meta = None  # back to what was read
+            assert event.to_row() == {}
+            built = entities.Event(name="Ada", meta=None)
+            assert built.to_row()["meta"] is None  # SQL NULL, not the text 'null'
+        finally:
+            connection.close()
+
+
+def test_a_copy_keeps_what_was_read_where_the_model_type_copies_it(events: tuple[str, Project]) -> None:
+    model_type, project = events
+    with imported(project.root, "app.entities") as entities:
+        connection = fresh_connection(project)
+        try:
+            event = entities.Event.from_row(connection.execute("SELECT * FROM events").fetchone())
+        finally:
+            connection.close()
+        copied = event.model_copy(update={"note": "new"}) if model_type == "pydantic" else copy.copy(event)
+        if model_type != "pydantic":
+            copied.note = "new"
+        kept = copied.to_row()
+    if model_type == "msgspec":  # a Struct's copy is a new entity: it writes every field it holds
+        assert kept["note"] == "new" and kept["created_at"] == "2023-11-14 22:13:20"
+    else:
+        assert kept == {"note": "new"}
+    assert event.note == "old"

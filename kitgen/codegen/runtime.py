@@ -14,6 +14,12 @@ A Decimal is written as its exact text (``str``), never as a float, whatever the
 affinity: a TEXT column keeps every digit (``0.10`` included), and for NUMERIC affinity SQLite
 itself turns the text into an INTEGER (exact up to 2**63) or a REAL; a float would round
 integers past 2**53, and SQLite stores a float NaN as NULL.
+
+An entity read from a row keeps the stored values beside its fields (``Snapshot``, never
+part of its value), and ``to_row`` writes only the fields whose written form differs from
+what the stored value reads as: a column the program never changed is never rewritten in
+another form (an epoch number as text, 2 in a BOOLEAN as 1). Reading checks types, not the
+fields' constraints: a row the database accepted is always read.
 """
 
 from __future__ import annotations
