@@ -112,7 +112,11 @@ class Note(BaseModel):
         return _kitgen.read_entity(cls, row, columns)
 
     def to_row(self) -> dict[str, Any]:
-        """Column name -> value as SQLite stores it; what the database fills is left out."""
+        """Column name -> value as SQLite stores it, for the fields to write.
+
+        An entity read by from_row writes the fields changed since; one the program
+        built, those it set, except what the database fills.
+        """
         return _kitgen.write_entity(self)
 '''
 
@@ -163,7 +167,11 @@ class Note:
         return _kitgen.read_entity(cls, row, columns)
 
     def to_row(self) -> dict[str, Any]:
-        """Column name -> value as SQLite stores it; what the database fills is left out."""
+        """Column name -> value as SQLite stores it, for the fields to write.
+
+        An entity read by from_row writes the fields changed since; one the program
+        built, those it set, except what the database fills.
+        """
         return _kitgen.write_entity(self)
 '''
 
@@ -215,7 +223,11 @@ class Note(Struct, kw_only=True, dict=True):
         return _kitgen.read_entity(cls, row, columns)
 
     def to_row(self) -> dict[str, Any]:
-        """Column name -> value as SQLite stores it; what the database fills is left out."""
+        """Column name -> value as SQLite stores it, for the fields to write.
+
+        An entity read by from_row writes the fields changed since; one the program
+        built, those it set, except what the database fills.
+        """
         return _kitgen.write_entity(self)
 '''
 EXPECTED_TEXTS = {"pydantic": EXPECTED_PYDANTIC, "dataclass": EXPECTED_DATACLASS, "msgspec": EXPECTED_MSGSPEC}

@@ -300,7 +300,11 @@ def from_row(
     return _kitgen.read_entity(cls, row, columns)
 
 def to_row(self) -> dict[str, Any]:
-    """Column name -> value as SQLite stores it; what the database fills is left out."""
+    """Column name -> value as SQLite stores it, for the fields to write.
+
+    An entity read by from_row writes the fields changed since; one the program
+    built, those it set, except what the database fills.
+    """
     return _kitgen.write_entity(self)'''
 
 
