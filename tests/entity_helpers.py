@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from kitgen.codegen import headers
 from kitgen.codegen.generate import GenerateResult, execute, plan_generation
@@ -111,6 +112,13 @@ def imported(root: Path, module: str) -> Iterator[ModuleType]:
         sys.path.remove(str(root))
         for name in [name for name in sys.modules if name == top or name.startswith(f"{top}.")]:
             del sys.modules[name]
+
+
+def rebuilt(entity: Any) -> Any:
+    """A new entity built by field name from ``entity``'s values: its ``to_row()`` writes every field
+    (an entity read from a row writes only what changed since)."""
+    runtime = sys.modules[type(entity).__module__.rsplit(".", 1)[0] + "._kitgen"]
+    return type(entity)(**{field.name: getattr(entity, field.name) for field in runtime.fields_of(type(entity))})
 
 
 # --- shared schemas --------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from entity_helpers import (
     imported,
     mypy_strict,
     odd_schema,
+    rebuilt,
     render_files,
     ruff_check,
     run_tool,
@@ -69,7 +70,7 @@ from __future__ import annotations
 import datetime
 from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from . import _kitgen
 
@@ -84,8 +85,13 @@ class Note(BaseModel):
         "title": "title",
         "due_date": "due date",
     }
+    model_config = ConfigDict(validate_assignment=True)
+    _kitgen_read: _kitgen.Snapshot = PrivateAttr(default=_kitgen.NOT_READ)
 
-    id: int = _kitgen.DATABASE_DEFAULT
+    id: int = Field(
+        default=_kitgen.DATABASE_DEFAULT,
+        exclude_if=_kitgen.is_database_default,
+    )
     """INTEGER, primary key, not null, assigned by SQLite when left out."""
     title: str
     """TEXT, not null."""
@@ -106,7 +112,11 @@ class Note(BaseModel):
         return _kitgen.read_entity(cls, row, columns)
 
     def to_row(self) -> dict[str, Any]:
-        """Column name -> value as SQLite stores it; what the database fills is left out."""
+        """Column name -> value as SQLite stores it, for the fields to write.
+
+        An entity read by from_row writes the fields changed since; one the program
+        built, those it set, except what the database fills.
+        """
         return _kitgen.write_entity(self)
 '''
 
@@ -157,7 +167,11 @@ class Note:
         return _kitgen.read_entity(cls, row, columns)
 
     def to_row(self) -> dict[str, Any]:
-        """Column name -> value as SQLite stores it; what the database fills is left out."""
+        """Column name -> value as SQLite stores it, for the fields to write.
+
+        An entity read by from_row writes the fields changed since; one the program
+        built, those it set, except what the database fills.
+        """
         return _kitgen.write_entity(self)
 '''
 
@@ -177,7 +191,7 @@ from msgspec import Struct, field
 from . import _kitgen
 
 
-class Note(Struct, kw_only=True):
+class Note(Struct, kw_only=True, dict=True):
     """Table "notes"."""
 
     __tablename__: ClassVar[str] = "notes"
@@ -209,7 +223,11 @@ class Note(Struct, kw_only=True):
         return _kitgen.read_entity(cls, row, columns)
 
     def to_row(self) -> dict[str, Any]:
-        """Column name -> value as SQLite stores it; what the database fills is left out."""
+        """Column name -> value as SQLite stores it, for the fields to write.
+
+        An entity read by from_row writes the fields changed since; one the program
+        built, those it set, except what the database fills.
+        """
         return _kitgen.write_entity(self)
 '''
 EXPECTED_TEXTS = {"pydantic": EXPECTED_PYDANTIC, "dataclass": EXPECTED_DATACLASS, "msgspec": EXPECTED_MSGSPEC}
@@ -308,8 +326,11 @@ def test_odd_files(odd: OddProject) -> None:
     assert "    date: datetime.date | None = None\n" in text
     assert "    exact: decimal.Decimal | None = None\n" in text  # the override
     assert "    meta: _kitgen.JSON = None\n" in text and "    anything: Any = None\n" in text
-    assert "    id: int = _kitgen.DATABASE_DEFAULT\n" in text  # the rowid: SQLite assigns it
-    assert "    total: int | None = _kitgen.DATABASE_DEFAULT\n" in text  # generated
+    # the rowid (SQLite assigns it) and a generated column; pydantic leaves them out of dumps until filled
+    filled = "Field(\n        default=_kitgen.DATABASE_DEFAULT,\n        exclude_if=_kitgen.is_database_default,\n    )"
+    value = filled if odd.model_type == "pydantic" else "_kitgen.DATABASE_DEFAULT"
+    assert f"    id: int = {value}\n" in text
+    assert f"    total: int | None = {value}\n" in text
     assert '    __generated__: ClassVar[tuple[str, ...]] = ("total",)\n' in text
     assert '"""INTEGER, nullable, references owners(id), on delete set null."""' in text
     assert '"""INTEGER, nullable, generated."""' in text
@@ -456,7 +477,7 @@ ROWS: list[dict[str, Any]] = [
         "flag": 0,
         "created": 1700000000,
         "stamped": 1700000000.5,
-        "date": "2024-02-29 23:59:59",
+        "date": "2024-02-29 00:00:00",  # midnight: the day loses nothing
         "at_time": "00:00:00.000001",
         "price": 0.1,
         "amount": "2.50",
@@ -622,9 +643,11 @@ def test_odd_rows_round_trip(odd: OddProject, entities: Any, tmp_path: Path) -> 
         assert str(every.from_row(shapes["row"][1]).price) == "0.1"
         assert str(every.from_row(shapes["row"][0]).exact) == "12345678901234567890.123456789"
 
-        # to_row, written back with INSERT, reads as an equal entity.
+        # An entity read and left unchanged has nothing to write; one built from its fields
+        # writes every field, and that row, written back with INSERT, reads as an equal entity.
         originals = [every.from_row(row) for row in shapes["row"]]
-        written = [entity.to_row() for entity in originals]
+        assert [entity.to_row() for entity in originals] == [{}, {}, {}]
+        written = [rebuilt(entity).to_row() for entity in originals]
         assert all("total" not in row for row in written)  # generated columns are never written
         assert set(written[0]) == {column for column in every.__columns__.values()} - {"total"}
         connection.execute("DELETE FROM every_types")
@@ -646,7 +669,10 @@ def test_odd_compound_key_and_view_rows(odd: OddProject, entities: Any, tmp_path
         [membership_row] = read_all(connection, "memberships")["row"]
         membership = entities.Membership.from_row(membership_row)
         assert (membership.owner_id, membership.item_id, membership.role) == (5, 10, None)
-        assert membership.to_row() == {"owner_id": 5, "item_id": 10, "role": None}
+        assert membership.to_row() == {}
+        membership.role = "admin"
+        assert membership.to_row() == {"role": "admin"}
+        membership.role = None
         assert entities.Membership.from_row((5, 10, None), columns=["owner_id", "item_id", "role"]) == membership
         assert entities.Membership.from_row((None, 10, 5), columns=["role", "item_id", "owner_id"]) == membership
         [view_row] = read_all(connection, "owner_names", order="id")["row"]
@@ -805,7 +831,7 @@ def test_names_that_shadow_what_the_module_uses(tmp_path: Path, case: str, model
     with imported(tmp_path, f"{package}.entities") as entities:
         cls = getattr(entities, spec.class_name)
         entity = cls.from_row((1,) + (None,) * (len(spec.fields) - 1), columns=[c.name for c in spec.table.columns])
-        assert cls.from_row(entity.to_row()) == entity
+        assert cls.from_row(rebuilt(entity).to_row()) == entity
 
 
 def test_exports_of_numbered_names_pass_ruff(tmp_path: Path) -> None:
@@ -835,7 +861,9 @@ def test_names_outside_the_basic_plane_are_kept_exactly(tmp_path: Path, model_ty
         assert list(cls.__columns__.values()) == ["id", "note 𝔘"]
         connection.row_factory = sqlite3.Row
         entity = cls.from_row(connection.execute('SELECT * FROM "emoji😀"').fetchone())
-        assert entity.to_row() == {"id": 1, "note 𝔘": "x"}
+        assert rebuilt(entity).to_row() == {"id": 1, "note 𝔘": "x"}
+        setattr(entity, spec.fields[1], "y")
+        assert entity.to_row() == {"note 𝔘": "y"}
     connection.close()
 
 
@@ -1045,7 +1073,7 @@ ALLOWED_IMPORTS = {
     ("__future__", 0): {"annotations"},
     ("typing", 0): {"Annotated", "Any", "ClassVar", "Literal", "Self"},
     ("dataclasses", 0): {"dataclass"},
-    ("pydantic", 0): {"BaseModel", "Field"},
+    ("pydantic", 0): {"BaseModel", "ConfigDict", "Field", "PrivateAttr"},
     ("msgspec", 0): {"Meta", "Struct", "field"},
     ("", 1): {"_kitgen"},
 }
@@ -1059,12 +1087,17 @@ METADATA = {
     "__primary_key__": "ClassVar[tuple[str, ...]]",
     "__columns__": "ClassVar[dict[str, str]]",
     "__generated__": "ClassVar[tuple[str, ...]]",
+    "_kitgen_read": "_kitgen.Snapshot",  # pydantic: what from_row read (a private attribute, not a field)
 }
 
 
 BASES = {"pydantic": "BaseModel", "msgspec": "Struct"}
 RENAME_CALLS = {"pydantic": ("Field", "serialization_alias"), "msgspec": ("field", "name")}
 DEFAULTS = {"None", "_kitgen.DATABASE_DEFAULT"}
+PYDANTIC_STATE = {
+    "model_config = ConfigDict(validate_assignment=True)",
+    "_kitgen_read: _kitgen.Snapshot = PrivateAttr(default=_kitgen.NOT_READ)",
+}
 
 
 def is_string(node: ast.AST | None) -> bool:
@@ -1091,11 +1124,14 @@ def check_module(text: str, spec: EntitySpec) -> ast.ClassDef:
         assert not klass.bases and [ast.unparse(d) for d in klass.decorator_list] == ["dataclass(kw_only=True)"]
     else:
         assert [ast.unparse(base) for base in klass.bases] == [BASES[spec.model_type]] and not klass.decorator_list
-        assert [ast.unparse(k) for k in klass.keywords] == (["kw_only=True"] if spec.model_type == "msgspec" else [])
+        keywords = ["kw_only=True", "dict=True"] if spec.model_type == "msgspec" else []
+        assert [ast.unparse(k) for k in klass.keywords] == keywords
     methods = []
     for node in klass.body:
         if isinstance(node, ast.Expr):
             assert is_string(node.value), ast.dump(node)
+        elif spec.model_type == "pydantic" and ast.unparse(node) in PYDANTIC_STATE:
+            continue  # the model's config and what from_row read, exactly these
         elif isinstance(node, ast.AnnAssign):
             assert isinstance(node.target, ast.Name), ast.dump(node)
             name = node.target.id
@@ -1135,6 +1171,8 @@ def check_field_value(value: ast.expr | None, spec: EntitySpec) -> None:
             elif item.arg == "default":
                 assert item is value.keywords[0]
                 check_field_value(item.value, spec)
+            elif item.arg == "exclude_if":
+                assert ast.unparse(item.value) == "_kitgen.is_database_default"
             else:  # a constraint: a number
                 assert item.arg in {"max_length", "ge", "gt", "le", "lt"}, item.arg
                 assert isinstance(ast.literal_eval(item.value), int | float)
@@ -1229,13 +1267,14 @@ def test_any_schema_text_is_reproduced_exactly(sql: str) -> None:
                 columns = ast.literal_eval(values["__columns__"])
                 assert columns == {field: column.name for field, column in spec.pairs}
             for field, column in spec.pairs:
-                alias = values[field]
+                value = values[field]
+                keywords = {item.arg: item.value for item in value.keywords} if isinstance(value, ast.Call) else {}
+                rename = RENAME_CALLS.get(model_type, ("", ""))[1]
                 unnameable = model_type == "msgspec" and MSGSPEC_UNNAMEABLE.search(column.name)
                 if field == column.name or model_type == "dataclass" or unnameable:
-                    assert not isinstance(alias, ast.Call)  # __columns__ (checked above) keeps the column name
+                    assert rename not in keywords  # __columns__ (checked above) keeps the column name
                 else:
-                    assert isinstance(alias, ast.Call)
-                    assert ast.literal_eval(alias.keywords[-1].value) == column.name
+                    assert ast.literal_eval(keywords[rename]) == column.name
             stated = column_constraints(spec.table)
             expected_docs = [class_docstring(spec.table)] + [
                 field_docstring(column, stated.get(column.name), model_type) for column in spec.table.columns
@@ -1338,7 +1377,7 @@ def test_thirty_fuzzy_tables_pass_mypy_strict(tmp_path: Path, mypy_cache: Path) 
                 assert cls.__tablename__ == spec.table.name
                 values = tuple(1 if column.not_null else None for column in spec.table.columns)
                 entity = cls.from_row(values, columns=[column.name for column in spec.table.columns])
-                assert cls.from_row(entity.to_row()) == entity
+                assert cls.from_row(rebuilt(entity).to_row()) == entity
     ruff = ruff_check(tmp_path)
     assert ruff.returncode == 0, ruff.stdout + ruff.stderr
     assert_left_as_they_are_by_formatters(tmp_path)
@@ -1372,7 +1411,10 @@ CREATE TABLE items (
 """
 STATED_LINES = {
     "pydantic": [
-        "    id: int = _kitgen.DATABASE_DEFAULT\n",
+        "    id: int = Field(\n"
+        "        default=_kitgen.DATABASE_DEFAULT,\n"
+        "        exclude_if=_kitgen.is_database_default,\n"
+        "    )\n",
         "    label: str = Field(max_length=12)\n",
         '    status: Literal["new", "done"] = "new"\n',
         "    size: Literal[1, 2, 3] | None = None\n",
@@ -1380,7 +1422,10 @@ STATED_LINES = {
         "    ratio: float | None = Field(default=None, ge=0.5, le=2)\n",
         "    weight: float | None = Field(default=None, gt=0)\n",
         "    flag: bool = True\n",
-        "    stamp: datetime.datetime | None = _kitgen.DATABASE_DEFAULT\n",
+        "    stamp: datetime.datetime | None = Field(\n"
+        "        default=_kitgen.DATABASE_DEFAULT,\n"
+        "        exclude_if=_kitgen.is_database_default,\n"
+        "    )\n",
         "    nick: str | None = None\n",
         '    blob: bytes | None = b"\\x00\\xff"\n',
         '    odd_name: int = Field(default=-3, serialization_alias="Odd Name")\n',
@@ -1439,10 +1484,15 @@ def test_stated_entities_pass_the_checkers_and_read_rows(tmp_path: Path, model_t
         runtime = sys.modules[fields.rsplit(".", 1)[0] + "._kitgen"]
         kinds = {field.name: field.kind for field in runtime.fields_of(entities.Item)}
         assert kinds == {field: column.kind for field, column in plan_entities(schema, model_type)[0].pairs}
-        if model_type == "pydantic":  # pydantic checks the bounds: the error names the column
-            values = dict(stored.to_row(), score=12)
-            with pytest.raises(ValueError, match=r"^Item: column 'score' of table 'items' holds 12, which the field"):
-                entities.Item.from_row(values)
+        # from_row reads what a row holds as it is (the database enforces its CHECKs), for every
+        # model type; pydantic checks the bounds of what the program builds and assigns.
+        values = dict(rebuilt(stored).to_row(), score=12)
+        assert entities.Item.from_row(values).score == 12
+        if model_type == "pydantic":
+            with pytest.raises(ValueError, match="less than 10"):
+                entities.Item(label="x", size=2, score=12)
+            with pytest.raises(ValueError, match="less than 10"):
+                stored.score = 12
     connection.close()
 
 

@@ -29,17 +29,29 @@ SKIP = "  # fmt: skip"
 MSGSPEC_UNNAMEABLE = re.compile(r'[\\"\x00-\x1f]')  # msgspec refuses these in renames; __columns__ keeps them
 FILLED = "_kitgen.DATABASE_DEFAULT"
 MODULE_IMPORTS = {"datetime": "datetime", "decimal": "decimal", "uuid": "uuid"}
-BASES = {"pydantic": "(BaseModel)", "dataclass": "", "msgspec": "(Struct, kw_only=True)"}
+# msgspec: dict=True gives instances a __dict__, where from_row keeps what it read (not a field).
+BASES = {"pydantic": "(BaseModel)", "dataclass": "", "msgspec": "(Struct, kw_only=True, dict=True)"}
+# pydantic: what the program assigns is checked as what it constructs; what from_row read is kept
+# in a private attribute (a dataclass or a msgspec Struct keeps it in the instance's __dict__).
+PYDANTIC_STATE = (
+    "model_config = ConfigDict(validate_assignment=True)",
+    "_kitgen_read: _kitgen.Snapshot = PrivateAttr(default=_kitgen.NOT_READ)",
+)
 
 
 @dataclass(frozen=True)
 class FieldText:
-    """One field as it is written: ``name: annotation = value`` and its docstring."""
+    """One field as it is written: ``name: annotation = value`` and its docstring.
+
+    A value that is a ``Field(…)``/``field(…)`` call also keeps its arguments, to be written
+    one a line when the field does not fit on one.
+    """
 
     name: str
     annotation: str
     value: str | None
     doc: str
+    arguments: tuple[str, ...] = ()
 
 
 def render_entities(specs: Sequence[EntitySpec]) -> dict[str, str]:
@@ -55,7 +67,7 @@ def render_entity(spec: EntitySpec) -> str:
         for section in (
             _docstring(class_docstring(spec.table)),
             "\n".join(_metadata(spec)),
-            "\n".join(f"{_fit(_field_line(field))}\n{_docstring(field.doc)}" for field in fields),
+            "\n".join(f"{_field_lines(field)}\n{_docstring(field.doc)}" for field in fields),
             METHODS,
         )
         if section
@@ -86,15 +98,18 @@ def render_field(field: str, column: Column, model_type: str, constraints: Const
     if model_type == "pydantic":
         keywords += [f"max_length={stated.max_length}"] if stated.max_length is not None else []
         keywords += [f"{key}={_number(value)}" for key, value in stated.bounds]
+        if default == FILLED:  # not in model_dump() until the database has filled it
+            keywords.append("exclude_if=_kitgen.is_database_default")
         if field != column.name:
             keywords.append(f"serialization_alias={literal(column.name)}")
     elif model_type == "msgspec" and field != column.name and not MSGSPEC_UNNAMEABLE.search(column.name):
         keywords.append(f"name={literal(column.name)}")
-    value = default
-    if keywords:
-        call = "Field" if model_type == "pydantic" else "field"
-        value = f"{call}({', '.join(([f'default={default}'] if default else []) + keywords)})"
-    return FieldText(field, annotation, value, field_docstring(column, stated, model_type))
+    doc = field_docstring(column, stated, model_type)
+    if not keywords:
+        return FieldText(field, annotation, default, doc)
+    call = "Field" if model_type == "pydantic" else "field"
+    arguments = tuple(([f"default={default}"] if default else []) + keywords)
+    return FieldText(field, annotation, f"{call}({', '.join(arguments)})", doc, arguments)
 
 
 def _consistent(column: Column, stated: Constraints) -> Constraints:
@@ -154,6 +169,19 @@ def _number(value: int | float) -> str:
 
 def _field_line(field: FieldText) -> str:
     return f"{field.name}: {field.annotation}" + (f" = {field.value}" if field.value is not None else "")
+
+
+def _field_lines(field: FieldText) -> str:
+    """The field on one line; a call too long for it with one argument a line and a trailing comma
+    (kept so by both formatters at any line length); else one line marked ``# fmt: skip``."""
+    line = _field_line(field)
+    if len(line) + 4 <= LINE_LENGTH or not field.arguments:
+        return _fit(line)
+    call = field.value.split("(", 1)[0] if field.value else ""
+    lines = [f"{field.name}: {field.annotation} = {call}(", *(f"    {a}," for a in field.arguments), ")"]
+    if any(len(text) + 4 > LINE_LENGTH for text in lines):
+        return _fit(line)
+    return "\n".join(lines)
 
 
 def _fit(line: str, indent: str = "    ") -> str:
@@ -248,6 +276,8 @@ def _metadata(spec: EntitySpec) -> list[str]:
     generated = [field for field, column in spec.pairs if column.generated]
     if generated:
         lines.append(_fit(f"__generated__: ClassVar[tuple[str, ...]] = {_tuple(generated)}"))
+    if spec.model_type == "pydantic":
+        lines += PYDANTIC_STATE
     return lines
 
 
@@ -270,7 +300,11 @@ def from_row(
     return _kitgen.read_entity(cls, row, columns)
 
 def to_row(self) -> dict[str, Any]:
-    """Column name -> value as SQLite stores it; what the database fills is left out."""
+    """Column name -> value as SQLite stores it, for the fields to write.
+
+    An entity read by from_row writes the fields changed since; one the program
+    built, those it set, except what the database fills.
+    """
     return _kitgen.write_entity(self)'''
 
 
@@ -283,7 +317,9 @@ def _imports(spec: EntitySpec, fields: Sequence[FieldText]) -> str:
     typing = ["Annotated"] * ("Annotated[" in text) + ["Any", "ClassVar"] + ["Literal"] * ("Literal[" in text)
     standard.append(f"from typing import {', '.join([*typing, 'Self'])}")
     third_party = {
-        "pydantic": "from pydantic import BaseModel" + (", Field" if "Field(" in text else ""),
+        "pydantic": "from pydantic import BaseModel, ConfigDict"
+        + (", Field" if "Field(" in text else "")
+        + ", PrivateAttr",
         "msgspec": "from msgspec import "
         + ", ".join(["Meta"] * ("Meta(" in text) + ["Struct"] + ["field"] * ("field(" in text)),
     }.get(spec.model_type)

@@ -14,6 +14,12 @@ A Decimal is written as its exact text (``str``), never as a float, whatever the
 affinity: a TEXT column keeps every digit (``0.10`` included), and for NUMERIC affinity SQLite
 itself turns the text into an INTEGER (exact up to 2**63) or a REAL; a float would round
 integers past 2**53, and SQLite stores a float NaN as NULL.
+
+An entity read from a row keeps the stored values beside its fields (``Snapshot``, never
+part of its value), and ``to_row`` writes only the fields whose written form differs from
+what the stored value reads as: a column the program never changed is never rewritten in
+another form (an epoch number as text, 2 in a BOOLEAN as 1). Reading checks types, not the
+fields' constraints: a row the database accepted is always read.
 """
 
 from __future__ import annotations
@@ -23,12 +29,15 @@ SUPPORT_BODY = '''
 
 Written by kitgen beside the entities it generates, so that they need nothing from
 kitgen at run time. ``read_entity`` builds an entity from a row (by column name,
-each value converted to its field's type); ``write_entity`` gives the row to write,
-leaving out what the database fills in (``DATABASE_DEFAULT``).
+each value converted to its field's type) and keeps the values it read;
+``write_entity`` gives the row to write: for an entity read from a row, the fields
+changed since; for one the program built, what it set, leaving out what the
+database fills in (``DATABASE_DEFAULT``).
 """
 
 from __future__ import annotations
 
+import copy
 import datetime
 import decimal
 import inspect
@@ -95,14 +104,22 @@ def _datetime(value: Any) -> datetime.datetime:
 
 def _date(value: Any) -> datetime.date:
     if isinstance(value, datetime.datetime):
-        return value.date()
+        return _day_of(value)
     if isinstance(value, datetime.date):
         return value
     text = value.decode() if isinstance(value, bytes) else str(value)
     try:
         return datetime.date.fromisoformat(text)
     except ValueError:
-        return datetime.datetime.fromisoformat(text).date()
+        return _day_of(datetime.datetime.fromisoformat(text))
+
+
+def _day_of(moment: datetime.datetime) -> datetime.date:
+    """The day of a moment at midnight; any other time of day would be lost, so it is refused."""
+    if moment.time() != datetime.time() or moment.tzinfo is not None:
+        when = moment.isoformat(sep=" ")
+        raise ValueError(f"it has a time of day ({when}) that a date would lose")
+    return moment.date()
 
 
 def _time(value: Any) -> datetime.time:
@@ -191,6 +208,44 @@ class _DatabaseDefault:
 # Typed Any, so that type checkers accept it as the default of a field of any type.
 DATABASE_DEFAULT: Any = _DatabaseDefault()
 
+
+def is_database_default(value: Any) -> bool:
+    """Whether a field still waits for the database to fill it (pydantic leaves it out of dumps)."""
+    return value is DATABASE_DEFAULT
+
+
+READ = "_kitgen_read"  # the attribute of an entity that holds what from_row read
+
+
+class Snapshot:
+    """The values an entity was read from, by field name (``None``: not read from a row).
+
+    It is part of the entity's state, not of its value: two snapshots are always equal,
+    so an entity read from a row equals one built with the same field values.
+    """
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: dict[str, Any] | None) -> None:
+        self.values = values
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Snapshot)
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return "NOT_READ" if self.values is None else f"Snapshot({self.values!r})"
+
+    def __copy__(self) -> Snapshot:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Snapshot:
+        return self  # its values are never changed in place
+
+
+NOT_READ = Snapshot(None)
+
 JSON_MARK = "kitgen: json"
 JSON: TypeAlias = Annotated[Any, JSON_MARK]  # a JSON column: any value json.loads gives
 
@@ -269,10 +324,15 @@ def _field_hints(entity: type[Entity]) -> dict[str, Any]:
     """The fields' annotations, evaluated in the module alone: a field's default (a
     field named ``tuple`` holds None) must not stand for a name an annotation uses."""
     own = inspect.get_annotations(entity)
-    fields = {name: hint for name, hint in own.items() if "ClassVar[" not in str(hint)}
+    fields = {name: hint for name, hint in own.items() if _is_field(name, hint)}
     holder = types.SimpleNamespace(__annotations__=fields)
     module = vars(sys.modules[entity.__module__])
     return get_type_hints(holder, module, include_extras=True)
+
+
+def _is_field(name: str, hint: Any) -> bool:
+    """Not a ClassVar, nor ``_kitgen_read`` (no field's name starts with _)."""
+    return "ClassVar[" not in str(hint) and not name.startswith("_")
 
 
 def _kind(hint: Any) -> str:
@@ -295,12 +355,20 @@ def read_entity(entity: type[E], row: Row, names: Names | None) -> E:
     by_name, repeated = _values_by_name(row, names, table)
     _check_columns(table, [field.column for field in fields], by_name, repeated)
     values = {f.name: _read(entity, f, by_name[f.column]) for f in fields}
-    validate: Callable[[dict[str, Any]], E] | None
-    validate = getattr(entity, "model_validate", None)
-    try:
-        return entity(**values) if validate is None else validate(values)
-    except ValueError as error:  # pydantic's ValidationError: a constraint of the field
-        raise _refused(entity, fields, values, error) from None
+    # Not validated again: what the database holds is read as it is, even a value longer
+    # than its VARCHAR(n), which SQLite does not enforce (pydantic: model_construct).
+    construct: Callable[..., E] = getattr(entity, "model_construct", entity)
+    read = construct(**values)
+    kept = {f.name: _kept(by_name[f.column]) for f in fields if f.written}
+    setattr(read, READ, Snapshot(kept))
+    return read
+
+
+def _kept(value: Any) -> Any:
+    """A stored value as it was read: a copy of a mutable one (a mapping's list, say)."""
+    if value is None or isinstance(value, (int, float, str, bytes)):
+        return value
+    return copy.deepcopy(value)
 
 
 def _read(entity: type[Entity], field: Field, value: Any) -> Any:
@@ -313,28 +381,6 @@ def _read(entity: type[Entity], field: Field, value: Any) -> Any:
         name = entity.__name__
         table = entity.__tablename__
         raise ColumnValueError(name, table, field.column, value, reason) from None
-
-
-def _refused(
-    entity: type[Entity],
-    fields: tuple[Field, ...],
-    values: dict[str, Any],
-    error: ValueError,
-) -> ValueError:
-    """The error naming the column whose value the entity refused, when it says which."""
-    errors = getattr(error, "errors", None)
-    if errors is None:
-        return error
-    first = errors()[0]
-    named = [field for field in fields if field.name == first["loc"][0]]
-    if not named:
-        return error
-    field = named[0]
-    reason = f"which the field refuses ({first['msg']})"
-    name = entity.__name__
-    table = entity.__tablename__
-    value = values[field.name]
-    return ColumnValueError(name, table, field.column, value, reason)
 
 
 def _check_columns(
@@ -418,20 +464,41 @@ def _pair(
 
 
 def write_entity(entity: Entity) -> dict[str, Any]:
-    """Column name -> value as SQLite stores it, for every field that was set.
+    """Column name -> value as SQLite stores it, for every field to write.
 
-    Left out: generated columns, fields still at DATABASE_DEFAULT and, for a
-    pydantic model, fields not set (``model_fields_set``), so that an INSERT of
-    the row lets the database fill them.
+    An entity read by ``read_entity`` writes the fields whose value changed since it was
+    read, so a column the program never touched keeps what the database holds (an epoch
+    number in a DATETIME, 2 in a BOOLEAN). An entity the program built writes every field
+    but those still at DATABASE_DEFAULT and, for a pydantic model, those not set
+    (``model_fields_set``), so that an INSERT of the row lets the database fill them.
+    Generated columns are never written.
     """
-    chosen: set[str] | None = getattr(entity, "model_fields_set", None)
+    read = getattr(entity, READ, NOT_READ).values
+    chosen: set[str] | None = None
+    if read is None:
+        chosen = getattr(entity, "model_fields_set", None)
     row: dict[str, Any] = {}
     for field in fields_of(type(entity)):
         value = getattr(entity, field.name)
         unset = chosen is not None and field.name not in chosen
         if not field.written or unset or value is DATABASE_DEFAULT:
             continue
-        writer = WRITERS.get(field.kind, _same)
-        row[field.column] = None if value is None else writer(value)
+        written = _written(field, value)
+        if read is None or not _unchanged(field, written, read[field.name]):
+            row[field.column] = written
     return row
+
+
+def _written(field: Field, value: Any) -> Any:
+    return None if value is None else WRITERS.get(field.kind, _same)(value)
+
+
+def _unchanged(field: Field, written: Any, stored: Any) -> bool:
+    """Whether ``written`` is what the value read from ``stored`` writes: the field did not change."""
+    try:
+        value = None if stored is None else READERS[field.kind](stored)
+        before = _written(field, value)
+    except (ValueError, TypeError, ArithmeticError, OSError):
+        return False
+    return type(before) is type(written) and bool(before == written)
 '''.lstrip("\n")
