@@ -70,7 +70,7 @@ from __future__ import annotations
 import datetime
 from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr
 
 from . import _kitgen
 
@@ -95,7 +95,11 @@ class Note(BaseModel):
     """INTEGER, primary key, not null, assigned by SQLite when left out."""
     title: str
     """TEXT, not null."""
-    due_date: datetime.date | None = Field(default=None, serialization_alias="due date")
+    due_date: datetime.date | None = Field(
+        default=None,
+        validation_alias=AliasChoices("due_date", "due date"),
+        serialization_alias="due date",
+    )
     """DATE, nullable."""
 
     @classmethod
@@ -316,7 +320,7 @@ def test_odd_files(odd: OddProject) -> None:
     text = (odd.folder / "every_type.py").read_text(encoding="utf-8")
     assert (
         re.search(
-            r"\n    class_: str \| None = (None|Field\(default=None, serialization_alias|field\(default=None, name)=\"class\"\)\n",
+            r"\n    class_: str \| None = (None|Field\(\n        default=None,\n        validation_alias=AliasChoices\(\"class_\", \"class\"\),\n        serialization_alias=\"class\",\n    \)|field\(default=None, name=\"class\"\))\n",
             text,
         )
         or "\n    class_: str | None = None\n" in text
@@ -1073,7 +1077,7 @@ ALLOWED_IMPORTS = {
     ("__future__", 0): {"annotations"},
     ("typing", 0): {"Annotated", "Any", "ClassVar", "Literal", "Self"},
     ("dataclasses", 0): {"dataclass"},
-    ("pydantic", 0): {"BaseModel", "ConfigDict", "Field", "PrivateAttr"},
+    ("pydantic", 0): {"AliasChoices", "BaseModel", "ConfigDict", "Field", "PrivateAttr"},
     ("msgspec", 0): {"Meta", "Struct", "field"},
     ("", 1): {"_kitgen"},
 }
@@ -1173,6 +1177,9 @@ def check_field_value(value: ast.expr | None, spec: EntitySpec) -> None:
                 check_field_value(item.value, spec)
             elif item.arg == "exclude_if":
                 assert ast.unparse(item.value) == "_kitgen.is_database_default"
+            elif item.arg == "validation_alias":  # the field's name or the column's, both string literals
+                assert isinstance(item.value, ast.Call) and ast.unparse(item.value.func) == "AliasChoices"
+                assert [is_string(argument) for argument in item.value.args] == [True, True]
             else:  # a constraint: a number
                 assert item.arg in {"max_length", "ge", "gt", "le", "lt"}, item.arg
                 assert isinstance(ast.literal_eval(item.value), int | float)
@@ -1428,7 +1435,8 @@ STATED_LINES = {
         "    )\n",
         "    nick: str | None = None\n",
         '    blob: bytes | None = b"\\x00\\xff"\n',
-        '    odd_name: int = Field(default=-3, serialization_alias="Odd Name")\n',
+        '    odd_name: int = Field(\n        default=-3,\n        validation_alias=AliasChoices("odd_name", "Odd Name"),\n'
+        '        serialization_alias="Odd Name",\n    )\n',
         '    """TEXT, nullable, check LENGTH(nick) > 1 (left to the database)."""\n',
     ],
     "msgspec": [

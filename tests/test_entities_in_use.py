@@ -229,3 +229,13 @@ def test_every_row_the_database_accepts_is_read_and_bounds_fit_the_column_type(t
     assert "Literal" not in source  # choices compared without case are left to the database
     if model_type == "pydantic":
         assert "ge=1" in source and "le=2" in source
+
+
+def test_a_pydantic_entity_dumped_by_column_names_validates_back(tmp_path: Path) -> None:
+    project = migrated(Project(tmp_path / "project"), "pydantic")
+    with imported(project.root, "app.entities") as entities:
+        author = entities.Author(first_name="Ada", user_id=3)
+        dumped = author.model_dump(by_alias=True)
+        again = entities.Author.model_validate(dumped)
+    assert dumped["first name"] == "Ada" and dumped["userId"] == 3
+    assert (again.first_name, again.user_id) == ("Ada", 3)

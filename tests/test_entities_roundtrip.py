@@ -248,3 +248,38 @@ def test_a_copy_keeps_what_was_read_where_the_model_type_copies_it(events: tuple
     else:
         assert kept == {"note": "new"}
     assert event.note == "old"
+
+
+def test_a_field_changed_back_after_a_save_is_written_again(events: tuple[str, Project]) -> None:
+    _, project = events
+    with imported(project.root, "app.entities") as entities:
+        connection = fresh_connection(project)
+        try:
+            event = entities.Event.from_row(connection.execute("SELECT * FROM events").fetchone())
+            event.note = "saved"
+            update(connection, event)
+            event.note = "old"  # back to what was read: the database holds "saved" now
+            assert event.to_row() == {"note": "old"}
+            update(connection, event)
+            note = connection.execute("SELECT note FROM events").fetchone()[0]
+            before = stored_row(connection)
+            update(connection, event)  # again: what was written before is written again, nothing else
+            after = stored_row(connection)
+        finally:
+            connection.close()
+    assert note == "old"
+    assert before == after
+
+
+def test_a_read_entity_whose_primary_key_changed_refuses_to_give_its_row(events: tuple[str, Project]) -> None:
+    _, project = events
+    with imported(project.root, "app.entities") as entities:
+        connection = fresh_connection(project)
+        try:
+            event = entities.Event.from_row(connection.execute("SELECT * FROM events").fetchone())
+        finally:
+            connection.close()
+        event.id = 2
+        event.note = "moved"
+        with pytest.raises(ValueError, match=r"Event: the primary key column 'id' of table 'events' changed .*1 → 2"):
+            event.to_row()

@@ -100,7 +100,8 @@ def render_field(field: str, column: Column, model_type: str, constraints: Const
         keywords += [f"{key}={_number(value)}" for key, value in stated.bounds]
         if default == FILLED:  # not in model_dump() until the database has filled it
             keywords.append("exclude_if=_kitgen.is_database_default")
-        if field != column.name:
+        if field != column.name:  # dumped by the column's name, validated by either (never the constructor's)
+            keywords.append(f"validation_alias=AliasChoices({literal(field)}, {literal(column.name)})")
             keywords.append(f"serialization_alias={literal(column.name)}")
     elif model_type == "msgspec" and field != column.name and not MSGSPEC_UNNAMEABLE.search(column.name):
         keywords.append(f"name={literal(column.name)}")
@@ -317,7 +318,9 @@ def _imports(spec: EntitySpec, fields: Sequence[FieldText]) -> str:
     typing = ["Annotated"] * ("Annotated[" in text) + ["Any", "ClassVar"] + ["Literal"] * ("Literal[" in text)
     standard.append(f"from typing import {', '.join([*typing, 'Self'])}")
     third_party = {
-        "pydantic": "from pydantic import BaseModel, ConfigDict"
+        "pydantic": "from pydantic import "
+        + ("AliasChoices, " if "AliasChoices(" in text else "")
+        + "BaseModel, ConfigDict"
         + (", Field" if "Field(" in text else "")
         + ", PrivateAttr",
         "msgspec": "from msgspec import "

@@ -224,10 +224,16 @@ class Snapshot:
     so an entity read from a row equals one built with the same field values.
     """
 
-    __slots__ = ("values",)
+    __slots__ = ("values", "written")
 
-    def __init__(self, values: dict[str, Any] | None) -> None:
+    def __init__(
+        self,
+        values: dict[str, Any] | None,
+        written: frozenset[str] = frozenset(),
+    ) -> None:
         self.values = values
+        # The fields an earlier to_row() gave: written again every time.
+        self.written = written
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Snapshot)
@@ -282,9 +288,10 @@ class ColumnValueError(ValueError):
 
 
 class Entity(Protocol):
-    """What the functions below need of an entity class: its table."""
+    """What the functions below need of an entity class: its table and its key."""
 
     __tablename__: ClassVar[str]
+    __primary_key__: ClassVar[tuple[str, ...]]
 
 
 E = TypeVar("E", bound=Entity)
@@ -473,20 +480,50 @@ def write_entity(entity: Entity) -> dict[str, Any]:
     (``model_fields_set``), so that an INSERT of the row lets the database fill them.
     Generated columns are never written.
     """
-    read = getattr(entity, READ, NOT_READ).values
+    snapshot = getattr(entity, READ, NOT_READ)
+    read = snapshot.values
     chosen: set[str] | None = None
     if read is None:
         chosen = getattr(entity, "model_fields_set", None)
     row: dict[str, Any] = {}
+    given: set[str] = set()
     for field in fields_of(type(entity)):
         value = getattr(entity, field.name)
         unset = chosen is not None and field.name not in chosen
         if not field.written or unset or value is DATABASE_DEFAULT:
             continue
         written = _written(field, value)
-        if read is None or not _unchanged(field, written, read[field.name]):
+        if read is None or field.name in snapshot.written:
+            changed = True
+        else:
+            changed = not _unchanged(field, written, read[field.name])
+        if changed:
             row[field.column] = written
+            given.add(field.name)
+    if read is not None:
+        _refuse_a_new_key(entity, read, row)
+        # A field once given stays given: changed back after a save, it is written again.
+        setattr(entity, READ, Snapshot(read, snapshot.written | given))
     return row
+
+
+def _refuse_a_new_key(
+    entity: Entity,
+    read: dict[str, Any],
+    row: dict[str, Any],
+) -> None:
+    """A read entity whose key changed would make an UPDATE by its key write another row."""
+    for field in fields_of(type(entity)):
+        if field.column in row and field.column in entity.__primary_key__:
+            stored = read[field.name]
+            old = None if stored is None else READERS[field.kind](stored)
+            new = getattr(entity, field.name)
+            raise ValueError(
+                f"{type(entity).__name__}: the primary key column {field.column!r} of table"
+                f" {entity.__tablename__!r} changed since the row was read ({old!r} → {new!r});"
+                " an UPDATE by the new key would write another row: change the key with an"
+                " UPDATE of your own, or build a new entity to insert a copy"
+            )
 
 
 def _written(field: Field, value: Any) -> Any:

@@ -98,7 +98,7 @@ def column_constraints(table: Table) -> dict[str, Constraints]:
         _add(found, conjunct, kinds, nocase)
     for column in table.columns:
         match = MAX_LENGTH.search(column.declared_type) if column.kind == "str" else None
-        if match:
+        if match and int(match.group(1)) < LARGEST:  # a length no validator can hold states nothing
             old = found.get(column.name, Constraints())
             found[column.name] = Constraints(old.choices, old.bounds, int(match.group(1)), old.checks)
     return found
@@ -205,8 +205,11 @@ def _bound(key: str, number: int | float, column: Column) -> Bound:
     return "le", math.floor(number)
 
 
+LARGEST = 2**63  # validators hold 64-bit integers: a bound or length beyond is left to the database
+
+
 def _number(node: object) -> int | float | None:
     value = _value(node)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return value
+        return value if abs(value) < LARGEST else None
     return None
