@@ -23,6 +23,8 @@ RESERVED_MODULES = frozenset({"__init__", "__main__", "kitgen_runtime"})
 RESERVED_CLASSES = frozenset(
     {
         "_kitgen",
+        "AliasChoices",
+        "PrivateAttr",
         "Annotated",
         "Literal",
         "Meta",
