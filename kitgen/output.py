@@ -18,7 +18,7 @@ from kitgen import commands
 from kitgen.codegen.generate import GenerateResult
 from kitgen.commands import RebuildResult
 from kitgen.config import Config
-from kitgen.errors import KitgenError, MigrationFailed, MigrationInterrupted
+from kitgen.errors import ENTITIES_LEFT, KitgenError, MigrationFailed, MigrationInterrupted
 from kitgen.migrations.history import MigrationState
 from kitgen.migrations.runner import Ran
 
@@ -189,7 +189,7 @@ def _duration(milliseconds: float) -> str:
     return f"{milliseconds:.0f} ms" if milliseconds < 10_000 else f"{milliseconds / 1000:.1f} s"
 
 
-ENTITIES_KEPT = 3  # the database changed as asked, but generated files edited by hand were left as they are
+ENTITIES_KEPT = ENTITIES_LEFT  # the database changed as asked, but generated files were left as they are
 
 
 def print_entities(

@@ -234,7 +234,7 @@ def test_a_migration_model_another_table_has_is_refused_when_entities_are_genera
 
     result = project.run("migrate")
 
-    assert_one_error(result, THING, "was applied", "Person", '"people"', "app/entities/person.py", "rollback")
+    assert_one_error(result, THING, "was applied", "Person", '"people"', "app/entities/person.py", "rollback", code=3)
     assert f"Applying {THING}" in result.stdout
     assert [name for name, _ in project.applied()] == [PEOPLE, THING]  # committed, not half done
     assert "z" in project.tables()

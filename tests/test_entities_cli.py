@@ -557,7 +557,7 @@ def test_an_unparsable_init_is_one_error_and_nothing_is_half_written(project: Pr
 
     result = project.run("migrate")
 
-    assert_one_error(result, "__init__.py", "not valid Python")
+    assert_one_error(result, "__init__.py", "not valid Python", "1 migration was applied", code=3)
     assert sorted(os.listdir(project.entities)) == ["__init__.py"]
     assert (project.entities / "__init__.py").read_text(encoding="utf-8") == broken
 
@@ -576,7 +576,7 @@ def test_an_unparsable_init_stops_an_update_before_any_file_changes(project: Pro
 
     result = project.run("migrate")
 
-    assert_one_error(result, "__init__.py")
+    assert_one_error(result, "__init__.py", "was applied", code=3)
     assert files(project.entities) == content
     assert touched(before, project.entities) == set()
 
@@ -884,3 +884,17 @@ def test_the_rollback_family_warns_about_the_entities_it_writes(
     (project.entities / "price.py").unlink()  # refresh and fresh end with the same schema: make them write it
 
     assert_precision_warnings(ok(project.run(*args)), expected)
+
+
+def test_migrations_applied_then_entities_that_cannot_be_written_exit_3_and_say_so(project: Project) -> None:
+    """A deploy script tells "migrated, entities not written" (3) from "a migration failed" (1)."""
+    project.create_table("2026_01_01_000001_create_a_table", "a")
+    assert project.run("migrate").returncode == 0
+    init = project.entities / "__init__.py"
+    init.write_text(init.read_text() + "<<<<<<< HEAD\nfrom .a import A\n=======\n>>>>>>> theirs\n")  # a merge conflict
+    project.create_table("2026_01_01_000002_create_b_table", "b")
+
+    result = project.run("migrate")
+
+    assert_one_error(result, "1 migration was applied, but the entities were not brought up to date", code=3)
+    assert project.tables() == ["a", "b", "kitgen_migrations"]

@@ -18,7 +18,7 @@ from kitgen.commands.session import (
 )
 from kitgen.config import Config
 from kitgen.driver import AppliedMigration
-from kitgen.errors import DatabaseError, KitgenError, MigrationFileError, ModelNameTaken
+from kitgen.errors import ENTITIES_LEFT, DatabaseError, KitgenError, MigrationFileError, ModelNameTaken
 from kitgen.migrations import files, history
 from kitgen.migrations.files import decode_source
 from kitgen.migrations.formats import formats
@@ -73,6 +73,14 @@ def migrate(
             error.done = tuple(item.name for item in done.ran)  # applied, and reported, before the failure
             if isinstance(error, ModelNameTaken) and error.migration in error.done:
                 error.applied()
+            elif error.done:
+                count = len(error.done)
+                error.what = (
+                    f"{count} migration{'s were' if count > 1 else ' was'} applied, but the entities were not "
+                    f"brought up to date: {error.what}"
+                )
+            if error.done:
+                error.exit_code = ENTITIES_LEFT  # the database changed as asked: not a failed migration
             raise
         return MigrateResult(done.ran, missing, entities, done.renamed, done.new_downs)
 
