@@ -63,6 +63,15 @@ def fresh_connection(project: Project, **stored: Any) -> sqlite3.Connection:
     return connection
 
 
+def read_event(project: Project, entities: Any, **stored: Any) -> Any:
+    """The entity of the one row (STORED with ``stored`` over it), read with from_row."""
+    connection = fresh_connection(project, **stored)
+    try:
+        return entities.Event.from_row(connection.execute("SELECT * FROM events").fetchone())
+    finally:
+        connection.close()
+
+
 def stored_row(connection: sqlite3.Connection) -> list[tuple[Any, str]]:
     """Every value of the row with its storage class, as SQLite holds it."""
     names = [row[1] for row in connection.execute("PRAGMA table_info(events)")]
@@ -101,11 +110,7 @@ def test_a_changed_entity_writes_back_only_the_changed_fields_and_the_others_kee
 def test_an_entity_read_and_not_changed_has_nothing_to_write(events: tuple[str, Project]) -> None:
     _, project = events
     with imported(project.root, "app.entities") as entities:
-        connection = fresh_connection(project)
-        try:
-            event = entities.Event.from_row(connection.execute("SELECT * FROM events").fetchone())
-        finally:
-            connection.close()
+        event = read_event(project, entities)
         assert event.to_row() == {}
         event.flag = True  # 2 reads as True: the same value
         event.note = "old"  # set again to what was read
@@ -115,11 +120,7 @@ def test_an_entity_read_and_not_changed_has_nothing_to_write(events: tuple[str, 
 def test_a_field_changed_to_another_value_is_written_as_its_type_writes_it(events: tuple[str, Project]) -> None:
     _, project = events
     with imported(project.root, "app.entities") as entities:
-        connection = fresh_connection(project)
-        try:
-            event = entities.Event.from_row(connection.execute("SELECT * FROM events").fetchone())
-        finally:
-            connection.close()
+        event = read_event(project, entities)
         event.flag = False
         event.created_at = event.created_at.replace(year=2030)
         event.meta["tags"].append("b")  # changed in place
@@ -160,11 +161,7 @@ def test_a_date_with_a_time_of_day_is_refused_not_cut_and_midnight_is_read(event
 def test_a_value_longer_than_its_varchar_is_read_by_every_model_type(events: tuple[str, Project]) -> None:
     _, project = events
     with imported(project.root, "app.entities") as entities:
-        connection = fresh_connection(project)
-        try:
-            event = entities.Event.from_row(connection.execute("SELECT * FROM events").fetchone())
-        finally:
-            connection.close()
+        event = read_event(project, entities)
         assert event.name == "waytoolong"
         event.note = "x"
         assert event.to_row() == {"note": "x"}
@@ -190,11 +187,7 @@ def test_a_pydantic_entity_checks_the_length_of_what_the_program_builds_and_assi
 def test_an_entity_read_equals_one_built_with_the_same_values(events: tuple[str, Project]) -> None:
     _, project = events
     with imported(project.root, "app.entities") as entities:
-        connection = fresh_connection(project, name="Ada")
-        try:
-            event = entities.Event.from_row(connection.execute("SELECT * FROM events").fetchone())
-        finally:
-            connection.close()
+        event = read_event(project, entities, name="Ada")
         fields = {name: getattr(event, name) for name in entities.Event.__annotations__ if not name.startswith("_")}
         assert entities.Event(**fields) == event
 
@@ -234,11 +227,7 @@ def test_json_none_is_sql_null_and_a_stored_json_null_is_left_as_it_is(events: t
 def test_a_copy_keeps_what_was_read_where_the_model_type_copies_it(events: tuple[str, Project]) -> None:
     model_type, project = events
     with imported(project.root, "app.entities") as entities:
-        connection = fresh_connection(project)
-        try:
-            event = entities.Event.from_row(connection.execute("SELECT * FROM events").fetchone())
-        finally:
-            connection.close()
+        event = read_event(project, entities)
         copied = event.model_copy(update={"note": "new"}) if model_type == "pydantic" else copy.copy(event)
         if model_type != "pydantic":
             copied.note = "new"
@@ -274,11 +263,7 @@ def test_a_field_changed_back_after_a_save_is_written_again(events: tuple[str, P
 def test_a_read_entity_whose_primary_key_changed_refuses_to_give_its_row(events: tuple[str, Project]) -> None:
     _, project = events
     with imported(project.root, "app.entities") as entities:
-        connection = fresh_connection(project)
-        try:
-            event = entities.Event.from_row(connection.execute("SELECT * FROM events").fetchone())
-        finally:
-            connection.close()
+        event = read_event(project, entities)
         event.id = 2
         event.note = "moved"
         with pytest.raises(ValueError, match=r"Event: the primary key column 'id' of table 'events' changed .*1 → 2"):
