@@ -11,6 +11,7 @@ import textwrap
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import pg_server
 import pytest
 
 from kitgen.config import Config, load_config
@@ -115,6 +116,29 @@ class Project:
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[Project]:
     yield Project(tmp_path / "project")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[pg_server.Server]:
+    """One throwaway PostgreSQL server for the whole session (never skipped: CI installs it)."""
+    server = pg_server.start_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres_server: pg_server.Server) -> Iterator[str]:
+    """The URL of a new, empty database on the session's server, dropped after the test."""
+    import psycopg
+
+    name = pg_server.new_database_name()
+    with psycopg.connect(postgres_server.url(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield postgres_server.url(name)
+    with psycopg.connect(postgres_server.url(), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def assert_one_error(result: subprocess.CompletedProcess[str], *fragments: str, code: int = 1) -> None:
