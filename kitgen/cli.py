@@ -45,7 +45,7 @@ SHOW_TRACEBACK = {"on": False}
 def project_options(function: F) -> F:
     """--database, --migrations, --entities, --model-type and --lock-timeout, shared by every command."""
     options = [
-        click.option("--database", type=click.Path(path_type=Path), help="SQLite database file."),
+        click.option("--database", help="SQLite file, or a URL: sqlite:///path, postgresql://user@host/db."),
         click.option("--migrations", type=click.Path(path_type=Path), help="Migrations folder."),
         click.option("--entities", type=click.Path(path_type=Path), help="Entities folder (a Python package)."),
         click.option("--model-type", help="pydantic (default), dataclass or msgspec."),
@@ -75,7 +75,7 @@ def terminal_confirm() -> Confirm | None:
 @click.version_option(__version__, prog_name="kitgen")
 @click.option("--traceback", is_flag=True, help="Show the Python traceback of an error.")
 def cli(traceback: bool) -> None:
-    """Migrations for SQLite, and typed entities that always match the schema."""
+    """Migrations for SQLite and PostgreSQL, and typed entities that always match the schema."""
     SHOW_TRACEBACK["on"] = traceback
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kitgen.driver.url import ServerUrl, UrlError, parse_database, parse_server_url
 from kitgen.errors import ConfigError
 
 PYPROJECT = "pyproject.toml"
@@ -35,6 +36,7 @@ class Setting:
     default: object
     requirement: str
     option: str = ""
+    fallback_env: str = ""  # read when nothing else sets it, before the default (DATABASE_URL)
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class Config:
     """Resolved settings of one kitgen invocation."""
 
     root: Path
-    database: Path
+    database: Path | ServerUrl
     migrations: Path
     entities: Path
     protect: bool = False
@@ -60,6 +62,8 @@ class Config:
     types: Mapping[str, str] = field(default_factory=dict)
     out_of_order: bool = False
     generate: bool = True
+    schemas: tuple[str, ...] = ()  # the server schemas kitgen manages (default: the search_path's first)
+    shadow_database: ServerUrl | None = None  # where check replays on a server (default: a temporary database)
     environment: str = ""
     origins: Mapping[str, str] = field(default_factory=dict)  # setting → where its value came from, for messages
 
@@ -68,8 +72,10 @@ class Config:
         """True when destructive commands must be refused outright."""
         return self.protect or self.environment == "production"
 
-    def display(self, path: Path) -> str:
-        """A path as the user should read it: relative to the root when inside it."""
+    def display(self, path: Path | ServerUrl) -> str:
+        """A path as the user should read it: relative to the root when inside it (a URL without its password)."""
+        if isinstance(path, ServerUrl):
+            return str(path)
         try:
             return str(path.relative_to(self.root))
         except ValueError:
@@ -117,6 +123,24 @@ def _parse_model_type(value: object) -> object:
     return value
 
 
+def _parse_schemas(value: object) -> object:
+    names = value.split(",") if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(name, str) and name.strip() for name in names):
+        raise ValueError(value)
+    return tuple(name.strip() for name in names)
+
+
+def _parse_server(value: object) -> object:
+    if not isinstance(value, str):
+        raise ValueError(value)
+    if not value.strip():
+        return None
+    try:
+        return parse_server_url(value.strip())
+    except UrlError as exc:
+        raise ConfigError(exc.what, exc.hint) from None
+
+
 def _parse_types(value: object) -> object:
     from kitgen.schema.types import validate_overrides
 
@@ -125,7 +149,15 @@ def _parse_types(value: object) -> object:
 
 PATH_REQUIREMENT = "a non-empty path string"
 SETTINGS: tuple[Setting, ...] = (
-    Setting("database", "KITGEN_DATABASE", _parse_path, "database/database.sqlite", PATH_REQUIREMENT, "--database"),
+    Setting(
+        "database",
+        "KITGEN_DATABASE",
+        _parse_path,
+        "database/database.sqlite",
+        "a path or a database URL",
+        "--database",
+        fallback_env="DATABASE_URL",
+    ),
     Setting("migrations", "KITGEN_MIGRATIONS", _parse_path, "database/migrations", PATH_REQUIREMENT, "--migrations"),
     Setting("entities", "KITGEN_ENTITIES", _parse_path, "app/entities", PATH_REQUIREMENT, "--entities"),
     Setting("protect", "KITGEN_PROTECT", _parse_bool, False, "true or false"),
@@ -134,8 +166,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("types", "", _parse_types, {}, "a table of type overrides"),
     Setting("out_of_order", "KITGEN_OUT_OF_ORDER", _parse_bool, False, "true or false", "--allow-out-of-order"),
     Setting("generate", "KITGEN_GENERATE", _parse_bool, True, "true or false", "--no-generate"),
+    Setting("schemas", "KITGEN_SCHEMAS", _parse_schemas, [], "a list of schema names"),
+    Setting("shadow_database", "KITGEN_SHADOW_DATABASE", _parse_server, "", "a database URL"),
 )
-PATH_SETTINGS = frozenset({"database", "migrations", "entities"})
+PATH_SETTINGS = frozenset({"migrations", "entities"})
 
 
 # --- the project root and its pyproject.toml -------------------------------------------------------
@@ -280,6 +314,8 @@ def _pick(
     if setting.name in from_file:
         label = f"{setting.name} in [tool.kitgen] of {root / PYPROJECT}"
         return from_file[setting.name], Origin("pyproject", label, root)
+    if setting.fallback_env and environ.get(setting.fallback_env):
+        return environ[setting.fallback_env], Origin("environment", setting.fallback_env, cwd)
     return setting.default, Origin("default", "the default", root)
 
 
@@ -295,6 +331,11 @@ def _resolve(setting: Setting, value: object, origin: Origin) -> object:
         raise ConfigError(f"{what} (from {origin.label})", _how_to_fix(setting, origin)) from None
     except ConfigError as exc:
         raise ConfigError(f"{exc.what} (from {origin.label})", exc.hint or _how_to_fix(setting, origin)) from None
+    if setting.name == "database":
+        try:
+            return parse_database(str(parsed), origin.base)
+        except UrlError as exc:
+            raise ConfigError(f"{exc.what} (from {origin.label})", exc.hint) from None
     return (origin.base / str(parsed)).resolve() if setting.name in PATH_SETTINGS else parsed
 
 

@@ -206,8 +206,8 @@ def test_environment_strings_are_parsed(tmp_path: Path) -> None:
     ("table", "message"),
     [
         ('databse = "x.sqlite"\n', r"unknown key 'databse' in \[tool.kitgen\].*known keys are database"),
-        ("database = 3\n", "'database' must be a non-empty path string, got 3"),
-        ('database = ""\n', "must be a non-empty path string"),
+        ("database = 3\n", "'database' must be a path or a database URL, got 3"),
+        ('database = ""\n', "must be a path or a database URL"),
         ('migrations = ["db"]\n', "'migrations' must be a non-empty path string"),
         ('protect = "sometimes"\n', "must be true or false"),
         ('protect = "false"\n', "'protect' must be true or false, got 'false'"),

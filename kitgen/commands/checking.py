@@ -10,7 +10,7 @@ from kitgen.codegen import files as entity_files
 from kitgen.codegen.plan import plan_entities
 from kitgen.commands.migrating import status
 from kitgen.config import Config
-from kitgen.driver import AppliedMigration, open_memory_driver
+from kitgen.driver import AppliedMigration, may_exist, scratch_driver
 from kitgen.migrations import files, history, runner
 from kitgen.migrations.history import MigrationState
 from kitgen.schema.introspect import introspect_schema
@@ -45,7 +45,7 @@ def check(config: Config, *, diff: bool = False, with_database: bool = False) ->
 
     recorded: list[AppliedMigration] = []
     migrations: list[MigrationState] = []
-    if with_database or config.database.exists():
+    if with_database or may_exist(config.database):
         result = status(config)
         recorded = result.applied
         migrations = [state for state in result.migrations if state.state != history.APPLIED]
@@ -62,12 +62,9 @@ def replay_schema(config: Config, recorded: Sequence[AppliedMigration] = ()) -> 
     The migrations a database ``recorded`` replay first, in the order it applied them (the columns
     a merged branch added come in the same order as there), then the others in prefix order.
     """
-    driver = open_memory_driver()
-    try:
-        found = files.discover(config.migrations)
-        pending = runner.replay_order(found, recorded)
+    found = files.discover(config.migrations)
+    pending = runner.replay_order(found, recorded)
+    with scratch_driver(config.database, shadow=config.shadow_database, schemas=config.schemas) as driver:
         driver.ensure_tracking_table()
         runner.apply_all(driver, pending, first_batch=1, step=False)
         return introspect_schema(driver, config.types)
-    finally:
-        driver.close()

@@ -17,7 +17,7 @@ from kitgen.commands.session import (
     regenerating_after_failure,
 )
 from kitgen.config import Config
-from kitgen.driver import AppliedMigration
+from kitgen.driver import AppliedMigration, may_exist
 from kitgen.errors import ENTITIES_LEFT, DatabaseError, KitgenError, MigrationFileError, ModelNameTaken
 from kitgen.migrations import files, history
 from kitgen.migrations.files import decode_source
@@ -102,7 +102,7 @@ def nothing_to_migrate(config: Config) -> bool:
 
     Decided from raw hashes under the lock, without waiting for it: a held lock means "not sure".
     """
-    if not config.database.is_file():
+    if not may_exist(config.database):
         return False
     quick = dataclasses.replace(config, lock_timeout=0)  # busy: not sure, and the full command waits
     with connected(quick) as driver, driver.lock("kitgen migrate", ignore, timeout=0):

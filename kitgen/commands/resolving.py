@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from kitgen.commands.rolling_back import authorize
 from kitgen.commands.session import OnWait, connected, ignore
 from kitgen.config import Config
-from kitgen.driver import AppliedMigration, Driver, open_memory_driver
+from kitgen.driver import AppliedMigration, Driver, scratch_driver
 from kitgen.errors import KitgenError, UsageError
 from kitgen.migrations import files, history, runner
 from kitgen.migrations.files import MigrationFile
@@ -42,7 +42,7 @@ def resolve(config: Config, name: str, action: str, *, on_wait: OnWait = ignore)
         if row is None and file is None:
             raise UsageError(f"no migration named {name}", _suggestion(name, [*found], applied))
         if action == APPLIED:
-            return _mark_applied(driver, name, row, file, found, applied)
+            return _mark_applied(config, driver, name, row, file, found, applied)
         if row is None:
             nothing = "no record to forget" if action == ROLLED_BACK else "nothing to accept"
             raise KitgenError(
@@ -74,6 +74,7 @@ def _suggestion(name: str, found: list[MigrationFile], applied: list[AppliedMigr
 
 
 def _mark_applied(
+    config: Config,
     driver: Driver,
     name: str,
     row: AppliedMigration | None,
@@ -104,7 +105,7 @@ def _mark_applied(
         transactional=True,
         model=None,
         applied_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        created=_created_by(file, found, applied),
+        created=_created_by(config, file, found, applied),
     )
     record = runner.recorded(file, blank)
     driver.ensure_tracking_table()
@@ -136,7 +137,9 @@ def _accept_changes(driver: Driver, row: AppliedMigration, file: MigrationFile |
     return ResolveResult(row.name, ACCEPT_CHANGES, row.batch)
 
 
-def _created_by(file: MigrationFile, found: list[MigrationFile], applied: list[AppliedMigration]) -> tuple[str, ...]:
+def _created_by(
+    config: Config, file: MigrationFile, found: list[MigrationFile], applied: list[AppliedMigration]
+) -> tuple[str, ...]:
     """The tables and views ``file`` creates, which its entities follow (its ``model``, "created by").
 
     It does not run here, so it is replayed in a private in-memory database after the migrations
@@ -144,12 +147,10 @@ def _created_by(file: MigrationFile, found: list[MigrationFile], applied: list[A
     """
     recorded = {row.name for row in applied}
     chosen = [each for each in found if each.name in recorded or each.name == file.name]
-    replay = open_memory_driver()
     try:
-        replay.ensure_tracking_table()
-        runner.apply_all(replay, runner.replay_order(chosen, applied), first_batch=1, step=False)
-        return next((row.created for row in replay.applied_migrations() if row.name == file.name), ())
+        with scratch_driver(config.database, shadow=config.shadow_database, schemas=config.schemas) as replay:
+            replay.ensure_tracking_table()
+            runner.apply_all(replay, runner.replay_order(chosen, applied), first_batch=1, step=False)
+            return next((row.created for row in replay.applied_migrations() if row.name == file.name), ())
     except KitgenError:
         return ()
-    finally:
-        replay.close()

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kitgen.config import PYPROJECT, Config, declares_kitgen, parse_pyproject, read_pyproject_bytes
+from kitgen.driver.url import ServerUrl
 from kitgen.errors import ConfigError, MigrationFileError, ModelNameTaken, UsageError
 
 PYPROJECT_CREATED = f"{PYPROJECT} ([tool.kitgen])"
@@ -50,11 +51,9 @@ def init_project(config: Config) -> InitResult:
 def _folders_to_create(config: Config) -> list[Path]:
     """The configured folders that do not exist yet, once each is known to be creatable."""
     missing: list[Path] = []
-    named = (
-        ("migrations folder", config.migrations),
-        ("entities folder", config.entities),
-        ("database folder", config.database.parent),
-    )
+    named = [("migrations folder", config.migrations), ("entities folder", config.entities)]
+    if isinstance(config.database, Path):  # a server makes its own databases
+        named.append(("database folder", config.database.parent))
     for what, folder in named:
         if folder.is_dir():
             continue
@@ -115,7 +114,10 @@ def _kitgen_table(config: Config) -> dict[str, str]:
     return {**{key: _from_root(config, path) for key, path in paths.items()}, "model_type": config.model_type}
 
 
-def _from_root(config: Config, path: Path) -> str:
+def _from_root(config: Config, path: Path | ServerUrl) -> str:
+    """A path relative to the root when inside it; a server URL without its password (libpq finds that)."""
+    if isinstance(path, ServerUrl):
+        return str(path)
     return path.relative_to(config.root).as_posix() if config.root in path.parents else str(path)
 
 
@@ -196,6 +198,8 @@ def _package_doc(config: Config, package: Path) -> str:
 
 
 def _ensure_ignored(config: Config) -> bool:
+    if not isinstance(config.database, Path):
+        return False  # a server database is no file of the project
     line = "/" + config.display(config.database) + "*"
     if line.startswith("//"):
         return False  # the database lives outside the project

@@ -31,7 +31,7 @@ def ignore(_: str) -> None:
 
 @contextmanager
 def connected(config: Config, *, readonly: bool = False) -> Iterator[Driver]:
-    driver = open_driver(config.database, lock_timeout=config.lock_timeout, readonly=readonly)
+    driver = open_driver(config.database, lock_timeout=config.lock_timeout, readonly=readonly, schemas=config.schemas)
     try:
         with interrupts.stop_statements(driver.interrupt):
             yield driver

@@ -1,23 +1,86 @@
-"""Database drivers: everything that talks to a database goes through ``Driver``."""
+"""Database drivers: everything that talks to a database goes through ``Driver``.
+
+The engine is chosen from the configured database (a path or ``sqlite:`` URL: SQLite; a
+``postgresql://`` URL: PostgreSQL) through ``ENGINES``; each driver module is imported only when used.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from kitgen.driver.base import AppliedMigration, Driver, StatementError
+from kitgen.driver.url import ServerUrl, engine_of
 
-__all__ = ["AppliedMigration", "Driver", "StatementError", "open_driver", "open_memory_driver"]
+__all__ = [
+    "AppliedMigration",
+    "Driver",
+    "StatementError",
+    "engine_of",
+    "may_exist",
+    "open_driver",
+    "scratch_driver",
+]
 
 
-def open_driver(database: Path, *, lock_timeout: float, readonly: bool = False) -> Driver:
-    """The driver for a database location (SQLite files today)."""
+def may_exist(database: Path | ServerUrl) -> bool:
+    """False when the database surely does not exist yet (no SQLite file there), without connecting."""
+    return database.is_file() if isinstance(database, Path) else True
+
+
+def _open_sqlite(
+    database: Path | ServerUrl, lock_timeout: float, readonly: bool, _: tuple[str, ...], __: str
+) -> Driver:
     from kitgen.driver.sqlite import SQLiteDriver
 
+    assert isinstance(database, Path)
     return SQLiteDriver(database, lock_timeout=lock_timeout, readonly=readonly)
 
 
-def open_memory_driver() -> Driver:
-    """A driver on a fresh private in-memory database."""
+def _open_postgres(
+    database: Path | ServerUrl, lock_timeout: float, readonly: bool, schemas: tuple[str, ...], command: str
+) -> Driver:
+    from kitgen.driver.postgres import PostgresDriver
+
+    assert isinstance(database, ServerUrl)
+    return PostgresDriver(database, lock_timeout=lock_timeout, readonly=readonly, schemas=schemas, command=command)
+
+
+Opener = Callable[[Path | ServerUrl, float, bool, tuple[str, ...], str], Driver]
+ENGINES: dict[str, Opener] = {"sqlite": _open_sqlite, "postgresql": _open_postgres}
+
+
+def open_driver(
+    database: Path | ServerUrl,
+    *,
+    lock_timeout: float,
+    readonly: bool = False,
+    schemas: tuple[str, ...] = (),
+    command: str = "kitgen",
+) -> Driver:
+    """The driver for a configured database (not connected yet)."""
+    return ENGINES[engine_of(database)](database, lock_timeout, readonly, schemas, command)
+
+
+def scratch_driver(
+    database: Path | ServerUrl, *, shadow: ServerUrl | None = None, schemas: tuple[str, ...] = ()
+) -> AbstractContextManager[Driver]:
+    """An empty private database of the same engine to replay migrations in, thrown away after the block:
+    SQLite's in memory; on a server, ``shadow`` emptied or a temporary database."""
+    if isinstance(database, ServerUrl):
+        from kitgen.driver.postgres_scratch import scratch
+
+        return scratch(database, shadow, schemas)
+    return _memory()
+
+
+@contextmanager
+def _memory() -> Iterator[Driver]:
     from kitgen.driver.sqlite import MemorySQLiteDriver
 
-    return MemorySQLiteDriver()
+    driver = MemorySQLiteDriver()
+    try:
+        yield driver
+    finally:
+        driver.close()

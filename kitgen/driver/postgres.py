@@ -1,0 +1,428 @@
+"""The PostgreSQL driver: psycopg 3, one autocommit connection, transactions begun by kitgen.
+
+The connection's session has ``TimeZone=UTC`` and ``application_name`` ``kitgen <command>``;
+statements are never prepared by psycopg (a pooled or reset session must not lose them). The
+tracking table lives in the first schema of the ``search_path``, named schema-qualified. The
+migration lock is an advisory lock on a connection of its own (``postgres_lock``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING, Any
+
+from kitgen.driver.base import TRACKING_TABLE, AppliedMigration, RawSchema, StatementError
+from kitgen.driver.postgres_handle import PostgresHandle, Tracer
+from kitgen.driver.url import ServerUrl
+from kitgen.errors import DatabaseError
+from kitgen.migrations.base import Database
+
+if TYPE_CHECKING:
+    import psycopg
+
+TRACKING_COLUMNS = (
+    "name, batch, checksum, raw_hash, source, format, transactional, model, applied_at, created, checksum_scheme"
+)
+TRACKING_DDL = """CREATE TABLE IF NOT EXISTS {table} (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name text NOT NULL UNIQUE,
+    batch integer NOT NULL,
+    checksum text NOT NULL,
+    raw_hash text NOT NULL,
+    source text NOT NULL,
+    format text NOT NULL,
+    transactional boolean NOT NULL,
+    model text,
+    applied_at text NOT NULL,
+    created text NOT NULL DEFAULT '[]',
+    checksum_scheme text NOT NULL DEFAULT '1'
+)"""
+RELATIONS = """
+SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
+"""
+LEFT_OPEN = "the migration left a transaction open (a BEGIN without COMMIT); it was rolled back"
+ABORTED = (
+    "a statement of the migration failed and its error was caught, so PostgreSQL aborted the transaction; "
+    "nothing it did was kept"
+)
+MISSING_DATABASE = "3D000"  # invalid_catalog_name: the database does not exist
+
+
+def load_psycopg() -> None:
+    """psycopg, or one line saying which package to install."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        raise DatabaseError(
+            "PostgreSQL databases need the psycopg package, which is not installed",
+            "pip install 'kitgen[postgres]' (or psycopg[binary])",
+        ) from None
+
+
+class PostgresDriver:
+    """All of kitgen's access to one PostgreSQL database."""
+
+    def __init__(
+        self,
+        url: ServerUrl,
+        *,
+        lock_timeout: float,
+        readonly: bool = False,
+        schemas: tuple[str, ...] = (),
+        command: str = "kitgen",
+    ) -> None:
+        load_psycopg()
+        self.url = url
+        self.display_name = str(url)
+        self.lock_timeout = lock_timeout
+        self.readonly = readonly
+        self.command = command
+        self._schemas = schemas
+        self._tracer = Tracer()
+        self._connection: psycopg.Connection[Any] | None = None
+        self._missing: bool | None = None  # whether the database does not exist (None: not known yet)
+        self._home: str | None = None  # the tracking table's schema
+
+    # --- connecting ---
+
+    def connect(self, *, database: str | None = None, application: str | None = None) -> psycopg.Connection[Any]:
+        """A new autocommit connection to the URL's database (or ``database`` on the same server)."""
+        import psycopg
+
+        url = self.url if database is None else self.url.with_database(database)
+        settings = ["-c TimeZone=UTC"]
+        if self.url.search_path:
+            settings.append("-c search_path=" + ",".join(_option_text(schema) for schema in self.url.search_path))
+        if self.readonly:
+            settings.append("-c default_transaction_read_only=on")
+        existing = psycopg.conninfo.conninfo_to_dict(url.conninfo).get("options")
+        try:
+            return psycopg.connect(
+                url.conninfo,
+                autocommit=True,
+                prepare_threshold=None,
+                application_name=application or self.command,
+                options=" ".join([str(existing), *settings] if existing else settings),
+            )
+        except psycopg.Error as exc:
+            raise self.error(exc) from exc
+
+    def error(self, exc: Exception) -> DatabaseError:
+        """A connection-level failure as a kitgen error; the password never shows."""
+        text = self.url.hide(" ".join(str(exc).split()))
+        if "password authentication failed" in text or "no password supplied" in text:
+            hint = "check the user and password (in the URL, PGPASSWORD or ~/.pgpass)"
+        elif "does not exist" in text and "database" in text:
+            hint = "create it (createdb), or point --database at an existing database"
+        else:
+            hint = "check the URL and that the server is running and reachable"
+        return DatabaseError(f"cannot use the database {self.url}: {text}", hint)
+
+    @property
+    def exists(self) -> bool:
+        if self._missing is None:
+            self._missing = not self._database_exists()
+        return not self._missing
+
+    def _database_exists(self) -> bool:
+        import psycopg
+
+        if self._connection is not None:
+            return True
+        try:
+            self._connection = self.connect()
+        except DatabaseError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, psycopg.Error) and cause.sqlstate == MISSING_DATABASE:
+                return False
+            if isinstance(cause, psycopg.OperationalError) and "does not exist" in str(cause):
+                return False
+            raise
+        return True
+
+    @property
+    def connection(self) -> psycopg.Connection[Any]:
+        """The connection, made on first use; a missing database is created on the first write."""
+        if self._connection is None:
+            if not self.exists:
+                if self.readonly:
+                    raise DatabaseError(f"the database {self.url} does not exist", "run kitgen migrate to create it")
+                self._create_database()
+            self._connection = self._connection or self.connect()
+        return self._connection
+
+    def _create_database(self) -> None:
+        import psycopg
+        from psycopg import sql
+
+        name = self.url.database_name
+        admin = self.connect(database="postgres")
+        try:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.errors.DuplicateDatabase:
+            pass  # another migrator created it first
+        except psycopg.Error as exc:
+            raise DatabaseError(
+                f"the database {self.url} does not exist and could not be created: {exc.diag.message_primary}",
+                f"create it (createdb {name}) or grant this user CREATEDB",
+            ) from exc
+        finally:
+            admin.close()
+        self._missing = False
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def interrupt(self) -> None:
+        connection = self._connection
+        if connection is not None and not connection.closed:
+            connection.cancel_safe()
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Turn psycopg errors of kitgen's own statements into kitgen errors."""
+        import psycopg
+
+        try:
+            yield
+        except psycopg.Error as exc:
+            raise self.error(exc) from exc
+
+    # --- schemas ---
+
+    @property
+    def home(self) -> str:
+        """The schema of the tracking table: the first of the search_path, even when it does not exist yet
+        (``"$user"`` counts only when that schema exists, as PostgreSQL resolves it)."""
+        if self._home is None:
+            with self.guard():
+                row = self.connection.execute(
+                    "SELECT current_setting('search_path'), current_user, "
+                    "EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = current_user)"
+                ).fetchone()
+            assert row is not None
+            self._home = _first_schema(row[0], row[1] if row[2] else None) or "public"
+        return self._home
+
+    @property
+    def schemas(self) -> tuple[str, ...]:
+        """The schemas whose objects kitgen manages: the configured ones, else the tracking table's."""
+        return self._schemas or (self.home,)
+
+    @property
+    def tracking_table(self) -> str:
+        return f"{_ident(self.home)}.{_ident(TRACKING_TABLE)}"
+
+    # --- locking, transactions, sessions ---
+
+    def lock(self, command: str, on_wait: Callable[[str], None], timeout: float | None = None) -> Any:
+        """The advisory lock of this database's tracking table (a missing database is created first)."""
+        from kitgen.driver.postgres_lock import advisory_lock, lock_key
+
+        self._name(command)
+        if self.readonly and not self.exists:
+            return _nothing()  # nothing to read yet, nothing to wait for
+        self.connection  # noqa: B018  # the lock is taken in the database itself
+        return advisory_lock(
+            lambda: self.connect(application=f"{command} (lock)"),
+            lock_key(f"{self.home}.{TRACKING_TABLE}"),
+            timeout=self.lock_timeout if timeout is None else timeout,
+            on_wait=on_wait,
+            what=str(self.url),
+        )
+
+    def _name(self, command: str) -> None:
+        """Name the session after the command (``application_name``, as pg_stat_activity shows it)."""
+        self.command = command
+        if self._connection is not None:
+            with self.guard():
+                self._connection.execute("SELECT set_config('application_name', %s, false)", (command,))
+
+    @contextmanager
+    def transaction(self, *, foreign_keys: bool = True, checked: bool = False) -> Iterator[Database]:
+        """BEGIN … COMMIT around the block; ROLLBACK if it raises. Foreign keys are always enforced."""
+        import psycopg
+        from psycopg.pq import TransactionStatus
+
+        connection = self.connection
+        if connection.info.transaction_status != TransactionStatus.IDLE:  # left open outside a transaction
+            with self.guard():
+                connection.execute("ROLLBACK")
+            raise StatementError("BEGIN", LEFT_OPEN)
+        with self.guard():
+            connection.execute("BEGIN")
+        try:
+            yield PostgresHandle(connection, self._tracer, self.error, in_transaction=True)
+            if _aborted(connection):
+                raise StatementError("COMMIT", ABORTED)
+        except BaseException:
+            if not connection.closed and connection.info.transaction_status != TransactionStatus.IDLE:
+                with self.guard():
+                    connection.execute("ROLLBACK")
+            raise
+        try:
+            connection.execute("COMMIT")
+        except psycopg.Error as exc:  # a deferred constraint, or the server itself
+            if connection.closed:
+                raise self.error(exc) from exc
+            from kitgen.driver.postgres_errors import statement_error
+
+            raise statement_error("COMMIT", exc, None) from exc
+
+    def autocommit(self) -> Database:
+        return PostgresHandle(self.connection, self._tracer, self.error, in_transaction=False)
+
+    def reset_session(self) -> None:
+        """What one migration set on the session (settings, role, temporary tables, prepared statements)
+        does not reach the next; a transaction it left open is rolled back."""
+        from psycopg.pq import TransactionStatus
+
+        connection = self.connection
+        with self.guard():
+            if connection.info.transaction_status != TransactionStatus.IDLE:
+                connection.execute("ROLLBACK")
+            connection.execute("DISCARD ALL")
+            connection.execute("SELECT set_config('application_name', %s, false)", (self.command,))
+
+    @contextmanager
+    def tracing(self, record: Callable[[str], None]) -> Iterator[None]:
+        self._tracer.record = record
+        try:
+            yield
+        finally:
+            self._tracer.record = None
+
+    def rehearsal(self) -> AbstractContextManager[PostgresDriver]:
+        from kitgen.driver.postgres_scratch import rehearsal
+
+        return rehearsal(self)
+
+    # --- the tracking table ---
+
+    def _has_tracking_table(self) -> bool:
+        with self.guard():
+            row = self.connection.execute("SELECT to_regclass(%s)", (self.tracking_table,)).fetchone()
+        return row is not None and row[0] is not None
+
+    def applied_migrations(self) -> list[AppliedMigration]:
+        if not self.exists or not self._has_tracking_table():
+            return []
+        with self.guard():
+            rows = self.connection.execute(f"SELECT {TRACKING_COLUMNS} FROM {self.tracking_table} ORDER BY id")
+            return [_applied_from_row(row) for row in rows.fetchall()]
+
+    def ensure_tracking_table(self) -> None:
+        """Create the tracking table (and its schema, when the search_path names one that does not exist)."""
+        if self._has_tracking_table():
+            return
+        with self.transaction() as db:
+            db.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(self.home)}")
+            db.execute(TRACKING_DDL.format(table=self.tracking_table))
+
+    def record_applied(self, db: Database, row: AppliedMigration) -> None:
+        db.execute(
+            f"INSERT INTO {self.tracking_table} ({TRACKING_COLUMNS}) VALUES "
+            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                row.name,
+                row.batch,
+                row.checksum,
+                row.raw_hash,
+                row.source,
+                row.format,
+                row.transactional,
+                row.model,
+                row.applied_at,
+                json.dumps(list(row.created)),
+                row.checksum_scheme,
+            ),
+        )
+
+    def update_applied(self, db: Database, name: str, row: AppliedMigration) -> None:
+        db.execute(
+            f"UPDATE {self.tracking_table} SET name = %s, checksum = %s, raw_hash = %s, source = %s, format = %s, "
+            "transactional = %s, model = %s, checksum_scheme = %s WHERE name = %s",
+            (
+                row.name,
+                row.checksum,
+                row.raw_hash,
+                row.source,
+                row.format,
+                row.transactional,
+                row.model,
+                row.checksum_scheme,
+                name,
+            ),
+        )
+
+    def forget_applied(self, db: Database, name: str) -> None:
+        db.execute(f"DELETE FROM {self.tracking_table} WHERE name = %s", (name,))
+
+    # --- the schema ---
+
+    def relation_names(self, db: Database) -> frozenset[str]:
+        """Tables and views of the managed schemas: those of the first unqualified, others ``schema.name``."""
+        first = self.schemas[0]
+        rows = db.execute(RELATIONS, (list(self.schemas),)).fetchall()
+        return frozenset(name if schema == first else f"{schema}.{name}" for schema, name in rows)
+
+    def read_schema(self) -> RawSchema:
+        from kitgen.driver.postgres_schema import read_schema
+
+        if not self.exists:
+            return RawSchema((), (), (), ())
+        with self.guard():
+            return read_schema(self.connection, self.schemas)
+
+    def drop_all(self) -> list[str]:
+        from kitgen.driver.postgres_drop import drop_managed
+
+        if not self.exists:
+            return []
+        with self.transaction() as db:
+            return drop_managed(db, self.schemas)
+
+
+def _aborted(connection: psycopg.Connection[Any]) -> bool:
+    """Whether the transaction failed (a statement's error was caught by the migration): COMMIT would roll back."""
+    from psycopg.pq import TransactionStatus
+
+    return connection.info.transaction_status == TransactionStatus.INERROR
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _option_text(text: str) -> str:
+    """A value inside libpq's ``options`` (spaces and backslashes escaped)."""
+    return text.replace("\\", "\\\\").replace(" ", "\\ ")
+
+
+def _first_schema(search_path: str, user: str | None) -> str | None:
+    """The first schema a ``search_path`` value names (``"$user"``: ``user``, when given)."""
+    for entry in (part.strip() for part in search_path.split(",")):
+        if entry in ('"$user"', "$user"):
+            if user:
+                return user
+        elif entry:
+            return entry[1:-1].replace('""', '"') if entry.startswith('"') else entry
+    return None
+
+
+def _applied_from_row(row: tuple[Any, ...]) -> AppliedMigration:
+    name, batch, checksum, raw_hash, source, fmt, transactional, model, applied_at, created, scheme = row
+    return AppliedMigration(
+        name, batch, checksum, raw_hash, source, fmt, bool(transactional), model, applied_at,
+        tuple(json.loads(created)), scheme,
+    )  # fmt: skip

@@ -1,0 +1,114 @@
+"""Where the database is: a SQLite file path, or a server URL (``postgresql://…``).
+
+Parsed without importing any database module, so reading the configuration stays cheap and
+works when an engine's driver is not installed. A server URL keeps its password for connecting
+and never shows it: ``str()`` of a ``ServerUrl`` is the URL without it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+SQLITE_SCHEMES = ("sqlite", "sqlite3")
+SERVER_SCHEMES = {"postgresql": "postgresql", "postgres": "postgresql"}  # URL scheme → engine
+
+
+class UrlError(ValueError):
+    """A database setting that is neither a path nor a URL kitgen can use; ``hint`` says what to write."""
+
+    def __init__(self, what: str, hint: str) -> None:
+        super().__init__(what)
+        self.what = what
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class ServerUrl:
+    """A database on a server: ``conninfo`` connects (password included), ``str()`` shows it without."""
+
+    engine: str
+    conninfo: str = field(repr=False)
+    shown: str
+    search_path: tuple[str, ...] = ()  # from dbmate-style ?search_path=a,b (libpq has no such parameter)
+    password: str = field(default="", repr=False)
+
+    def __str__(self) -> str:
+        return self.shown
+
+    @property
+    def database_name(self) -> str:
+        """The database the URL names ("" when libpq's default, the user name, applies)."""
+        return unquote(urlsplit(self.conninfo).path.lstrip("/"))
+
+    def with_database(self, name: str) -> ServerUrl:
+        """The same server and credentials, another database."""
+        parts = urlsplit(self.conninfo)
+        conninfo = urlunsplit(parts._replace(path="/" + quote(name)))
+        shown = urlunsplit(urlsplit(self.shown)._replace(path="/" + quote(name)))
+        return ServerUrl(self.engine, conninfo, shown, self.search_path, self.password)
+
+    def hide(self, text: str) -> str:
+        """``text`` with the password, raw or URL-encoded, replaced (for server messages that echo it)."""
+        for secret in {self.password, quote(self.password, safe="")} - {""}:
+            text = text.replace(secret, "***")
+        return text
+
+
+def is_url(value: str) -> bool:
+    """Whether a database setting is written as a URL (``scheme:…``), not a path (``C:\\db`` is a path)."""
+    scheme, colon, _ = value.partition(":")
+    return bool(colon) and len(scheme) > 1 and scheme.replace("+", "").isalnum()
+
+
+def sqlite_path(value: str) -> str:
+    """The path of ``sqlite:path``, ``sqlite://path`` or ``sqlite:///abs/path`` (dbmate's forms)."""
+    rest = value.partition(":")[2]
+    if rest.startswith("///"):
+        return "/" + unquote(rest[3:].split("?", 1)[0])
+    return unquote(rest.removeprefix("//").split("?", 1)[0])
+
+
+def parse_server_url(value: str) -> ServerUrl:
+    """A ``postgresql://`` / ``postgres://`` URL; ``?search_path=`` is taken out for libpq."""
+    parts = urlsplit(value)
+    engine = SERVER_SCHEMES.get(parts.scheme.lower())
+    if engine is None:
+        known = ", ".join(f"{scheme}://" for scheme in SERVER_SCHEMES)
+        raise UrlError(
+            f"{parts.scheme}:// databases are not supported",
+            f"use a SQLite path, sqlite:///path, or a PostgreSQL URL ({known})",
+        )
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    search_path = tuple(
+        schema.strip() for key, text in query if key == "search_path" for schema in text.split(",") if schema.strip()
+    )
+    kept = urlencode([(key, text) for key, text in query if key != "search_path"])
+    conninfo = urlunsplit(parts._replace(query=kept))
+    password = unquote(parts.password or "")
+    netloc = parts.netloc.rpartition("@")
+    shown_netloc = (netloc[0].partition(":")[0] + "@" + netloc[2]) if netloc[1] else parts.netloc
+    shown_query = urlencode([(key, text) for key, text in query if key != "password"])
+    shown = urlunsplit(parts._replace(netloc=shown_netloc, query=shown_query))
+    if any(key == "password" for key, _ in query):
+        password = password or next(text for key, text in query if key == "password")
+    return ServerUrl(engine, conninfo, shown, search_path, password)
+
+
+def parse_database(value: str, base: Path) -> Path | ServerUrl:
+    """A database setting: a path (relative to ``base``), ``sqlite:`` URL, or a server URL."""
+    scheme = value.partition(":")[0].lower()
+    if not is_url(value) or (scheme not in SQLITE_SCHEMES and "://" not in value):
+        return (base / value).resolve()
+    if scheme in SQLITE_SCHEMES:
+        path = sqlite_path(value)
+        if not path:
+            raise UrlError(f"{value!r} names no file", "write sqlite:///absolute/path or sqlite:relative/path")
+        return (base / path).resolve()
+    return parse_server_url(value)
+
+
+def engine_of(database: Path | ServerUrl) -> str:
+    """The engine of a database setting: "sqlite" or a server's engine."""
+    return database.engine if isinstance(database, ServerUrl) else "sqlite"
