@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from kitgen.driver.base import TRACKING_TABLE, AppliedMigration, RawSchema, StatementError
-from kitgen.driver.postgres_handle import PostgresHandle, Tracer
+from kitgen.driver.postgres_handle import ABORTED, PostgresHandle, Tracer
 from kitgen.driver.url import ServerUrl
 from kitgen.errors import DatabaseError
 from kitgen.migrations.base import Database
@@ -44,10 +44,6 @@ SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.rel
 WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
 """
 LEFT_OPEN = "the migration left a transaction open (a BEGIN without COMMIT); it was rolled back"
-ABORTED = (
-    "a statement of the migration failed and its error was caught, so PostgreSQL aborted the transaction; "
-    "nothing it did was kept"
-)
 MISSING_DATABASE = "3D000"  # invalid_catalog_name: the database does not exist
 
 
@@ -93,7 +89,8 @@ class PostgresDriver:
         import psycopg
 
         url = self.url if database is None else self.url.with_database(database)
-        settings = ["-c TimeZone=UTC"]
+        # A migrator killed mid-statement ends its session (and so releases its lock) within a second.
+        settings = ["-c TimeZone=UTC", "-c client_connection_check_interval=1000"]
         if self.url.search_path:
             settings.append("-c search_path=" + ",".join(_option_text(schema) for schema in self.url.search_path))
         if self.readonly:

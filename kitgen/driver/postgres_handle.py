@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     import psycopg
 
 Record = Callable[[str], None]
+ABORTED = (
+    "an earlier statement of the migration failed and its error was caught, so PostgreSQL aborted the "
+    "transaction; nothing the migration did is kept"
+)
 
 
 class Tracer:
@@ -103,6 +107,10 @@ class PostgresHandle:
         return cursor
 
     def _refuse_transaction_control(self, sql: str) -> None:
+        from psycopg.pq import TransactionStatus
+
+        if self._in_transaction and self._connection.info.transaction_status == TransactionStatus.INERROR:
+            raise StatementError(sql, ABORTED)
         message = transaction_control(sql) if self._in_transaction else None
         if message is not None:
             raise StatementError(sql, message, needs_autocommit=True)
