@@ -275,6 +275,11 @@ def check_command(output: str, diff: bool, **project: Any) -> None:
         echo(json.dumps({"clean": result.clean, "entries": entries, "summary": summary}, indent=2))
     else:
         print_check(entries)
+    if result.unverified is not None:  # edited files are listed above; staleness needs the server
+        unverified = result.unverified
+        unverified.what = f"could not check whether the entities are stale: {unverified.what}"
+        unverified.exit_code = 2
+        raise unverified
     if not result.clean:
         sys.exit(1)
 

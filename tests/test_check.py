@@ -289,3 +289,19 @@ def test_a_changed_schema_is_reported_as_such_whatever_the_model_type(project: P
         "the schema changed since it was generated; run kitgen generate"
     )
     assert states(document)[("app/entities/post.py", "stale")].startswith("generated as dataclass")
+
+
+def test_without_a_reachable_server_edited_files_are_reported_and_staleness_is_not_guessed(project: Project) -> None:
+    migrated(project)
+    user = project.entities / "user.py"
+    user.write_text(user.read_text() + "\ndef helper() -> int:\n    return 1\n")
+    (project.migrations / f"{POSTS}.sql").write_text(
+        "-- migrate:up\nCREATE TABLE posts (id INTEGER PRIMARY KEY, body TEXT);\n"
+    )
+
+    result = project.run("check", "--database", "postgresql://app:hunter2@127.0.0.1:1/shop")
+
+    assert "app/entities/user.py: edited — generated code was changed by hand" in result.stdout
+    assert "post.py" not in result.stdout  # stale or not: only the replay on a server can tell
+    assert_one_error(result, "could not check whether the entities are stale", "app@127.0.0.1:1/shop", code=2)
+    assert "hunter2" not in result.stdout + result.stderr

@@ -61,6 +61,18 @@ def check_entities(
     return _with_diffs(states, specs) if with_diffs else states
 
 
+def edited_states(folder: Path) -> list[EntityState]:
+    """The generated files changed by hand, found from their headers alone (no schema needed)."""
+    states = []
+    for file in files.scan(folder).values():
+        if file.header is not None and headers.is_edited(files.read_text(file.path)):
+            states.append(EntityState(file.path, file.header.source, EDITED, HINTS[EDITED]))
+    support = folder / f"{SUPPORT_MODULE}.py"
+    if support.exists() and headers.is_edited(files.read_text(support)):
+        states.append(EntityState(support, None, EDITED, HINTS[EDITED]))
+    return sorted(states, key=lambda state: str(state.path))
+
+
 def _spec_states(
     folder: Path, spec: EntitySpec, found: files.ExistingFile | None, model_type_from: str
 ) -> list[EntityState]:

@@ -11,6 +11,8 @@ from kitgen.codegen.plan import plan_entities
 from kitgen.commands.migrating import status
 from kitgen.config import Config
 from kitgen.driver import AppliedMigration, may_exist, scratch_driver
+from kitgen.driver.url import ServerUrl
+from kitgen.errors import DatabaseError, KitgenError
 from kitgen.migrations import files, history, runner
 from kitgen.migrations.history import MigrationState
 from kitgen.schema.introspect import introspect_schema
@@ -26,11 +28,14 @@ class CheckResult:
 
     entities: list[EntityState]
     migrations: list[MigrationState] = field(default_factory=list)
+    unverified: KitgenError | None = None  # why staleness could not be checked (a server out of reach)
 
     @property
     def clean(self) -> bool:
-        return all(entry.state == "ok" for entry in self.entities) and all(
-            state.state == history.APPLIED for state in self.migrations
+        return (
+            self.unverified is None
+            and all(entry.state == "ok" for entry in self.entities)
+            and all(state.state == history.APPLIED for state in self.migrations)
         )
 
 
@@ -41,6 +46,17 @@ def check(config: Config, *, diff: bool = False, with_database: bool = False) ->
     that database applied the migrations in, and applied migrations whose file changed or vanished,
     and pending ones, are reported too.
     """
+    from kitgen.codegen.check import edited_states
+
+    try:
+        return _check(config, diff=diff, with_database=with_database)
+    except DatabaseError as exc:
+        if not isinstance(config.database, ServerUrl):
+            raise
+        return CheckResult(edited_states(config.entities), unverified=exc)
+
+
+def _check(config: Config, *, diff: bool, with_database: bool) -> CheckResult:
     from kitgen.codegen.check import check_entities
 
     recorded: list[AppliedMigration] = []
