@@ -380,3 +380,22 @@ def test_without_psycopg_a_postgresql_url_says_which_package_to_install(project:
     result = subprocess.run([sys.executable, "-c", code], cwd=project.root, capture_output=True, text=True)
     assert_one_error(result, "psycopg")
     assert "kitgen[postgres]" in result.stderr
+
+
+def test_ctrl_c_inside_a_long_statement_rolls_the_migration_back_and_ends_its_session(pg: Project) -> None:
+    url = pg.url  # type: ignore[attr-defined]
+    pg.create_table("2026_01_01_000001_create_users_table", "users", "id bigint PRIMARY KEY")
+    _slow_migration(pg, "2026_01_01_000002_slow", 60)
+    process = start(pg, "migrate")
+    deadline = time.monotonic() + 30
+    while not query(url, "SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'"):
+        assert time.monotonic() < deadline, "the slow statement never started"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=20)
+    assert process.returncode == 130, (stdout, stderr)
+    assert "interrupted during 2026_01_01_000002_slow: rolled back" in stderr.lower()
+    assert applied(url) == ["2026_01_01_000001_create_users_table"]
+    assert tables(url) == ["kitgen_migrations", "users"]
+    time.sleep(1.5)
+    assert query(url, "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'kitgen%'") == [(0,)]

@@ -170,6 +170,17 @@ class PostgresDriver:
             admin.close()
         self._missing = False
 
+    def _abandon(self) -> None:
+        """Leave a session whose statement was interrupted: cancel the statement, close the connection
+        (the server rolls back its transaction); the next use connects again."""
+        connection, self._connection = self._connection, None
+        if connection is not None and not connection.closed:
+            try:
+                connection.cancel_safe(timeout=5)
+            except Exception:
+                pass  # closing ends it too
+            connection.close()
+
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
@@ -258,7 +269,9 @@ class PostgresDriver:
             if _aborted(connection):
                 raise StatementError("COMMIT", ABORTED)
         except BaseException:
-            if not connection.closed and connection.info.transaction_status != TransactionStatus.IDLE:
+            if _busy(connection):  # interrupted inside a statement: the server rolls back what it leaves
+                self._abandon()
+            elif connection.info.transaction_status != TransactionStatus.IDLE:
                 with self.guard():
                     connection.execute("ROLLBACK")
             raise
@@ -279,6 +292,8 @@ class PostgresDriver:
         does not reach the next; a transaction it left open is rolled back."""
         from psycopg.pq import TransactionStatus
 
+        if self._connection is not None and _busy(self._connection):
+            self._abandon()  # a statement was interrupted: the server ends it with the session
         connection = self.connection
         with self.guard():
             if connection.info.transaction_status != TransactionStatus.IDLE:
@@ -383,6 +398,13 @@ class PostgresDriver:
             return []
         with self.transaction() as db:
             return drop_managed(db, self.schemas)
+
+
+def _busy(connection: psycopg.Connection[Any]) -> bool:
+    """Whether a statement is still in flight (interrupted while waiting for its result), or the connection is gone."""
+    from psycopg.pq import TransactionStatus
+
+    return connection.closed or connection.info.transaction_status == TransactionStatus.ACTIVE
 
 
 def _aborted(connection: psycopg.Connection[Any]) -> bool:
