@@ -8,6 +8,7 @@ migration lock is an advisory lock on a connection of its own (``postgres_lock``
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -175,10 +176,8 @@ class PostgresDriver:
         (the server rolls back its transaction); the next use connects again."""
         connection, self._connection = self._connection, None
         if connection is not None and not connection.closed:
-            try:
+            with contextlib.suppress(Exception):  # closing ends it too
                 connection.cancel_safe(timeout=5)
-            except Exception:
-                pass  # closing ends it too
             connection.close()
 
     def close(self) -> None:
