@@ -11,6 +11,7 @@ import textwrap
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import engines
 import pg_server
 import pytest
 
@@ -27,6 +28,7 @@ class Project:
         self.migrations = root / "database" / "migrations"
         self.database = root / "database" / "database.sqlite"
         self.entities = root / "app" / "entities"
+        self.engine = engines.Engine("sqlite", str(self.database))  # engine_project may point it elsewhere
         self.migrations.mkdir(parents=True)
         self.entities.mkdir(parents=True)
         (root / "app" / "__init__.py").write_text("", encoding="utf-8")
@@ -116,6 +118,18 @@ class Project:
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[Project]:
     yield Project(tmp_path / "project")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine_project(request: pytest.FixtureRequest, project: Project) -> Iterator[Project]:
+    """The test's project, once on SQLite and once on a PostgreSQL database of its own (``project.engine``)."""
+    if request.param == "sqlite":
+        engine = engines.Engine("sqlite", str(project.database))
+    else:
+        engine = engines.Engine("postgresql", request.getfixturevalue("pg_url"))
+    engines.configure(project.root, engine)
+    project.engine = engine
+    yield project
 
 
 @pytest.fixture(scope="session")

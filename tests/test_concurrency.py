@@ -85,13 +85,20 @@ def lock_path(project: Project) -> Path:
 
 
 def query(project: Project, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    with closing(sqlite3.connect(project.database)) as connection:
-        return connection.execute(sql, params).fetchall()
+    return project.engine.query(sql, params)
 
 
 def user_tables(project: Project) -> list[str]:
-    rows = query(project, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-    return sorted(str(row[0]) for row in rows)
+    return project.engine.tables()
+
+
+def assert_sound(project: Project) -> None:
+    """SQLite: the file's integrity and no lock file left; PostgreSQL: no advisory lock left."""
+    if project.engine.name == "sqlite":
+        assert query(project, "PRAGMA integrity_check") == [("ok",)]
+        assert not lock_path(project).exists()
+    else:
+        assert query(project, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") == [(0,)]
 
 
 def slow_migration(project: Project, name: str, marker: Path, seconds: float) -> Path:
@@ -106,7 +113,7 @@ def slow_migration(project: Project, name: str, marker: Path, seconds: float) ->
             import pathlib
             import time
 
-            db.execute("CREATE TABLE slow (id INTEGER PRIMARY KEY, note TEXT)")
+            db.execute("CREATE TABLE slow ({project.engine.key}, note TEXT)")
             pathlib.Path({str(marker)!r}).write_text("started")
             time.sleep(float(os.environ.get("SLOW_SECONDS", "{seconds}")))
             db.execute("INSERT INTO slow (note) VALUES ('done')")
@@ -128,11 +135,14 @@ def many_migrations(project: Project) -> tuple[list[str], dict[str, list[str]]]:
         names.append(full)
         return full
 
+    mark = project.engine.placeholder
+
     def log(migration: str, end: str = ";") -> str:
         return f"INSERT INTO run_log (migration) VALUES ('{migration}'){end}"
 
     first = name(0, "create_run_log_table")
-    project.sql(first, f"CREATE TABLE run_log (id INTEGER PRIMARY KEY, migration TEXT NOT NULL);\n{log(first)}")
+    key = project.engine.key
+    project.sql(first, f"CREATE TABLE run_log ({key}, migration TEXT NOT NULL);\n{log(first)}")
     for number in range(1, 11):  # create t1..t10
         table = f"t{number}"
         expected[table] = []
@@ -141,13 +151,13 @@ def many_migrations(project: Project) -> tuple[list[str], dict[str, list[str]]]:
             project.python(
                 label,
                 up=f"""
-                    db.execute("CREATE TABLE {table} (id INTEGER PRIMARY KEY, tag TEXT NOT NULL)")
+                    db.execute("CREATE TABLE {table} ({key}, tag TEXT NOT NULL)")
                     db.execute("{log(label, end="")}")
                 """,
                 down=f'db.execute("DROP TABLE {table}")',
             )
         else:
-            project.sql(label, f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, tag TEXT NOT NULL);\n{log(label)}")
+            project.sql(label, f"CREATE TABLE {table} ({key}, tag TEXT NOT NULL);\n{log(label)}")
     for number in range(11, 21):  # three rows into each of t1..t10
         table = f"t{number - 10}"
         tags = [f"m{number}-{row}" for row in range(3)]
@@ -159,8 +169,8 @@ def many_migrations(project: Project) -> tuple[list[str], dict[str, list[str]]]:
                 up=f"""
                     import time
 
-                    db.executemany("INSERT INTO {table} (tag) VALUES (?)", [(tag,) for tag in {tags!r}])
-                    db.execute("INSERT INTO run_log (migration) VALUES (?)", ({label!r},))
+                    db.executemany("INSERT INTO {table} (tag) VALUES ({mark})", [(tag,) for tag in {tags!r}])
+                    db.execute("INSERT INTO run_log (migration) VALUES ({mark})", ({label!r},))
                     time.sleep({0.3 if number == 15 else 0})  # the others arrive while the run is half done
                 """,
             )
@@ -173,7 +183,7 @@ def many_migrations(project: Project) -> tuple[list[str], dict[str, list[str]]]:
         expected[table] = tags
         label = name(number, f"create_{table}_with_rows")
         script = (
-            f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, tag TEXT NOT NULL);\n"
+            f"CREATE TABLE {table} ({key}, tag TEXT NOT NULL);\n"
             f"INSERT INTO {table} (tag) VALUES ('{tags[0]}'), ('{tags[1]}');\n{log(label)}"
         )
         if number % 2:
@@ -184,10 +194,11 @@ def many_migrations(project: Project) -> tuple[list[str], dict[str, list[str]]]:
 
 
 def test_eight_concurrent_migrates_apply_everything_exactly_once(
-    project: Project, processes: list[subprocess.Popen[str]]
+    engine_project: Project, processes: list[subprocess.Popen[str]]
 ) -> None:
+    project = engine_project
     names, expected = many_migrations(project)
-    assert not project.database.exists()
+    assert user_tables(project) == []
 
     processes.extend(start(project, "migrate") for _ in range(8))  # all started before any is waited on
     results = [finish(process) for process in processes]
@@ -205,23 +216,21 @@ def test_eight_concurrent_migrates_apply_everything_exactly_once(
 
     recorded = query(project, "SELECT name, batch FROM kitgen_migrations ORDER BY id")
     assert recorded == [(migration, 1) for migration in names]
-    masters = query(project, "SELECT name, count(*) FROM sqlite_master WHERE type = 'table' GROUP BY name")
-    assert all(count == 1 for _, count in masters), masters
     assert user_tables(project) == sorted(["kitgen_migrations", "run_log", *expected])
     log = query(project, "SELECT migration FROM run_log ORDER BY id")
     assert [row[0] for row in log] == names
     for table, tags in expected.items():
         assert sorted(row[0] for row in query(project, f"SELECT tag FROM {table}")) == sorted(tags), table
-    assert query(project, "PRAGMA integrity_check") == [("ok",)]
-    assert not lock_path(project).exists()
+    assert_sound(project)
 
 
 # --- 2 and 3. a waiting process says who holds the lock, or gives up ----------------------
 
 
 @pytest.fixture
-def slow_project(project: Project, tmp_path: Path) -> tuple[Project, Path]:
+def slow_project(engine_project: Project, tmp_path: Path) -> tuple[Project, Path]:
     """A project whose first pending migration sleeps 1.5 s inside its transaction."""
+    project = engine_project
     marker = tmp_path / "slow-started"
     slow_migration(project, "2026_01_01_000001_slow", marker, 1.5)
     project.create_table("2026_01_01_000002_create_after_table", "after")
@@ -245,7 +254,10 @@ def test_second_migrate_waits_and_names_the_holder(
     assert WAITING in second_result.stderr
     waiting = [line for line in second_result.stderr.splitlines() if WAITING in line]
     assert len(waiting) == 1, second_result.stderr
-    assert f"held by pid {first.pid} (kitgen migrate on " in waiting[0]
+    if project.engine.name == "sqlite":
+        assert f"held by pid {first.pid} (kitgen migrate on " in waiting[0]
+    else:  # the holder's session: pg_terminate_backend(pid) ends it
+        assert "held by kitgen migrate (server pid " in waiting[0]
     assert "Applied 2 migrations" in first_result.stdout
     assert second_result.stdout.strip() == "Nothing to migrate."
     assert query(project, "SELECT name, batch FROM kitgen_migrations ORDER BY id") == [
@@ -253,7 +265,7 @@ def test_second_migrate_waits_and_names_the_holder(
         ("2026_01_01_000002_create_after_table", 1),
     ]
     assert query(project, "SELECT note FROM slow") == [("done",)]
-    assert not lock_path(project).exists()
+    assert_sound(project)
 
 
 def test_lock_timeout_is_one_error_naming_the_holder(
@@ -267,7 +279,8 @@ def test_lock_timeout_is_one_error_naming_the_holder(
     second = project.run("migrate", "--lock-timeout", "0.2")
 
     assert first.poll() is None, "the second process gave up only after the holder finished"
-    assert_one_error(second, f"pid {first.pid}", "--lock-timeout", "0.2 s")
+    holder = f"pid {first.pid}" if project.engine.name == "sqlite" else "kitgen migrate (server pid"
+    assert_one_error(second, holder, "--lock-timeout", "0.2 s")
     assert second.stdout == ""
     first_result = finish(first)
     assert first_result.returncode == 0, first_result.stderr
@@ -276,15 +289,16 @@ def test_lock_timeout_is_one_error_naming_the_holder(
         ("2026_01_01_000001_slow", 1),
         ("2026_01_01_000002_create_after_table", 1),
     ]
-    assert not lock_path(project).exists()
+    assert_sound(project)
 
 
 # --- 4. a killed holder ----------------------------------------------------------------------
 
 
 def test_lock_left_by_a_killed_process_does_not_block_and_its_migration_is_rolled_back(
-    project: Project, tmp_path: Path, processes: list[subprocess.Popen[str]]
+    engine_project: Project, tmp_path: Path, processes: list[subprocess.Popen[str]]
 ) -> None:
+    project = engine_project
     marker = tmp_path / "slow-started"
     project.create_table("2026_01_01_000001_create_before_table", "before")
     slow_migration(project, "2026_01_01_000002_slow", marker, 30)
@@ -296,8 +310,9 @@ def test_lock_left_by_a_killed_process_does_not_block_and_its_migration_is_rolle
     killed.send_signal(signal.SIGKILL)
     assert killed.wait(timeout=10) == -signal.SIGKILL
 
-    assert lock_path(project).exists(), "the killed process should have left its lock file behind"
-    assert read_holder(lock_path(project)).startswith(f"pid {killed.pid} (kitgen migrate on ")
+    if project.engine.name == "sqlite":
+        assert lock_path(project).exists(), "the killed process should have left its lock file behind"
+        assert read_holder(lock_path(project)).startswith(f"pid {killed.pid} (kitgen migrate on ")
     assert user_tables(project) == ["before", "kitgen_migrations"]  # no half-applied "slow"
     assert query(project, "SELECT name FROM kitgen_migrations") == [("2026_01_01_000001_create_before_table",)]
 
@@ -311,10 +326,9 @@ def test_lock_left_by_a_killed_process_does_not_block_and_its_migration_is_rolle
         ("2026_01_01_000002_slow", 2),
         ("2026_01_01_000003_create_after_table", 2),
     ]
-    assert query(project, "SELECT count(*) FROM sqlite_master WHERE name = 'slow'") == [(1,)]
+    assert user_tables(project).count("slow") == 1
     assert query(project, "SELECT note FROM slow") == [("done",)]
-    assert query(project, "PRAGMA integrity_check") == [("ok",)]
-    assert not lock_path(project).exists()
+    assert_sound(project)
 
 
 # --- 5. make:migration at the same time ----------------------------------------------------

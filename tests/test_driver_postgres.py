@@ -289,7 +289,7 @@ def test_a_waiting_migrator_names_the_holder_and_times_out_as_one_error(pg: Proj
     _wait_for_lock(pg.url)  # type: ignore[attr-defined]
     waiting = pg.run("migrate", "--lock-timeout", "1")
     holder.communicate(timeout=60)
-    assert_one_error(waiting, "kitgen migrate", "pid", "held the migration lock")
+    assert_one_error(waiting, "kitgen migrate (server pid", "held the migration lock")
     assert "Waiting for the migration lock" in waiting.stderr
     assert "@" not in waiting.stderr.split("held the migration lock")[0] or "postgres@" not in waiting.stderr
 

@@ -236,7 +236,7 @@ class PostgresDriver:
             return _nothing()  # nothing to read yet, nothing to wait for
         self.connection  # noqa: B018  # the lock is taken in the database itself
         return advisory_lock(
-            lambda: self.connect(application=f"{command} (lock)"),
+            lambda: self.connect(application=command),
             lock_key(f"{self.home}.{TRACKING_TABLE}"),
             timeout=self.lock_timeout if timeout is None else timeout,
             on_wait=on_wait,

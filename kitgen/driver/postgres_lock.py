@@ -46,7 +46,7 @@ def holder(connection: psycopg.Connection[Any], key: int) -> str:
         return "another session (no longer visible)"
     pid, application, user, address, since = row
     where = f" from {address}" if address else ""
-    return f"{application} (pid {pid}, user {user}{where}, connected since {since} UTC)"
+    return f"{application} (server pid {pid}, user {user}{where}, connected since {since} UTC)"
 
 
 @contextmanager
