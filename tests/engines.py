@@ -75,7 +75,7 @@ class Engine:
 
     def _columns(self, table: str) -> list[str]:
         if self.name == "sqlite":
-            rows = self.query("SELECT name, type, \"notnull\" FROM pragma_table_info(?)", (table,))
+            rows = self.query('SELECT name, type, "notnull" FROM pragma_table_info(?)', (table,))
         else:
             rows = self.query(
                 "SELECT column_name::text, data_type::text, is_nullable = 'NO' FROM information_schema.columns "

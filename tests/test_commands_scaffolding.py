@@ -300,3 +300,22 @@ def test_init_in_a_monorepo_service_with_its_own_pyproject_sets_up_that_service(
         status = kitgen(folder / "app", "migrate:status")
         assert "Database: database/database.sqlite" in status.stdout, status.stderr
     assert sorted(path.name for path in (root / "services").iterdir()) == ["api", "web"]
+
+
+def test_init_with_a_server_url_writes_it_without_its_password_and_makes_no_database_folder(tmp_path: Path) -> None:
+    root = tmp_path / "shop"
+    root.mkdir()
+    (root / ".git").mkdir()
+    result = subprocess.run(
+        [KITGEN, "init", "--database", "postgresql://app:hunter2@db.internal:5432/shop?sslmode=require"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={key: value for key, value in os.environ.items() if not key.startswith("KITGEN_")},
+    )
+    assert result.returncode == 0, result.stderr
+    text = (root / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'database = "postgresql://app@db.internal:5432/shop?sslmode=require"' in text
+    assert "hunter2" not in text + result.stdout + result.stderr
+    assert sorted(path.name for path in (root / "database").iterdir()) == ["migrations"]
+    assert not (root / ".gitignore").exists()
