@@ -399,3 +399,16 @@ def test_ctrl_c_inside_a_long_statement_rolls_the_migration_back_and_ends_its_se
     assert tables(url) == ["kitgen_migrations", "users"]
     time.sleep(1.5)
     assert query(url, "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'kitgen%'") == [(0,)]
+
+
+def test_resolve_records_an_applied_migration_and_what_it_created_from_a_scratch_replay(pg: Project) -> None:
+    url = pg.url  # type: ignore[attr-defined]
+    pg.create_table("2026_01_01_000001_create_users_table", "users", "id bigint PRIMARY KEY")
+    query(url, "CREATE TABLE users (id bigint PRIMARY KEY)")  # made by hand, before kitgen
+    result = pg.run("migrate:resolve", "2026_01_01_000001_create_users_table", "--applied")
+    assert result.returncode == 0, result.stderr
+    assert query(url, "SELECT name, created FROM kitgen_migrations") == [
+        ("2026_01_01_000001_create_users_table", '["users"]')
+    ]
+    assert query(url, "SELECT datname FROM pg_database WHERE datname LIKE 'kitgen_scratch_%'") == []
+    assert pg.run("migrate").stdout.strip() == "Nothing to migrate."
