@@ -26,10 +26,11 @@ import sqlite3
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import engines
 import pytest
 from conftest import KITGEN, Project
 
@@ -86,11 +87,14 @@ class Step:
     def work(self) -> int:
         return WORK * (WORK + 1) // 2  # sum(1..WORK), what the marker insert records
 
-    def statements(self) -> list[str]:
-        """The up statements, as the .sql file holds them (the .py file runs the same ones)."""
+    def statements(self, key: str = "id INTEGER PRIMARY KEY") -> list[str]:
+        """The up statements, as the .sql file holds them (the .py file runs the same ones).
+
+        ``key`` is the log table's key column, which the database fills in (``engine.key``).
+        """
         out = []
         if self.index == 1:
-            out.append("CREATE TABLE log (id INTEGER PRIMARY KEY, migration TEXT NOT NULL, work INTEGER NOT NULL)")
+            out.append(f"CREATE TABLE log ({key}, migration TEXT NOT NULL, work INTEGER NOT NULL)")
         out.append(f"CREATE TABLE {self.table} (id INTEGER PRIMARY KEY, label TEXT NOT NULL, weight REAL)")
         values = ", ".join(f"({row}, '{label}', {weight!r})" for row, label, weight in self.rows)
         out.append(f"INSERT INTO {self.table} (id, label, weight) VALUES {values}")
@@ -104,19 +108,20 @@ class Step:
     def marker_insert(self) -> str:
         return (
             f"INSERT INTO log (migration, work) SELECT '{self.name}', sum(x) FROM "
-            f"(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {WORK}) SELECT x FROM c)"
+            f"(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {WORK}) SELECT x FROM c) AS w"
         )
 
-    def text(self) -> str:
+    def text(self, key: str = "id INTEGER PRIMARY KEY", placeholder: str = "?") -> str:
         if not self.python:
-            body = ";\n".join(self.statements())
+            body = ";\n".join(self.statements(key))
             return f"-- migrate:up\n{body};\n\n-- migrate:down\nDROP TABLE {self.table};\n"
         lines = [f'"""Step {self.index}."""', "", "from kitgen import Database, Migration", "", ""]
         lines += [f"class Step{self.index:02d}(Migration):", "    def up(self, db: Database) -> None:"]
-        for statement in self.statements():
+        for statement in self.statements(key):
             if statement.startswith("INSERT INTO t"):
+                marks = ", ".join([placeholder] * 3)
                 lines.append(
-                    f"        db.executemany({f'INSERT INTO {self.table} (id, label, weight) VALUES (?, ?, ?)'!r}, "
+                    f"        db.executemany({f'INSERT INTO {self.table} (id, label, weight) VALUES ({marks})'!r}, "
                     f"{self.rows!r})"
                 )
             else:
@@ -190,28 +195,29 @@ def _columns(connection: sqlite3.Connection, table: str) -> list[str]:
 
 def effects(connection: sqlite3.Connection, step: Step) -> dict[str, bool]:
     """Each change the migration makes, and whether it is there in full."""
-    tables = _tables(connection)
+
+    def query(sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        return [tuple(row) for row in connection.execute(sql.replace("%s", "?"), params).fetchall()]
+
+    return effects_seen(query, _tables(connection), lambda table: _columns(connection, table), step)
+
+
+def effects_seen(
+    query: Callable[[str, tuple[object, ...]], list[tuple[object, ...]]],
+    tables: set[str],
+    columns: Callable[[str], list[str]],
+    step: Step,
+) -> dict[str, bool]:
+    """``effects`` through any engine: ``query`` takes ``%s`` placeholders."""
     found: dict[str, bool] = {f"table {step.table}": step.table in tables}
-    rows = (
-        connection.execute(f"SELECT id, label, weight FROM {step.table} ORDER BY id").fetchall()
-        if step.table in tables
-        else []
-    )
+    rows = query(f"SELECT id, label, weight FROM {step.table} ORDER BY id", ()) if step.table in tables else []
     found[f"rows of {step.table}"] = rows == step.rows
     if step.altered:
-        has_column = step.altered in tables and step.column in _columns(connection, step.altered)
+        has_column = step.altered in tables and step.column in columns(step.altered)
         found[f"column {step.altered}.{step.column}"] = has_column
-        values = (
-            connection.execute(f"SELECT id, {step.column} FROM {step.altered} ORDER BY id").fetchall()
-            if has_column
-            else []
-        )
+        values = query(f"SELECT id, {step.column} FROM {step.altered} ORDER BY id", ()) if has_column else []
         found[f"values of {step.altered}.{step.column}"] = values == [(row, row * step.index) for row in (1, 2, 3)]
-    markers = (
-        connection.execute("SELECT work FROM log WHERE migration = ?", (step.name,)).fetchall()
-        if "log" in tables
-        else []
-    )
+    markers = query("SELECT work FROM log WHERE migration = %s", (step.name,)) if "log" in tables else []
     assert len(markers) <= 1, f"{step.name} ran {len(markers)} times: {len(markers)} marker rows in log"
     found["marker row in log"] = markers == [(step.work,)]
     return found
@@ -638,3 +644,61 @@ def lock_holder(lock: Path, processes: list[subprocess.Popen[str]], running: lis
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return next((index for index in running if processes[index].pid == pid), None)
+
+
+# --- PostgreSQL: the same migrations, killed at random moments --------------------------------------
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_on_postgresql_never_half_applies(project: Project, pg_url: str) -> None:
+    """Every recorded migration is there in full and no other one is there at all, whenever kitgen dies;
+    the killed session's lock and transaction go with it, so the next run goes on."""
+    engine = engines.Engine("postgresql", pg_url)
+    engines.configure(project.root, engine)
+    (project.root / "pyproject.toml").write_text(
+        (project.root / "pyproject.toml").read_text() + "generate = false\n", encoding="utf-8"
+    )
+    for step in STEPS:
+        (project.migrations / step.filename).write_text(step.text(engine.key, "%s"), encoding="utf-8")
+    rng = random.Random(SEED)
+    kills, completed, seen = 0, 0, Counter[str]()
+    while kills < max(12, KILL_RUNS // 5):
+        process = start(project.root)
+        time.sleep(rng.uniform(0.2, 2.5))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        result = finish(process)
+        now = pg_recorded(engine)
+        if result.returncode == 0:
+            assert now == NAMES
+            completed += 1
+            engine.query("DROP SCHEMA public CASCADE; CREATE SCHEMA public")  # start again from empty
+            continue
+        seen["none" if not now else "all" if len(now) == COUNT else "some"] += 1
+    assert_succeeded(finish(start(project.root)))
+    assert pg_recorded(engine) == NAMES
+    assert engine.query("SELECT migration, count(*) FROM log GROUP BY migration ORDER BY migration") == [
+        (name, 1) for name in NAMES
+    ]
+    print(f"PostgreSQL: {kills} kills, {completed} runs completed, states after a kill: {dict(seen)}")
+    assert seen["some"] >= 1, seen  # kills landed between migrations, not only before or after them
+
+
+def pg_recorded(engine: engines.Engine) -> list[str]:
+    """The recorded migrations, each checked to be there in full, and every other one not at all."""
+    tables = set(engine.tables())
+    recorded = [name for name, _ in engine.applied()]
+    assert len(set(recorded)) == len(recorded), recorded
+    assert recorded == NAMES[: len(recorded)], recorded
+
+    def columns(table: str) -> list[str]:
+        rows = engine.query("SELECT column_name::text FROM information_schema.columns WHERE table_name = %s", (table,))
+        return [str(row[0]) for row in rows]
+
+    for step in STEPS:
+        found = effects_seen(engine.query, tables, columns, step)
+        applied = step.name in recorded
+        wrong = [what for what, present in found.items() if present != applied]
+        assert not wrong, f"{step.name} is {'recorded' if applied else 'not recorded'} but not these: {wrong}"
+    return recorded
