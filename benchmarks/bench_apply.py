@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench_generate import clear_entities
 from bench_noop_migrate import alembic_available, build_alembic_project
-from harness import KITGEN, Timing, new_project, print_table, time_command
+from harness import KITGEN, Command, Timing, new_project, print_table, time_in_turns
 
 COUNT = 500
 
@@ -81,28 +81,23 @@ def main(runs: int = 5) -> None:
         alembic_root = Path(folder) / "alembic"
         build_kitgen_project(kitgen_root)
         build_alembic_project(alembic_root, COUNT, upgrade=False)
-        commands = {
-            "kitgen": (f"kitgen migrate, {COUNT}, incl. entity generation", [KITGEN, "migrate"], kitgen_root),
-            "alembic": (
-                f"alembic upgrade head, {COUNT} (no entities)",
-                [sys.executable, "-m", "alembic", "upgrade", "head"],
-                alembic_root,
-            ),
-        }
-        resets = {"kitgen": reset_kitgen, "alembic": reset_alembic}
-        samples: dict[str, list[float]] = {name: [] for name in commands}
-        for round_ in range(runs):  # alternate the tools, so that both see the same machine
-            for name, (label, argv, root) in commands.items():
-                timing = time_command(
-                    label,
-                    argv,
-                    cwd=root,
-                    runs=1,
-                    warmup=1 if round_ == 0 else 0,
-                    prepare=lambda reset=resets[name], root=root: reset(root),
-                )
-                samples[name] += timing.samples
-        kitgen, alembic = (Timing(commands[name][0], samples[name]) for name in ("kitgen", "alembic"))
+        kitgen, alembic = time_in_turns(
+            [
+                Command(
+                    f"kitgen migrate, {COUNT}, incl. entity generation",
+                    [KITGEN, "migrate"],
+                    kitgen_root,
+                    prepare=lambda: reset_kitgen(kitgen_root),
+                ),
+                Command(
+                    f"alembic upgrade head, {COUNT} (no entities)",
+                    [sys.executable, "-m", "alembic", "upgrade", "head"],
+                    alembic_root,
+                    prepare=lambda: reset_alembic(alembic_root),
+                ),
+            ],
+            runs=runs,
+        )
         reset_kitgen(kitgen_root)  # checks the last runs
         reset_alembic(alembic_root)
         rows: list[tuple[Timing, Timing | None, str]] = [(alembic, None, ""), (kitgen, alembic, "≤ alembic")]

@@ -10,6 +10,7 @@ import compileall
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from harness import KITGEN, Timing, new_project, print_table, time_command
@@ -38,11 +39,15 @@ def build_kitgen_project(root: Path) -> None:
     subprocess.run([KITGEN, "migrate"], cwd=root, check=True, capture_output=True)
 
 
-def alembic_skeleton(root: Path) -> Path:
-    """An alembic project on ``bench.sqlite`` without revisions; returns its versions folder."""
+def sqlite_table(index: int) -> str:
+    return f"CREATE TABLE t{index} (id INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+
+
+def alembic_skeleton(root: Path, url: str = "sqlite:///bench.sqlite") -> Path:
+    """An alembic project on ``url`` (SQLAlchemy's form) without revisions; returns its versions folder."""
     versions = root / "versions"
     versions.mkdir(parents=True)
-    (root / "alembic.ini").write_text("[alembic]\nscript_location = .\nsqlalchemy.url = sqlite:///bench.sqlite\n")
+    (root / "alembic.ini").write_text(f"[alembic]\nscript_location = .\nsqlalchemy.url = {url}\n")
     (root / "env.py").write_text(
         "from alembic import context\nfrom sqlalchemy import engine_from_config, pool\n\n"
         "config = context.config\n"
@@ -57,12 +62,19 @@ def alembic_skeleton(root: Path) -> Path:
     return versions
 
 
-def build_alembic_project(root: Path, count: int = COUNT, *, upgrade: bool = True) -> None:
-    """A linear chain of ``count`` revisions, one table each; upgraded to head when asked.
+def build_alembic_project(
+    root: Path,
+    count: int = COUNT,
+    *,
+    upgrade: bool = True,
+    url: str = "sqlite:///bench.sqlite",
+    create_table: Callable[[int], str] = sqlite_table,
+) -> None:
+    """A linear chain of ``count`` revisions, table ``t<index>`` each; upgraded to head when asked.
 
     The project is byte-compiled, as alembic's own first run leaves it without PYTHONDONTWRITEBYTECODE.
     """
-    versions = alembic_skeleton(root)
+    versions = alembic_skeleton(root, url)
     previous = None
     for index in range(count):
         revision = f"r{index:04d}"
@@ -70,7 +82,7 @@ def build_alembic_project(root: Path, count: int = COUNT, *, upgrade: bool = Tru
             "from alembic import op\n\n"
             f"revision = {revision!r}\ndown_revision = {previous!r}\nbranch_labels = None\ndepends_on = None\n\n\n"
             "def upgrade() -> None:\n"
-            f'    op.execute("CREATE TABLE t{index} (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")\n\n\n'
+            f"    op.execute({create_table(index)!r})\n\n\n"
             "def downgrade() -> None:\n"
             f'    op.execute("DROP TABLE t{index}")\n'
         )

@@ -73,6 +73,38 @@ def time_command(
     return Timing(label, samples)
 
 
+@dataclass(frozen=True)
+class Command:
+    """One command to time: what ``time_command`` takes, as a value."""
+
+    label: str
+    argv: Sequence[str]
+    cwd: Path
+    prepare: Callable[[], None] | None = None
+    env: dict[str, str] | None = None
+
+
+def time_in_turns(commands: Sequence[Command], *, runs: int, warmup: int = 1) -> list[Timing]:
+    """Run every command once per round, ``runs`` rounds, so that a change in the machine's load hits all alike.
+
+    The first round is preceded by ``warmup`` unmeasured runs of each command; returns one Timing per command.
+    """
+    samples: list[list[float]] = [[] for _ in commands]
+    for round_ in range(runs):
+        for command, taken in zip(commands, samples, strict=True):
+            timing = time_command(
+                command.label,
+                command.argv,
+                cwd=command.cwd,
+                runs=1,
+                warmup=warmup if round_ == 0 else 0,
+                prepare=command.prepare,
+                env=command.env,
+            )
+            taken += timing.samples
+    return [Timing(command.label, taken) for command, taken in zip(commands, samples, strict=True)]
+
+
 def print_table(title: str, rows: Sequence[tuple[Timing, Timing | None, str]]) -> None:
     """One row per measurement: median, min, max, ratio to its reference, and the goal."""
     print(f"\n{title}")

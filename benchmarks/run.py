@@ -14,6 +14,7 @@ import bench_apply
 import bench_foreign_keys
 import bench_generate
 import bench_noop_migrate
+import bench_postgres
 import bench_watch
 from harness import compile_kitgen
 
@@ -30,6 +31,7 @@ def main() -> None:
     bench_foreign_keys.main()
     bench_generate.main()
     bench_watch.main()
+    bench_postgres.main()
 
 
 if __name__ == "__main__":
