@@ -8,11 +8,12 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import KITGEN, assert_one_error
+from conftest import KITGEN, Project, assert_one_error
 
 from kitgen import commands
 from kitgen.commands.scaffolding import _replace_atomically
 from kitgen.config import load_config
+from kitgen.driver.dialect import POSTGRESQL
 from kitgen.errors import ConfigError, UsageError
 
 DEFAULT_TABLE = (
@@ -300,3 +301,16 @@ def test_init_in_a_monorepo_service_with_its_own_pyproject_sets_up_that_service(
         status = kitgen(folder / "app", "migrate:status")
         assert "Database: database/database.sqlite" in status.stdout, status.stderr
     assert sorted(path.name for path in (root / "services").iterdir()) == ["api", "web"]
+
+
+# --- make:migration ------------------------------------------------------------------------------------
+
+
+def test_make_migration_writes_the_sql_of_the_dialect_it_is_given(project: Project) -> None:
+    sqlite_sql = commands.make_migration(project.config(), "create_order_table", sql=True).read_text()
+    postgres_sql = commands.make_migration(project.config(), "create_user_table", sql=True, dialect=POSTGRESQL)
+    postgres_python = commands.make_migration(project.config(), "drop_group_from_order", dialect=POSTGRESQL)
+
+    assert 'CREATE TABLE "order" (\n    id INTEGER PRIMARY KEY,' in sqlite_sql
+    assert 'CREATE TABLE "user" (\n    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,' in postgres_sql.read_text()
+    assert 'db.execute(\'ALTER TABLE "order" DROP COLUMN "group"\')' in postgres_python.read_text()
