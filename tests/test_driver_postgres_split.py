@@ -100,7 +100,11 @@ def test_pg_dump_restrict_lines_are_skipped_and_other_meta_commands_refused() ->
     with pytest.raises(StatementError, match=r"\\connect is a psql meta-command, not SQL") as refused:
         split_statements("SELECT 1;\n\n\\connect other\nSELECT 2;", first_line=7)
     assert (refused.value.line, refused.value.statement) == (9, "\\connect other")
-    assert refused.value.hint is not None and "remove the line" in refused.value.hint
+    assert refused.value.hint is not None and "remove it" in refused.value.hint
+    with pytest.raises(StatementError, match=r"ends the rows of a COPY … FROM stdin") as refused:
+        split_statements("COPY t (a) FROM stdin;\n1\n2\n\\.\n")
+    assert refused.value.line == 4
+    assert refused.value.hint == "write the rows as INSERT statements (pg_dump --inserts or --column-inserts)"
     assert texts("SELECT '\\connect'; -- \\connect\nSELECT $$\n\\i x$$") == [
         "SELECT '\\connect';",
         "-- \\connect\nSELECT $$\n\\i x$$",

@@ -18,7 +18,8 @@ psql meta-commands: a backslash outside quotes and comments starts one, running 
 line. ``\\restrict`` and ``\\unrestrict`` (written by pg_dump since 17.6, 16.10, 15.14…, to guard a
 restore through psql) mean nothing here and are skipped; any other (``\\connect``, ``\\i``, ``\\set``…)
 is refused with a ``StatementError`` naming its line, before any statement runs: kitgen runs SQL,
-not psql scripts.
+not psql scripts (``\\.``, which ends the rows of a ``COPY … FROM stdin`` in a data dump, says to dump
+INSERT statements instead).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ TOKEN = re.compile(
 )  # anything else (operators, commas, parameters' $…) is code that needs no attention: search() skips it
 CODE = re.compile(rf"[^{WHITESPACE}]")
 COMMENT_EDGE = re.compile(r"/\*|\*/")
-META_NAME = re.compile(r"\\([A-Za-z]*)")
+META_NAME = re.compile(r"\\([A-Za-z]+|.?)")
 
 
 @dataclass(frozen=True)
@@ -105,12 +106,20 @@ def _meta_command_name(text: str) -> str:
 
 
 def _refused_meta_command(text: str, line: int) -> StatementError:
+    name = _meta_command_name(text)
+    if name == ".":  # the end of the rows of a COPY … FROM stdin, as pg_dump writes data
+        return StatementError(
+            text,
+            "\\. ends the rows of a COPY … FROM stdin, which a migration cannot send",
+            line,
+            hint="write the rows as INSERT statements (pg_dump --inserts or --column-inserts)",
+        )
     return StatementError(
         text,
-        f"\\{_meta_command_name(text)} is a psql meta-command, not SQL",
+        f"\\{name} is a psql meta-command, not SQL",
         line,
-        hint="remove the line: kitgen sends each SQL statement to the server itself "
-        "(of psql's commands, only pg_dump's \\restrict and \\unrestrict lines are skipped)",
+        hint="remove it: kitgen sends SQL statements to the server itself, without psql "
+        "(only pg_dump's \\restrict and \\unrestrict lines are skipped)",
     )
 
 
