@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -222,3 +224,13 @@ def test_each_refused_statement_ends_the_transaction_or_is_only_warned_about(pg_
 def test_savepoints_keep_the_transaction(pg_url: str, statement: str) -> None:
     before, after, notices = _transaction_after(pg_url, statement)
     assert (after, notices) == (before, [])
+
+
+def test_the_modules_import_without_psycopg() -> None:
+    """The driver imports them before it can say that psycopg is missing and how to install it."""
+    code = (
+        "import sys; sys.modules['psycopg'] = None; "
+        "import kitgen.driver.postgres_errors, kitgen.driver.postgres_split, kitgen.driver.dialect"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr

@@ -9,18 +9,21 @@ transaction: PostgreSQL would commit it early, or only warn.
 
 from __future__ import annotations
 
-import psycopg
-from psycopg import errors
+from typing import TYPE_CHECKING
 
 from kitgen.driver.base import TRANSACTION_CONTROL_MESSAGE, StatementError
 from kitgen.driver.postgres_split import Scanner, first_code_offset, first_words
 
-HINTS: dict[type[psycopg.Error], str] = {
-    errors.UnsafeNewEnumValueUsage: (  # 55P04: ALTER TYPE … ADD VALUE, then the value used before COMMIT
+if TYPE_CHECKING:  # imported by the driver, which says how to install psycopg when it is missing
+    import psycopg
+
+ACTIVE_SQL_TRANSACTION = "25001"  # psycopg.errors.ActiveSqlTransaction: CONCURRENTLY, VACUUM, CREATE DATABASE…
+HINTS = {  # SQLSTATE → what to do
+    "55P04": (  # psycopg.errors.UnsafeNewEnumValueUsage: ALTER TYPE … ADD VALUE, then the value used before COMMIT
         "add the value in one migration and use it in the next: PostgreSQL cannot use a new enum value "
         "before the transaction that added it commits"
     ),
-    errors.InFailedSqlTransaction: (  # 25P02: a statement failed earlier and the migration went on
+    "25P02": (  # psycopg.errors.InFailedSqlTransaction: a statement failed earlier and the migration went on
         "a statement before it failed (an exception caught in the migration?), and a failed statement aborts "
         "the whole transaction in PostgreSQL: let the error stop the migration, or run the statement that may "
         "fail after a SAVEPOINT and ROLLBACK TO it"
@@ -47,7 +50,7 @@ def statement_error(statement: str, exc: psycopg.Error, line: int | None) -> Sta
         statement,
         message,
         line,
-        needs_autocommit=isinstance(exc, errors.ActiveSqlTransaction),  # 25001: CONCURRENTLY, VACUUM…
+        needs_autocommit=exc.sqlstate == ACTIVE_SQL_TRANSACTION,
         hint=_hint(exc),
         detail=_sentence(exc.diag.message_detail),
     )
@@ -72,10 +75,7 @@ def _line_within(statement: str, position: str | None) -> int:
 
 
 def _hint(exc: psycopg.Error) -> str | None:
-    for kind, hint in HINTS.items():
-        if isinstance(exc, kind):
-            return hint
-    return _sentence(exc.diag.message_hint)
+    return HINTS.get(exc.sqlstate or "") or _sentence(exc.diag.message_hint)
 
 
 def _sentence(text: str | None) -> str | None:
