@@ -8,11 +8,12 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import KITGEN, assert_one_error
+from conftest import KITGEN, Project, assert_one_error
 
 from kitgen import commands
 from kitgen.commands.scaffolding import _replace_atomically
 from kitgen.config import load_config
+from kitgen.driver.dialect import POSTGRESQL
 from kitgen.errors import ConfigError, UsageError
 
 DEFAULT_TABLE = (
@@ -319,3 +320,25 @@ def test_init_with_a_server_url_writes_it_without_its_password_and_makes_no_data
     assert "hunter2" not in text + result.stdout + result.stderr
     assert sorted(path.name for path in (root / "database").iterdir()) == ["migrations"]
     assert not (root / ".gitignore").exists()
+
+
+# --- make:migration ------------------------------------------------------------------------------------
+
+
+def test_make_migration_writes_the_sql_of_the_dialect_it_is_given(project: Project) -> None:
+    sqlite_sql = commands.make_migration(project.config(), "create_order_table", sql=True).read_text()
+    postgres_sql = commands.make_migration(project.config(), "create_user_table", sql=True, dialect=POSTGRESQL)
+    postgres_python = commands.make_migration(project.config(), "drop_group_from_order", dialect=POSTGRESQL)
+
+    assert 'CREATE TABLE "order" (\n    id INTEGER PRIMARY KEY,' in sqlite_sql
+    assert 'CREATE TABLE "user" (\n    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,' in postgres_sql.read_text()
+    assert 'db.execute(\'ALTER TABLE "order" DROP COLUMN "group"\')' in postgres_python.read_text()
+
+
+def test_make_migration_writes_the_configured_engines_ddl(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.kitgen]\ndatabase = "postgresql://app@db/shop"\n', encoding="utf-8")
+    (tmp_path / "database" / "migrations").mkdir(parents=True)
+    config = load_config(cwd=tmp_path, environ={})
+    path = commands.make_migration(config, "create_orders_table", sql=True)
+    text = path.read_text(encoding="utf-8")
+    assert "GENERATED ALWAYS AS IDENTITY" in text and "INTEGER PRIMARY KEY" not in text

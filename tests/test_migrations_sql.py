@@ -133,6 +133,13 @@ def test_vacuum_with_transaction_false_runs(project: Project) -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_vacuum_after_a_begin_in_a_migration_outside_a_transaction_says_to_commit_first(project: Project) -> None:
+    project.write("2026_01_01_000001_v.sql", "-- migrate:up transaction:false\nBEGIN;\nVACUUM;\n")
+    result = project.run("migrate")
+    assert_one_error(result, "cannot VACUUM from within a transaction", "a BEGIN earlier in it opened one")
+    assert "transaction:false' to run it" not in result.stderr
+
+
 def test_sql_migration_with_bom_and_crlf_runs(project: Project) -> None:
     text = "\ufeff-- migrate:up\r\nCREATE TABLE t (\r\n  id INTEGER PRIMARY KEY\r\n);\r\n\r\n-- migrate:down\r\nDROP TABLE t;\r\n"
     (project.migrations / "2026_01_01_000001_t.sql").write_bytes(text.encode("utf-8"))

@@ -10,9 +10,12 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from kitgen.driver.base import StatementError
+from kitgen.driver.dialect import POSTGRESQL
+from kitgen.driver.postgres_split import split_statements
 from kitgen.driver.sqlite import SQLiteHandle
 from kitgen.errors import UsageError
 from kitgen.migrations.python import load_python
@@ -189,6 +192,7 @@ TEMPLATE_LABELS = [
 def test_python_templates_pass_ruff_and_mypy_strict(tmp_path: Path) -> None:
     for label in TEMPLATE_LABELS:
         (tmp_path / f"m_{label}.py").write_text(render_python(label, "User"), encoding="utf-8")
+        (tmp_path / f"m_pg_{label}.py").write_text(render_python(label, "User", POSTGRESQL), encoding="utf-8")
     tools = Path(sys.executable).parent
     root = Path(__file__).resolve().parent.parent
     checks = [
@@ -200,3 +204,85 @@ def test_python_templates_pass_ruff_and_mypy_strict(tmp_path: Path) -> None:
         environ = {**os.environ, "MYPYPATH": str(root)}  # kitgen from its sources: the typed API
         result = subprocess.run(command, cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, (command, result.stdout, result.stderr)
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------------------
+
+EXPECTED_CREATE_POSTGRESQL = """-- migrate:up
+CREATE TABLE "user" (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- migrate:down
+DROP TABLE "user";
+"""
+
+EXPECTED_DROP_POSTGRESQL = '''"""Drop the "group" column from the "order" table."""
+
+from kitgen import Database, Migration
+
+
+class DropGroupFromOrder(Migration):
+    def up(self, db: Database) -> None:
+        db.execute('ALTER TABLE "order" DROP COLUMN "group"')
+
+    def down(self, db: Database) -> None:
+        db.execute('ALTER TABLE "order" ADD COLUMN "group" text')
+'''
+
+
+def test_postgresql_templates_are_exact() -> None:
+    assert render_sql("create_user_table", None, POSTGRESQL) == EXPECTED_CREATE_POSTGRESQL
+    assert render_python("drop_group_from_order", None, POSTGRESQL) == EXPECTED_DROP_POSTGRESQL  # no alter_table()
+    assert "db.alter_table" not in render_python("add_bio_to_users", None, POSTGRESQL)
+
+
+class PostgresHandle:
+    """Enough of kitgen's ``db`` for the templates, on a real connection."""
+
+    def __init__(self, connection: psycopg.Connection[tuple[object, ...]]) -> None:
+        self.connection = connection
+
+    def execute(self, sql: str, params: object = ()) -> object:
+        return self.connection.execute(sql)
+
+    def executescript(self, script: str, first_line: int | None = None) -> None:
+        for _, statement in split_statements(script, first_line or 1):
+            self.connection.execute(statement)
+
+
+@pytest.mark.parametrize(
+    ("label", "before"),
+    [
+        ("create_users_table", ""),
+        ("create_user_table", ""),
+        ("create_order_table", ""),
+        ("add_bio_to_users", "CREATE TABLE users (id int)"),
+        ("add_group_to_order_table", 'CREATE TABLE "order" (id int)'),
+        ("drop_user_from_order", 'CREATE TABLE "order" (id int, "user" text UNIQUE)'),
+        ("drop_bio_from_users_table", "CREATE TABLE users (id int PRIMARY KEY, bio text)"),
+        ("seed_roles", ""),
+    ],
+)
+def test_postgresql_templates_run_up_and_down_on_the_server(
+    pg_url: str, tmp_path: Path, label: str, before: str
+) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as connection:
+        if before:
+            connection.execute(before)
+        db = PostgresHandle(connection)
+        for migration in (
+            load_python(label, render_python(label, "User", POSTGRESQL), tmp_path / "m.py"),
+            load_sql(label, render_sql(label, "User", POSTGRESQL), tmp_path / "m.sql"),
+        ):
+            with connection.transaction():
+                migration.up(db)
+            if label.startswith("create_"):
+                connection.execute(f"INSERT INTO {POSTGRESQL.quote_name(label[7:-6])} DEFAULT VALUES")
+            if migration.down is not None:
+                with connection.transaction():
+                    migration.down(db)
+        tables = connection.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+        assert tables == ([] if not before else [(before.split()[2].strip('"'),)])

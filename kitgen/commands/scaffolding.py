@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kitgen.config import PYPROJECT, Config, declares_kitgen, parse_pyproject, read_pyproject_bytes
-from kitgen.driver.url import ServerUrl
+from kitgen.driver.dialect import Dialect, dialect_for
+from kitgen.driver.url import ServerUrl, engine_of
 from kitgen.errors import ConfigError, MigrationFileError, ModelNameTaken, UsageError
 
 PYPROJECT_CREATED = f"{PYPROJECT} ([tool.kitgen])"
@@ -214,11 +215,19 @@ def _ensure_ignored(config: Config) -> bool:
 
 
 def make_migration(
-    config: Config, name: str, *, model: str | None = None, sql: bool = False, now: datetime | None = None
+    config: Config,
+    name: str,
+    *,
+    model: str | None = None,
+    sql: bool = False,
+    now: datetime | None = None,
+    dialect: Dialect | None = None,
 ) -> Path:
-    """Create a migration file named after ``name`` with a unique, ordered timestamp prefix."""
+    """Create a migration file named after ``name`` with a unique, ordered timestamp prefix, its SQL
+    written for the ``dialect`` of the configured database."""
     from kitgen.migrations import templates
 
+    dialect = dialect or dialect_for(engine_of(config.database))
     templates.validate_label(name)
     templates.validate_model(model)
     if model is not None:
@@ -226,7 +235,7 @@ def make_migration(
     folder = config.migrations
     if not folder.is_dir():
         raise MigrationFileError(f"the migrations folder {folder} does not exist", "run kitgen init first")
-    text = templates.render_sql(name, model) if sql else templates.render_python(name, model)
+    text = templates.render_sql(name, model, dialect) if sql else templates.render_python(name, model, dialect)
     moment = (now or datetime.now(UTC)).replace(tzinfo=None)
     try:
         return templates.create_migration_file(folder, name, ".sql" if sql else ".py", text, moment)

@@ -10,6 +10,9 @@ from typing import Protocol
 from kitgen.migrations.base import Database
 
 TRACKING_TABLE = "kitgen_migrations"
+TRANSACTION_CONTROL_MESSAGE = (  # a user's BEGIN, COMMIT… inside the transaction kitgen runs a migration in
+    "{keyword} is not allowed in a migration that runs in a transaction: kitgen begins and commits it"
+)
 
 
 @dataclass(frozen=True)
@@ -33,17 +36,28 @@ class StatementError(Exception):
     """A statement failed; carries the statement and, when known, its line.
 
     ``needs_autocommit`` marks statements that cannot run inside a transaction (VACUUM,
-    BEGIN/COMMIT…): the fix is to run the migration outside one.
+    BEGIN/COMMIT…): the fix is to run the migration outside one. ``detail`` says more about what
+    happened (the server's DETAIL); ``hint`` says what to do when the engine knows better than
+    "fix the migration" (the server's HINT, or kitgen's own advice).
     """
 
     def __init__(
-        self, statement: str, message: str, line: int | None = None, *, needs_autocommit: bool = False
+        self,
+        statement: str,
+        message: str,
+        line: int | None = None,
+        *,
+        needs_autocommit: bool = False,
+        hint: str | None = None,
+        detail: str | None = None,
     ) -> None:
         super().__init__(message)
         self.statement = statement
         self.message = message
         self.line = line
         self.needs_autocommit = needs_autocommit
+        self.hint = hint
+        self.detail = detail
 
 
 class Driver(Protocol):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from kitgen.driver.base import TRACKING_TABLE, AppliedMigration, RawSchema, StatementError
+from kitgen.driver.base import TRACKING_TABLE, TRANSACTION_CONTROL_MESSAGE, AppliedMigration, RawSchema, StatementError
 from kitgen.driver.filelock import exclusive_lock
 from kitgen.errors import DatabaseError, ForeignKeyViolation, LockTimeout
 from kitgen.migrations.base import Database, Params, TableAlteration
@@ -97,9 +97,6 @@ DATABASE_LEVEL_ERRORS = frozenset(
     | {"SQLITE_NOTADB"}
 )
 TRANSACTION_CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|END|ROLLBACK)\b(?!\s+TO\b)", re.IGNORECASE)
-TRANSACTION_CONTROL_MESSAGE = (
-    "{keyword} is not allowed in a migration that runs in a transaction: kitgen begins and commits it"
-)
 SQLITE_PRAGMA = 19  # authorizer action code of PRAGMA (first: its name, second: the value set, if any)
 OUTSIDE_ONLY_PRAGMAS = frozenset({"foreign_keys", "journal_mode"})  # setting them in a transaction does nothing
 SETTING_PRAGMA = re.compile(r"^\s*PRAGMA\s+(?:\w+\.)?(\w+)\s*(=|\()", re.IGNORECASE)

@@ -450,7 +450,8 @@ def _failure(
 
 def _what(exc: Exception) -> str:
     if isinstance(exc, StatementError):
-        return f"{exc.message} in: {_excerpt(exc.statement)}"
+        detail = f" ({exc.detail})" if exc.detail else ""
+        return f"{exc.message}{detail} in: {_excerpt(exc.statement)}"
     if isinstance(exc, KitgenError):
         return exc.what
     return f"{type(exc).__name__}: {exc}"
@@ -477,10 +478,19 @@ def _fix(migration: LoadedMigration, step: str, exc: Exception) -> str:
             f"without running it: kitgen migrate:resolve {migration.name} --applied"
         )
     if isinstance(exc, StatementError) and exc.needs_autocommit:
-        if migration.format == "py":
-            return "set transaction = False on the migration's class to run it outside a transaction"
-        return f"mark the section '-- migrate:{step} transaction:false' to run it outside a transaction"
+        return _run_outside_transaction(migration, step)
+    if isinstance(exc, StatementError) and exc.hint:
+        return exc.hint
     return "fix the migration and run the command again"
+
+
+def _run_outside_transaction(migration: LoadedMigration, step: str) -> str:
+    """What to do about a statement that cannot run inside a transaction."""
+    if not _transactional(migration, step):
+        return "the migration runs outside a transaction, but a BEGIN earlier in it opened one: COMMIT before it"
+    if migration.format == "py":
+        return "set transaction = False on the migration's class to run it outside a transaction"
+    return f"mark the section '-- migrate:{step} transaction:false' to run it outside a transaction"
 
 
 def _excerpt(statement: str, limit: int = 120) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from kitgen.driver.dialect import SQLITE, Dialect
 from kitgen.errors import MigrationFileError, UsageError
 from kitgen.migrations.files import NAME
 
@@ -20,7 +21,6 @@ CREATE = re.compile(r"^create_(?P<table>[a-z0-9_]+?)_table$")
 ADD = re.compile(r"^add_(?P<column>[a-z0-9_]+?)_to_(?P<table>[a-z0-9_]+?)(?:_table)?$")
 DROP = re.compile(r"^drop_(?P<column>[a-z0-9_]+?)_from_(?P<table>[a-z0-9_]+?)(?:_table)?$")
 PREFIX_FORMAT = "%Y_%m_%d_%H%M%S"
-TIMESTAMPS = "created_at INTEGER NOT NULL,\n    updated_at INTEGER NOT NULL"
 
 
 @dataclass(frozen=True)
@@ -28,9 +28,9 @@ class Change:
     """The SQL a new migration starts with, guessed from its name.
 
     ``python_up``/``python_down`` are Python statements the Python template uses instead of
-    ``db.execute(up)``/``db.execute(down)``: dropping a column goes through ``db.alter_table()``,
-    where SQLite's own DROP COLUMN fails on UNIQUE and PRIMARY KEY columns.
-    SQL migrations keep the plain SQL.
+    ``db.execute(up)``/``db.execute(down)``: where the dialect rebuilds tables to drop a column
+    (SQLite, whose own DROP COLUMN fails on UNIQUE and PRIMARY KEY columns), dropping one goes
+    through ``db.alter_table()``. SQL migrations keep the plain SQL.
     """
 
     up: str
@@ -53,49 +53,44 @@ def validate_model(model: str | None) -> None:
         raise UsageError(f"invalid model class name {model!r}", "use a PascalCase Python identifier, e.g. User")
 
 
-def sql_name(name: str) -> str:
-    """The name as SQLite needs it written: quoted when it is a keyword (``order`` → ``"order"``)."""
-    import sqlite3
-
-    try:
-        sqlite3.connect(":memory:").execute(f"CREATE TABLE {name} ({name} INTEGER)")
-    except sqlite3.Error:
-        return f'"{name}"'
-    return name
-
-
-def guess_change(label: str) -> Change:
+def guess_change(label: str, dialect: Dialect = SQLITE) -> Change:
     """``create_X_table`` creates X, ``add_C_to_T`` adds column C to T, ``drop_C_from_T`` drops it, else blank."""
     if match := CREATE.match(label):
-        table = sql_name(match["table"])
-        body = f"CREATE TABLE {table} (\n    id INTEGER PRIMARY KEY,\n    {TIMESTAMPS}\n)"
-        return Change(body, f"DROP TABLE {table}", f"Create the {table} table.")
+        table = dialect.quote_name(match["table"])
+        return Change(_create_table(table, dialect), f"DROP TABLE {table}", f"Create the {table} table.")
     if match := ADD.match(label):
-        column, table = sql_name(match["column"]), sql_name(match["table"])
+        column, table = dialect.quote_name(match["column"]), dialect.quote_name(match["table"])
         return Change(
-            f"ALTER TABLE {table} ADD COLUMN {column} TEXT",
+            f"ALTER TABLE {table} ADD COLUMN {column} {dialect.text_type}",
             f"ALTER TABLE {table} DROP COLUMN {column}",
             f"Add the {column} column to the {table} table.",
-            python_down=_drop_column(match["table"], match["column"]),
+            python_down=_drop_column(match["table"], match["column"], dialect),
         )
     if match := DROP.match(label):
-        column, table = sql_name(match["column"]), sql_name(match["table"])
+        column, table = dialect.quote_name(match["column"]), dialect.quote_name(match["table"])
         return Change(
             f"ALTER TABLE {table} DROP COLUMN {column}",
-            f"ALTER TABLE {table} ADD COLUMN {column} TEXT",
+            f"ALTER TABLE {table} ADD COLUMN {column} {dialect.text_type}",
             f"Drop the {column} column from the {table} table.",
-            python_up=_drop_column(match["table"], match["column"]),
+            python_up=_drop_column(match["table"], match["column"], dialect),
         )
     return Change("", "", label.replace("_", " ").capitalize() + ".")
 
 
-def _drop_column(table: str, column: str) -> str:
+def _create_table(table: str, dialect: Dialect) -> str:
+    columns = (dialect.key_column, f"created_at {dialect.timestamp}", f"updated_at {dialect.timestamp}")
+    return f"CREATE TABLE {table} (\n" + ",\n".join(f"    {column}" for column in columns) + "\n)"
+
+
+def _drop_column(table: str, column: str, dialect: Dialect) -> str:
+    """The Python that drops a column where the dialect rebuilds the table for it (else: the plain SQL)."""
+    if not dialect.rebuilds_to_drop_columns:
+        return ""
     return f'with db.alter_table("{table}") as table:\n    table.drop_column("{column}")'
 
 
-def render_python(label: str, model: str | None) -> str:
-
-    change = guess_change(label)
+def render_python(label: str, model: str | None, dialect: Dialect = SQLITE) -> str:
+    change = guess_change(label, dialect)
     lines = [
         f'"""{change.summary}"""',
         "",
@@ -132,8 +127,8 @@ def _python_method(name: str, sql: str, code: str = "") -> list[str]:
     return [header, "        db.execute(", '            """', body, '            """', "        )"]
 
 
-def render_sql(label: str, model: str | None) -> str:
-    change = guess_change(label)
+def render_sql(label: str, model: str | None, dialect: Dialect = SQLITE) -> str:
+    change = guess_change(label, dialect)
     lines = [f"-- kitgen:model {model}"] if model else []
     lines += ["-- migrate:up", change.up + ";" if change.up else "", "", "-- migrate:down"]
     lines += [change.down + ";" if change.down else ""]
