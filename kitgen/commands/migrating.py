@@ -69,7 +69,8 @@ def migrate(
         missing = [row.name for row in driver.applied_migrations() if row.name not in on_disk]
         try:
             entities = regenerate(config, driver)
-        except KitgenError as error:
+        except Exception as unexpected:
+            error = unexpected if isinstance(unexpected, KitgenError) else _unexpected(unexpected)
             error.done = tuple(item.name for item in done.ran)  # applied, and reported, before the failure
             if isinstance(error, ModelNameTaken) and error.migration in error.done:
                 error.applied()
@@ -81,8 +82,18 @@ def migrate(
                 )
             if error.done:
                 error.exit_code = ENTITIES_LEFT  # the database changed as asked: not a failed migration
-            raise
+            if error is unexpected:
+                raise
+            raise error from unexpected
         return MigrateResult(done.ran, missing, entities, done.renamed, done.new_downs)
+
+
+def _unexpected(exc: Exception) -> KitgenError:
+    """An error kitgen did not foresee while writing the entities, told as one (with what was applied)."""
+    return KitgenError(
+        f"unexpected {type(exc).__name__} while writing the entities: {exc}",
+        "rerun with --traceback and report it; kitgen generate writes them once it is fixed",
+    )
 
 
 def generate(config: Config, *, force: bool = False, on_wait: OnWait = ignore) -> GenerateResult:
