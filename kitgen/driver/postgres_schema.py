@@ -9,7 +9,9 @@ the given schemas, except the tracking table, objects that belong to extensions 
 schemas. A relation of the first schema is named as it is (``users``); one of another schema is
 named ``schema.name`` (``billing.invoices``), and so are enum types and the targets of foreign
 keys. Types print as they would with the first schema alone on the search path (``mood``,
-``billing.currency``), whatever the session's search path.
+``billing.currency``), whatever the session's search path: the snapshot sets it, and the formats
+of the constants that defaults and CHECKs print, for itself alone (``set_config(…, true)``), so
+the session's settings are as they were after it.
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 # For this transaction only: the first schema alone on the search path (how format_type and
 # pg_get_expr qualify names), and fixed formats for the constants they print.
 SETTINGS = """
-SELECT set_config('search_path', pg_catalog.quote_ident(%s), true),
-       set_config('TimeZone', 'UTC', true),
-       set_config('DateStyle', 'ISO, MDY', true),
-       set_config('IntervalStyle', 'postgres', true)
+SELECT pg_catalog.set_config('search_path', pg_catalog.quote_ident(%s), true),
+       pg_catalog.set_config('TimeZone', 'UTC', true),
+       pg_catalog.set_config('DateStyle', 'ISO, MDY', true),
+       pg_catalog.set_config('IntervalStyle', 'postgres', true),
+       pg_catalog.set_config('standard_conforming_strings', 'on', true)
 """
 RELATIONS = """
 SELECT c.oid, n.nspname, c.relname, c.relkind, pg_catalog.obj_description(c.oid, 'pg_class')
