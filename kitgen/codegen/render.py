@@ -33,7 +33,6 @@ MODULE_IMPORTS = {"datetime": "datetime", "decimal": "decimal", "ipaddress": "ip
 MODULE_PREFIX = re.compile(r"(?<![\w.])([a-z]\w*)\.")  # datetime. in datetime.date, not in _kitgen.JSON
 # Kinds whose annotation is an alias of the support module (a marked Any or datetime).
 SUPPORT_ALIASES = {"json": "_kitgen.JSON", "json_text": "_kitgen.JSONText", "timestamptz": "_kitgen.AwareDatetime"}
-DIALECTS = {"sqlite": "sqlite", "postgres": "postgres"}  # engine → the sqlglot dialect of its SQL text
 # msgspec: dict=True gives instances a __dict__, where from_row keeps what it read (not a field).
 BASES = {"pydantic": "(BaseModel)", "dataclass": "", "msgspec": "(Struct, kw_only=True, dict=True)"}
 # pydantic: what the program assigns is checked as what it constructs; what from_row read is kept
@@ -66,7 +65,7 @@ def render_entities(specs: Sequence[EntitySpec]) -> dict[str, str]:
 
 
 def render_entity(spec: EntitySpec) -> str:
-    constraints = column_constraints(spec.table, DIALECTS[spec.engine])
+    constraints = column_constraints(spec.table, spec.engine)
     fields = [
         render_field(name, column, spec.model_type, constraints.get(column.name), engine=spec.engine, enums=spec.enums)
         for name, column in spec.pairs
@@ -109,9 +108,9 @@ def render_field(
     engine: str = "sqlite",
     enums: Sequence[EnumSpec] = (),
 ) -> FieldText:
-    stated = _consistent(column, constraints or Constraints(), DIALECTS[engine])
+    stated = _consistent(column, constraints or Constraints(), engine)
     annotation = _annotation(column, model_type, stated, enums)
-    default = _default(column, DIALECTS[engine], enums)
+    default = _default(column, engine, enums)
     keywords = []
     if model_type == "pydantic":
         keywords += [f"max_length={stated.max_length}"] if stated.max_length is not None else []
