@@ -123,7 +123,7 @@ class Relation:
 
 
 @dataclass(frozen=True)
-class CatalogType:
+class TypeRow:
     """A row of pg_type, with a domain's base type as format_type() writes it."""
 
     oid: int
@@ -163,36 +163,21 @@ def read_schema(connection: psycopg.Connection[Any], schemas: Sequence[str]) -> 
 
 def _read(connection: psycopg.Connection[Any], schemas: Sequence[str]) -> RawSchema:
     connection.execute(SETTINGS, (schemas[0],))
-    rows = connection.execute(RELATIONS, {"schemas": list(schemas), "tracking": TRACKING_TABLE}).fetchall()
-    relations = sorted(
-        (
-            Relation(oid, relation_name(schema, name, schemas), *KINDS[kind], comment)
-            for oid, schema, name, kind, comment in rows
-        ),
-        key=lambda relation: relation.name,
-    )
+    relations = _relations(connection, schemas)
     by_oid = {relation.oid: relation for relation in relations}
     oids = list(by_oid)
-    types = {row[0]: CatalogType(*row) for row in connection.execute(TYPES, (oids,))}
+    types = {row[0]: TypeRow(*row) for row in connection.execute(TYPES, (oids,))}
     enums = _enum_labels(connection, types, schemas)
     keys, foreign_keys, checks = _constraints(connection, by_oid, schemas)
-    columns = tuple(
-        sorted(
-            (_column(by_oid[row[0]], row, types, keys, schemas) for row in connection.execute(COLUMNS, (oids,))),
-            key=lambda column: (column.table, column.position),
-        )
+    columns = sorted(
+        (_column(by_oid[row[0]], row, types, keys, schemas) for row in connection.execute(COLUMNS, (oids,))),
+        key=lambda column: (column.table, column.position),
     )
     used = {column.enum for column in columns if column.enum}
     return RawSchema(
         relations=tuple((relation.name, relation.kind) for relation in relations),
-        columns=columns,
-        unique_indexes=tuple(
-            (table, names)
-            for table, _, names in sorted(
-                (by_oid[oid].name, index, tuple(names))
-                for oid, names, index in connection.execute(UNIQUE_INDEXES, (oids,))
-            )
-        ),
+        columns=tuple(columns),
+        unique_indexes=_unique_indexes(connection, by_oid),
         foreign_keys=foreign_keys,
         engine="postgres",
         checks=checks,
@@ -202,8 +187,29 @@ def _read(connection: psycopg.Connection[Any], schemas: Sequence[str]) -> RawSch
     )
 
 
+def _relations(connection: psycopg.Connection[Any], schemas: Sequence[str]) -> list[Relation]:
+    """The relations to generate entities for, sorted by the names kitgen gives them."""
+    rows = connection.execute(RELATIONS, {"schemas": list(schemas), "tracking": TRACKING_TABLE})
+    found = [
+        Relation(oid, relation_name(schema, name, schemas), *KINDS[kind], comment)
+        for oid, schema, name, kind, comment in rows
+    ]
+    return sorted(found, key=lambda relation: relation.name)
+
+
+def _unique_indexes(
+    connection: psycopg.Connection[Any], relations: dict[int, Relation]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(table, columns) of every full unique index, in the order of table and index names."""
+    found = sorted(
+        (relations[oid].name, index, tuple(names))
+        for oid, names, index in connection.execute(UNIQUE_INDEXES, (list(relations),))
+    )
+    return tuple((table, names) for table, _, names in found)
+
+
 def _enum_labels(
-    connection: psycopg.Connection[Any], types: dict[int, CatalogType], schemas: Sequence[str]
+    connection: psycopg.Connection[Any], types: dict[int, TypeRow], schemas: Sequence[str]
 ) -> dict[str, tuple[str, ...]]:
     """Enum type (named as relations are) → its labels, in their order."""
     enum_oids = [oid for oid, found in types.items() if found.typtype == "e"]
@@ -249,7 +255,7 @@ def check_expression(definition: str) -> str:
 def _column(
     relation: Relation,
     row: tuple[Any, ...],
-    types: dict[int, CatalogType],
+    types: dict[int, TypeRow],
     keys: dict[tuple[str, str], int],
     schemas: Sequence[str],
 ) -> RawColumn:
@@ -277,7 +283,7 @@ def _column(
     )
 
 
-def _base_of(types: dict[int, CatalogType], oid: int) -> tuple[CatalogType, bool, str]:
+def _base_of(types: dict[int, TypeRow], oid: int) -> tuple[TypeRow, bool, str]:
     """The type under any domains, whether a domain on the way is NOT NULL, and the innermost domain's base
     type as declared ("" when ``oid`` is no domain)."""
     found, not_null, declared = types[oid], False, ""
