@@ -41,9 +41,10 @@ from hypothesis import HealthCheck, Phase, given, reject, settings
 from hypothesis import strategies as st
 
 from kitgen.codegen import headers
+from kitgen.codegen.docs import class_docstring, field_docstring
 from kitgen.codegen.generate import execute, plan_generation
 from kitgen.codegen.plan import MODEL_TYPES, EntitySpec, plan_entities
-from kitgen.codegen.render import MSGSPEC_UNNAMEABLE, class_docstring, field_docstring, render_entities
+from kitgen.codegen.render import MSGSPEC_UNNAMEABLE, render_entities
 from kitgen.schema.constraints import column_constraints
 from kitgen.schema.model import Schema
 from kitgen.schema.types import ANNOTATIONS, validate_overrides

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
 import pytest
-from entity_helpers import column, schema_from_sql, schema_of, table
+from entity_helpers import column, odd_schema, schema_from_sql, schema_of, table
 
 from kitgen.driver.base import TRACKING_TABLE, AppliedMigration
 from kitgen.driver.sqlite import SQLiteDriver
 from kitgen.driver.sqlite_schema import read_schema
 from kitgen.schema.introspect import build_schema, introspect_schema, origins
-from kitgen.schema.model import Column, ForeignKey, Schema, Table
+from kitgen.schema.model import Column, ForeignKey, Schema, Table, stable_repr
 
 
 def applied(name: str, created: tuple[str, ...], model: str | None = None) -> AppliedMigration:
@@ -460,3 +461,14 @@ def test_introspect_schema_through_the_driver(tmp_path: Path) -> None:
     assert table(schema, "emails").model is None
     assert column(schema, "users", "meta").kind == "json"
     assert column(schema, "users", "email").unique is True
+
+
+def test_stable_repr_leaves_out_the_fields_other_engines_set_while_at_their_defaults() -> None:
+    """So a SQLite entity's definition hash is what it was before those fields existed."""
+    added = r", (?:element|enum|identity|base_type|variant)=''|, (?:comment)=None|, checks=\(\)"
+    schema = odd_schema()
+    assert [stable_repr(found) for found in schema.tables] == [
+        re.sub(added, "", repr(found)) for found in schema.tables
+    ]
+    commented = Column("id", "integer", "int", nullable=False, comment="The key.")
+    assert stable_repr(commented).endswith("rowid=False, comment='The key.')")

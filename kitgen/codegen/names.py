@@ -212,11 +212,16 @@ def valid_class(name: str) -> bool:
     return name.isidentifier() and not keyword.iskeyword(name) and name not in RESERVED_CLASSES
 
 
-def module_names(tables: Sequence[str], kept: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Table → module name: ``kept`` ones stay; a newcomer whose own name is the singular goes first."""
+def module_names(
+    tables: Sequence[str], kept: Mapping[str, str] | None = None, reserved: frozenset[str] = frozenset()
+) -> dict[str, str]:
+    """Table → module name: ``kept`` ones stay; a newcomer whose own name is the singular goes first.
+
+    A base in ``reserved`` (a module kitgen writes beside the entities) gets a trailing ``_``.
+    """
     present = set(tables)
     kept = {table: module for table, module in (kept or {}).items() if table in present}
-    bases = {table: module_base(table) for table in tables if table not in kept}
+    bases = {table: _unreserved(module_base(table), reserved) for table in tables if table not in kept}
     ordered = sorted(bases, key=lambda table: (table != bases[table], table))
     fresh = deduplicate([bases[table] for table in ordered], taken=kept.values())
     return {**kept, **dict(zip(ordered, fresh, strict=True))}
@@ -237,11 +242,45 @@ def model_owner(table: str, model: str, kept: Mapping[str, str]) -> str | None:
     return next((owner for owner, class_name in sorted(kept.items()) if class_name == wanted and owner != table), None)
 
 
-def field_names(columns: Sequence[str]) -> list[str]:
+def field_names(columns: Sequence[str], reserved: frozenset[str] = frozenset()) -> list[str]:
     """Column names → field names, in column order, whatever that order: a column whose name is already
     its field name keeps it, and the others sharing a name get the suffixes in the order of their column
-    names (two databases built from the same migrations can order their columns differently)."""
-    bases = [field_base(column) for column in columns]
+    names (two databases built from the same migrations can order their columns differently).
+
+    A base in ``reserved`` (a module the annotations name) gets a trailing ``_``.
+    """
+    bases = [_unreserved(field_base(column), reserved) for column in columns]
     order = sorted(range(len(columns)), key=lambda index: (columns[index] != bases[index], columns[index], index))
     named = dict(zip(order, deduplicate([bases[index] for index in order]), strict=True))
     return [named[index] for index in range(len(columns))]
+
+
+def _unreserved(name: str, reserved: frozenset[str]) -> str:
+    return f"{name}_" if name in reserved else name
+
+
+def enum_class_names(types: Sequence[str]) -> dict[str, str]:
+    """Enum type → class name: the PascalCase of its name (``mood`` → ``Mood``, ``billing.currency`` →
+    ``BillingCurrency``), not singularized; names that clash get ``2``, ``3``… in sorted order."""
+    ordered = sorted(types)
+    return dict(zip(ordered, deduplicate([_enum_base(name) for name in ordered], separator=""), strict=True))
+
+
+def _enum_base(name: str) -> str:
+    base = inflection.camelize(snake(name)) or "Enum"
+    if keyword.iskeyword(base):  # None, True, False
+        return f"{base}Enum"
+    return f"Enum{base}" if base[0].isdigit() else base
+
+
+def member_names(labels: Sequence[str]) -> list[str]:
+    """Enum labels → member names, in label order: upper snake case (``in progress`` → ``IN_PROGRESS``);
+    a label that gives no name is ``VALUE``, one that starts with a digit gets ``VALUE_``."""
+    return deduplicate([_member_base(label) for label in labels])
+
+
+def _member_base(label: str) -> str:
+    name = snake(label).upper()
+    if not name:
+        return "VALUE"
+    return f"VALUE_{name}" if name[0].isdigit() else name

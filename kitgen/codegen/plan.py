@@ -11,12 +11,36 @@ from dataclasses import dataclass
 
 from kitgen import __version__
 from kitgen.codegen.headers import digest
-from kitgen.codegen.names import EntityNames, class_names, field_names, kept_names, model_owner, module_names
+from kitgen.codegen.names import (
+    EntityNames,
+    class_names,
+    enum_class_names,
+    field_names,
+    kept_names,
+    member_names,
+    model_owner,
+    module_names,
+)
 from kitgen.errors import ModelNameTaken
-from kitgen.schema.model import Column, Schema, Table
+from kitgen.schema.model import Column, EnumType, Schema, Table, stable_repr
 
 MODEL_TYPES = ("pydantic", "dataclass", "msgspec")
 SUPPORT_MODULE = "_kitgen"
+ENUMS_MODULE = "enums"  # PostgreSQL: the enum classes, which entities name as enums.Mood
+# Names the annotations of an engine's entities use, which no module or field may take.
+RESERVED = {"postgres": frozenset({ENUMS_MODULE, "ipaddress"})}
+
+
+@dataclass(frozen=True)
+class EnumSpec:
+    """An enum type and its class: the class name and, per label, its member's name."""
+
+    name: str
+    class_name: str
+    members: tuple[tuple[str, str], ...]  # (member name, label), in the type's order
+
+    def member(self, label: str) -> str | None:
+        return next((member for member, value in self.members if value == label), None)
 
 
 @dataclass(frozen=True)
@@ -29,6 +53,8 @@ class EntitySpec:
     fields: tuple[str, ...]  # one per column, in column order
     model_type: str
     schema_hash: str
+    engine: str = "sqlite"  # the database's: what the support module reads and writes
+    enums: tuple[EnumSpec, ...] = ()  # the enum types its columns use, sorted by name
 
     @property
     def pairs(self) -> list[tuple[str, Column]]:
@@ -52,12 +78,17 @@ def plan_entities(
     kept = kept_names(existing or {}, [table.name for table in schema.tables])
     kept_classes = {table: names.class_name for table, names in kept.items()}
     refuse_taken_models(schema, kept)
-    modules = module_names([table.name for table in schema.tables], {t: names.module for t, names in kept.items()})
+    reserved = RESERVED.get(schema.engine, frozenset())
+    modules = module_names(
+        [table.name for table in schema.tables], {t: names.module for t, names in kept.items()}, reserved
+    )
     classes = class_names([(table.name, table.model) for table in schema.tables], kept_classes)
+    enums = plan_enums(schema.enums)
     specs = []
     for table in schema.tables:
-        fields = tuple(field_names([column.name for column in table.columns]))
+        fields = tuple(field_names([column.name for column in table.columns], reserved))
         module, class_name = modules[table.name], classes[table.name]
+        used = tuple(enums[name] for name in sorted({column.enum for column in table.columns if column.enum}))
         specs.append(
             EntitySpec(
                 table,
@@ -65,10 +96,23 @@ def plan_entities(
                 class_name,
                 fields,
                 model_type,
-                definition_hash(table, module, class_name, fields, model_type),
+                definition_hash(table, module, class_name, fields, model_type, schema.engine, used),
+                schema.engine,
+                used,
             )
         )
     return sorted(specs, key=lambda spec: spec.module)
+
+
+def plan_enums(types: tuple[EnumType, ...]) -> dict[str, EnumSpec]:
+    """Enum type → its class: names decided from every type of the schema at once, the same every time."""
+    classes = enum_class_names([found.name for found in types])
+    return {
+        found.name: EnumSpec(
+            found.name, classes[found.name], tuple(zip(member_names(found.labels), found.labels, strict=True))
+        )
+        for found in types
+    }
 
 
 def refuse_taken_models(schema: Schema, kept: Mapping[str, EntityNames]) -> None:
@@ -83,7 +127,19 @@ def refuse_taken_models(schema: Schema, kept: Mapping[str, EntityNames]) -> None
             raise ModelNameTaken(table.model, owner, kept[owner].file, migration=table.created_by, table=table.name)
 
 
-def definition_hash(table: Table, module: str, class_name: str, fields: tuple[str, ...], model_type: str) -> str:
+def definition_hash(
+    table: Table,
+    module: str,
+    class_name: str,
+    fields: tuple[str, ...],
+    model_type: str,
+    engine: str = "sqlite",
+    enums: tuple[EnumSpec, ...] = (),
+) -> str:
     """The hash of everything an entity's text depends on, the generator's version included."""
-    # repr() of the frozen dataclasses is deterministic and spells out every field, nested ones too.
-    return digest(repr((__version__, model_type, module, class_name, fields, table)))
+    # The repr of the frozen dataclasses is deterministic and spells out every field, nested ones too;
+    # stable_repr leaves out fields added for other engines while they hold their defaults.
+    described: tuple[object, ...] = (__version__, model_type, module, class_name, fields, table)
+    if engine != "sqlite":
+        described += (engine, enums)
+    return digest(stable_repr(described))

@@ -19,16 +19,20 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kitgen.codegen.plan import EntitySpec
+from kitgen.codegen.docs import class_summary, docstring, field_summary, literal
+from kitgen.codegen.plan import ENUMS_MODULE, EntitySpec, EnumSpec
 from kitgen.schema.constraints import NO_DEFAULT, Constraints, column_constraints, constant_default
-from kitgen.schema.model import Column, Table
-from kitgen.schema.types import ANNOTATIONS
+from kitgen.schema.model import Column
+from kitgen.schema.types import ANNOTATIONS, POSTGRES_ANNOTATIONS
 
 LINE_LENGTH = 88
 SKIP = "  # fmt: skip"
 MSGSPEC_UNNAMEABLE = re.compile(r'[\\"\x00-\x1f]')  # msgspec refuses these in renames; __columns__ keeps them
 FILLED = "_kitgen.DATABASE_DEFAULT"
-MODULE_IMPORTS = {"datetime": "datetime", "decimal": "decimal", "uuid": "uuid"}
+MODULE_IMPORTS = {"datetime": "datetime", "decimal": "decimal", "ipaddress": "ipaddress", "uuid": "uuid"}
+MODULE_PREFIX = re.compile(r"(?<![\w.])([a-z]\w*)\.")  # datetime. in datetime.date, not in _kitgen.JSON
+# Kinds whose annotation is an alias of the support module (a marked Any or datetime).
+SUPPORT_ALIASES = {"json": "_kitgen.JSON", "json_text": "_kitgen.JSONText", "timestamptz": "_kitgen.AwareDatetime"}
 # msgspec: dict=True gives instances a __dict__, where from_row keeps what it read (not a field).
 BASES = {"pydantic": "(BaseModel)", "dataclass": "", "msgspec": "(Struct, kw_only=True, dict=True)"}
 # pydantic: what the program assigns is checked as what it constructs; what from_row read is kept
@@ -52,6 +56,7 @@ class FieldText:
     value: str | None
     doc: str
     arguments: tuple[str, ...] = ()
+    comment: str | None = None  # COMMENT ON COLUMN: the docstring's first paragraph
 
 
 def render_entities(specs: Sequence[EntitySpec]) -> dict[str, str]:
@@ -60,15 +65,19 @@ def render_entities(specs: Sequence[EntitySpec]) -> dict[str, str]:
 
 
 def render_entity(spec: EntitySpec) -> str:
-    constraints = column_constraints(spec.table)
-    fields = [render_field(name, column, spec.model_type, constraints.get(column.name)) for name, column in spec.pairs]
+    constraints = column_constraints(spec.table, spec.engine)
+    fields = [
+        render_field(name, column, spec.model_type, constraints.get(column.name), engine=spec.engine, enums=spec.enums)
+        for name, column in spec.pairs
+    ]
+    quoted = spec.engine != "sqlite"  # a docstring may start with a quoted type name: escape that quote
     body = "\n\n".join(
         section
         for section in (
-            _docstring(class_docstring(spec.table)),
+            docstring(class_summary(spec.table), quoted, spec.table.comment),
             "\n".join(_metadata(spec)),
-            "\n".join(f"{_field_lines(field)}\n{_docstring(field.doc)}" for field in fields),
-            METHODS,
+            "\n".join(f"{_field_lines(field)}\n{docstring(field.doc, quoted, field.comment)}" for field in fields),
+            ENGINE_METHODS[spec.engine],
         )
         if section
     )
@@ -90,10 +99,18 @@ def _class_line(spec: EntitySpec) -> str:
 # --- fields ---------------------------------------------------------------------------------
 
 
-def render_field(field: str, column: Column, model_type: str, constraints: Constraints | None) -> FieldText:
-    stated = _consistent(column, constraints or Constraints())
-    annotation = _annotation(column, model_type, stated)
-    default = _default(column)
+def render_field(
+    field: str,
+    column: Column,
+    model_type: str,
+    constraints: Constraints | None,
+    *,
+    engine: str = "sqlite",
+    enums: Sequence[EnumSpec] = (),
+) -> FieldText:
+    stated = _consistent(column, constraints or Constraints(), engine)
+    annotation = _annotation(column, model_type, stated, enums)
+    default = _default(column, engine, enums)
     keywords = []
     if model_type == "pydantic":
         keywords += [f"max_length={stated.max_length}"] if stated.max_length is not None else []
@@ -105,27 +122,27 @@ def render_field(field: str, column: Column, model_type: str, constraints: Const
             keywords.append(f"serialization_alias={literal(column.name)}")
     elif model_type == "msgspec" and field != column.name and not MSGSPEC_UNNAMEABLE.search(column.name):
         keywords.append(f"name={literal(column.name)}")
-    doc = field_docstring(column, stated, model_type)
+    doc = field_summary(column, stated, model_type)
     if not keywords:
-        return FieldText(field, annotation, default, doc)
+        return FieldText(field, annotation, default, doc, comment=column.comment)
     call = "Field" if model_type == "pydantic" else "field"
     arguments = tuple(([f"default={default}"] if default else []) + keywords)
-    return FieldText(field, annotation, f"{call}({', '.join(arguments)})", doc, arguments)
+    return FieldText(field, annotation, f"{call}({', '.join(arguments)})", doc, arguments, column.comment)
 
 
-def _consistent(column: Column, stated: Constraints) -> Constraints:
+def _consistent(column: Column, stated: Constraints, dialect: str = "sqlite") -> Constraints:
     """The constraints, without choices that the column's own constant default is not one of."""
-    value = constant_default(column.default, column.kind)
+    value = constant_default(column.default, column.kind, dialect)
     if not stated.choices or value is NO_DEFAULT or value is None or value in stated.choices:
         return stated
     choices = f"{column.name} IN ({', '.join(map(repr, stated.choices))})"
     return Constraints((), stated.bounds, stated.max_length, (*stated.checks, choices))
 
 
-def _annotation(column: Column, model_type: str, stated: Constraints) -> str:
-    base = ANNOTATIONS[column.kind]
-    if column.kind == "json":
-        return "_kitgen.JSON"
+def _annotation(column: Column, model_type: str, stated: Constraints, enums: Sequence[EnumSpec] = ()) -> str:
+    if column.kind in ("json", "json_text"):  # Any, None included
+        return SUPPORT_ALIASES[column.kind]
+    base = type_annotation(column.kind, column.element, column.enum, enums)
     if base == "typing.Any":
         return "Any"
     if stated.choices:
@@ -137,17 +154,39 @@ def _annotation(column: Column, model_type: str, stated: Constraints) -> str:
     return f"{base} | None" if column.nullable else base
 
 
-def _default(column: Column) -> str | None:
+def type_annotation(kind: str, element: str = "", enum: str = "", enums: Sequence[EnumSpec] = ()) -> str:
+    """The annotation of a kind, without ``| None``: a list's items may be None, an enum is its class."""
+    if kind in SUPPORT_ALIASES:
+        return SUPPORT_ALIASES[kind]
+    if kind == "enum":
+        return f"{ENUMS_MODULE}.{_enum_of(enum, enums).class_name}"
+    if kind == "list":
+        item = type_annotation(element, "", enum, enums)
+        if element in ("any", "json", "json_text"):  # Any: None included
+            return "list[Any]" if element == "any" else f"list[{item}]"
+        return f"list[{item} | None]"
+    return ANNOTATIONS.get(kind) or POSTGRES_ANNOTATIONS[kind]
+
+
+def _enum_of(name: str, enums: Sequence[EnumSpec]) -> EnumSpec:
+    return next(found for found in enums if found.name == name)
+
+
+def _default(column: Column, dialect: str = "sqlite", enums: Sequence[EnumSpec] = ()) -> str | None:
     """The field's default: what the database would store when an INSERT leaves the column out."""
-    if column.generated or column.rowid:
+    if column.generated or column.rowid or column.identity:
         return FILLED
-    value = constant_default(column.default, column.kind)
+    value = constant_default(column.default, column.kind, dialect)
     if value is NO_DEFAULT:
         if column.default is not None:
             return FILLED
         return "None" if column.nullable else None
     if value is None:
         return "None" if column.nullable else None
+    if isinstance(value, str) and column.kind == "enum":
+        found = _enum_of(column.enum, enums)
+        member = found.member(value)
+        return f"{ENUMS_MODULE}.{found.class_name}.{member}" if member else FILLED
     if isinstance(value, str):
         return literal(value)
     if isinstance(value, bytes):
@@ -188,78 +227,6 @@ def _field_lines(field: FieldText) -> str:
 def _fit(line: str, indent: str = "    ") -> str:
     """The line, marked for formatters to leave as it is when it is longer than they allow."""
     return line + SKIP if len(indent) + len(line) > LINE_LENGTH else line
-
-
-# --- text -----------------------------------------------------------------------------------
-
-
-def literal(text: str) -> str:
-    """A Python string literal holding ``text`` exactly, ASCII only, on one line, safe in any context.
-
-    Double quotes, unless the text holds more double quotes than single ones: the quotes that
-    ruff format and black choose (the fewer escapes, double on a tie).
-    """
-    body = _escape(text)
-    quote = "'" if body.count('"') > body.count("'") else '"'
-    return quote + body.replace(quote, "\\" + quote) + quote
-
-
-def _escape(text: str) -> str:
-    """Backslashes, control and non-ASCII characters as Python escapes (\\n, \\xe9, \\U0001f600…)."""
-    return text.encode("unicode_escape").decode("ascii")
-
-
-def _docstring(text: str) -> str:
-    return '"""' + _escape_docstring(text) + '"""'
-
-
-def _escape_docstring(text: str) -> str:
-    """Backslashes, control and non-ASCII characters escaped; a quote only where it could close the string.
-
-    Leading and trailing spaces are escaped too: formatters strip them from docstrings.
-    """
-    escaped = re.sub(r'"(?="|$)', r'\\"', _escape(text))
-    return re.sub(r"^ | $", r"\\x20", escaped)
-
-
-def class_docstring(table: Table) -> str:
-    origin = f", created by migration {table.created_by}" if table.created_by else ""
-    return f"{table.kind.capitalize()} {literal(table.name)}{origin}."
-
-
-def field_docstring(column: Column, stated: Constraints | None = None, model_type: str = "pydantic") -> str:
-    parts = [column.declared_type or "no declared type"]
-    if column.primary_key:
-        parts.append("primary key")
-    parts.append("not null" if column.not_null else "nullable")
-    if column.unique:
-        parts.append("unique")
-    if column.default is not None:
-        parts.append(f"default {column.default}")
-    if column.foreign_key is not None:
-        key = column.foreign_key
-        parts.append(f"references {key.table}" + (f"({key.column})" if key.column else ""))
-        parts += [
-            f"on {event} {action.lower()}"
-            for event, action in (("delete", key.on_delete), ("update", key.on_update))
-            if action != "NO ACTION"
-        ]
-    if column.generated:
-        parts.append("generated")
-    if column.rowid:
-        parts.append("assigned by SQLite when left out")
-    parts += _left_to_database(stated or Constraints(), model_type)
-    return ", ".join(parts) + "."
-
-
-def _left_to_database(stated: Constraints, model_type: str) -> list[str]:
-    left = [f"check {check} (left to the database)" for check in stated.checks]
-    if model_type == "dataclass":
-        left += [f"{_BOUND_WORDS[key]} {_number(value)} (left to the database)" for key, value in stated.bounds]
-    return left
-
-
-_BOUND_WORDS = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "less than"}
 
 
 # --- metadata, methods, imports -------------------------------------------------------------
@@ -308,6 +275,28 @@ def to_row(self) -> dict[str, Any]:
     """
     return _kitgen.write_entity(self)'''
 
+POSTGRES_METHODS = '''@classmethod
+def from_row(
+    cls,
+    row: _kitgen.Row,
+    *,
+    columns: _kitgen.Names | None = None,
+) -> Self:
+    """An entity from a row or a mapping (psycopg's dict_row), by column name.
+
+    A tuple of values needs its column names: ``columns=cursor.description``.
+    """
+    return _kitgen.read_entity(cls, row, columns)
+
+def to_row(self) -> dict[str, Any]:
+    """Column name -> value for psycopg to write, for the fields to write.
+
+    An entity read by from_row writes the fields changed since; one the program
+    built, those it set, except what the database fills.
+    """
+    return _kitgen.write_entity(self)'''
+ENGINE_METHODS = {"sqlite": METHODS, "postgres": POSTGRES_METHODS}
+
 
 def _imports(spec: EntitySpec, fields: Sequence[FieldText]) -> str:
     """Imports in ruff's (isort's) order, each section only what the class uses."""
@@ -326,10 +315,15 @@ def _imports(spec: EntitySpec, fields: Sequence[FieldText]) -> str:
         "msgspec": "from msgspec import "
         + ", ".join(["Meta"] * ("Meta(" in text) + ["Struct"] + ["field"] * ("field(" in text)),
     }.get(spec.model_type)
-    sections = ["from __future__ import annotations", "\n".join(standard), third_party, "from . import _kitgen"]
+    local = f"from . import _kitgen, {ENUMS_MODULE}" if spec.enums else "from . import _kitgen"
+    sections = ["from __future__ import annotations", "\n".join(standard), third_party, local]
     return "\n" + "\n\n".join(section for section in sections if section) + "\n"
 
 
 def _module_imports(spec: EntitySpec) -> list[str]:
-    needed = {ANNOTATIONS[column.kind].split(".")[0] for column in spec.table.columns}
+    needed = {
+        module
+        for column in spec.table.columns
+        for module in MODULE_PREFIX.findall(type_annotation(column.kind, column.element, column.enum, spec.enums))
+    }
     return sorted(name for name in needed if name in MODULE_IMPORTS)

@@ -1,19 +1,18 @@
 """The support module written beside the entities (``_kitgen.py``): row conversions.
 
 Entities stay small and need nothing from kitgen at run time: their ``from_row`` and
-``to_row`` call the functions below, which turn what SQLite stores into the field types
-and back.
+``to_row`` call the functions of the support module, which turn what the database stores
+into the field types and back. Its text is the parts below, shared by every engine, with
+an engine's own parts between them (``kitgen.codegen.runtime_sqlite``,
+``kitgen.codegen.runtime_postgres``): its imports, the row types it takes, its readers and
+writers, the kinds of the fields' annotations, and the docstring of ``write_entity``.
 
 Values are found by column name only, never by position: two databases built from the same
-migrations applied in a different order hold the same columns in a different order. A
-``sqlite3.Row`` or a mapping carries its names; a tuple needs them beside it
-(``columns=cursor.description``), and a tuple without them is refused. A name the entity needs
-that is missing, or that the row holds twice (a join), is an error, not a guess.
-
-A Decimal is written as its exact text (``str``), never as a float, whatever the column's
-affinity: a TEXT column keeps every digit (``0.10`` included), and for NUMERIC affinity SQLite
-itself turns the text into an INTEGER (exact up to 2**63) or a REAL; a float would round
-integers past 2**53, and SQLite stores a float NaN as NULL.
+migrations applied in a different order hold the same columns in a different order. A row
+that carries its names (``sqlite3.Row``, a mapping, psycopg's ``dict_row``) is read by them; a
+tuple needs them beside it (``columns=cursor.description``), and a tuple without them is
+refused. A name the entity needs that is missing, or that the row holds twice (a join), is an
+error, not a guess.
 
 An entity read from a row keeps the stored values beside its fields (``Snapshot``, never
 part of its value), and ``to_row`` writes only the fields whose written form differs from
@@ -24,7 +23,77 @@ fields' constraints: a row the database accepted is always read.
 
 from __future__ import annotations
 
-SUPPORT_BODY = '''
+from dataclasses import dataclass
+
+from kitgen.codegen import runtime_postgres, runtime_sqlite
+
+
+@dataclass(frozen=True)
+class EngineRuntime:
+    """The parts of the support module that differ between engines, in the order they come."""
+
+    imports: str  # the imports, down to the typing names
+    row: str  # the Row alias: what from_row takes
+    conversions: str  # READERS and WRITERS (and the functions only they use)
+    kinds: str  # KINDS: annotation -> kind (and the aliases that mark kinds)
+    kind: str  # _kind(): the kind of an annotation
+    rows: str  # _values_by_name(): a row's values by column name
+    write_doc: str  # the docstring of write_entity()
+    written: str  # _written(): a field's value as it is written
+
+
+ENGINES = {
+    "sqlite": EngineRuntime(
+        runtime_sqlite.IMPORTS,
+        runtime_sqlite.ROW,
+        runtime_sqlite.CONVERSIONS,
+        runtime_sqlite.KINDS,
+        runtime_sqlite.KIND,
+        runtime_sqlite.ROWS,
+        runtime_sqlite.WRITE_DOC,
+        runtime_sqlite.WRITTEN,
+    ),
+    "postgres": EngineRuntime(
+        runtime_postgres.IMPORTS,
+        runtime_postgres.ROW,
+        runtime_postgres.CONVERSIONS,
+        runtime_postgres.KINDS,
+        runtime_postgres.KIND,
+        runtime_postgres.ROWS,
+        runtime_postgres.WRITE_DOC,
+        runtime_postgres.WRITTEN,
+    ),
+}
+
+
+def support_body(engine: str = "sqlite") -> str:
+    """The text of the support module for the entities of a database of ``engine``."""
+    own = ENGINES[engine]
+    return "".join(
+        (
+            HEAD,
+            own.imports,
+            own.row,
+            CONVERTERS,
+            own.conversions,
+            STATE,
+            own.kinds,
+            FIELDS,
+            own.kind,
+            READ,
+            own.rows,
+            WRITE,
+            own.write_doc,
+            WRITE_REST,
+            own.written,
+            TAIL,
+        )
+    )
+
+
+# --- the parts every engine shares ----------------------------------------------------------
+
+HEAD = '''
 """kitgen's runtime for the entities of this package: rows in, rows out.
 
 Written by kitgen beside the entities it generates, so that they need nothing from
@@ -37,32 +106,9 @@ database fills in (``DATABASE_DEFAULT``).
 
 from __future__ import annotations
 
-import copy
-import datetime
-import decimal
-import inspect
-import json
-import sqlite3
-import sys
-import types
-import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import (
-    Annotated,
-    Any,
-    ClassVar,
-    Literal,
-    NamedTuple,
-    Protocol,
-    TypeAlias,
-    TypeVar,
-    Union,
-    get_args,
-    get_origin,
-    get_type_hints,
-)
+'''.removeprefix("\n")
 
-Row = sqlite3.Row | Mapping[str, Any] | Sequence[Any]
+CONVERTERS = '''
 Names = Sequence[str | Sequence[Any]]  # column names, or cursor.description
 
 
@@ -159,39 +205,9 @@ def _same(value: Any) -> Any:
     return value
 
 
-READERS: dict[str, Callable[[Any], Any]] = {
-    "any": _same,
-    "bool": _boolean,
-    "bytes": _bytes,
-    "date": _date,
-    "datetime": _datetime,
-    "decimal": _decimal,
-    "float": float,
-    "int": _integer,
-    "json": _json,
-    "str": _text,
-    "time": _time,
-    "uuid": _uuid,
-}
+'''.removeprefix("\n")
 
-
-def _isoformat(value: Any) -> Any:
-    if isinstance(value, datetime.datetime):
-        return value.isoformat(sep=" ")
-    return value.isoformat()
-
-
-WRITERS: dict[str, Callable[[Any], Any]] = {
-    "bool": int,
-    "date": _isoformat,
-    "datetime": _isoformat,
-    "decimal": str,
-    "json": lambda value: json.dumps(value, sort_keys=True),
-    "time": _isoformat,
-    "uuid": str,
-}
-
-
+STATE = '''
 class _DatabaseDefault:
     """The default of a field the database fills in: ``to_row()`` leaves it out."""
 
@@ -255,20 +271,9 @@ NOT_READ = Snapshot(None)
 JSON_MARK = "kitgen: json"
 JSON: TypeAlias = Annotated[Any, JSON_MARK]  # a JSON column: any value json.loads gives
 
-KINDS: dict[Any, str] = {
-    bool: "bool",
-    bytes: "bytes",
-    datetime.date: "date",
-    datetime.datetime: "datetime",
-    decimal.Decimal: "decimal",
-    float: "float",
-    int: "int",
-    str: "str",
-    datetime.time: "time",
-    uuid.UUID: "uuid",
-}
+'''.removeprefix("\n")
 
-
+FIELDS = '''
 class ColumnValueError(ValueError):
     """A value of a row that its entity cannot hold: names the entity, column and value."""
 
@@ -342,19 +347,9 @@ def _is_field(name: str, hint: Any) -> bool:
     return "ClassVar[" not in str(hint) and not name.startswith("_")
 
 
-def _kind(hint: Any) -> str:
-    """The kind of a field (a key of READERS) from its annotation."""
-    if get_origin(hint) in (Union, types.UnionType):
-        hint = next(arg for arg in get_args(hint) if arg is not type(None))
-    if get_origin(hint) is Annotated:
-        hint, *extras = get_args(hint)
-        if JSON_MARK in extras:
-            return "json"
-    if get_origin(hint) is Literal:
-        hint = type(get_args(hint)[0])
-    return KINDS.get(hint, "any")
+'''.removeprefix("\n")
 
-
+READ = '''
 def read_entity(entity: type[E], row: Row, names: Names | None) -> E:
     """An entity from a row, each field from its column, converted to the field's type."""
     table = entity.__tablename__
@@ -415,36 +410,9 @@ def _names(names: Iterable[str]) -> str:
     return ", ".join(map(repr, names))
 
 
-def _values_by_name(
-    row: Row,
-    names: Names | None,
-    table: str,
-) -> tuple[Mapping[str, Any], set[str]]:
-    """Column name -> value, and the names the row holds more than once (ambiguous)."""
-    if names is not None:
-        values = _sequence_of_values(row, table)
-        return _pair(values, _column_names(names, table), table)
-    if isinstance(row, sqlite3.Row):
-        return _pair(row, row.keys(), table)
-    if isinstance(row, Mapping):
-        return row, set()
-    raise TypeError(
-        f"table {table!r}: a {type(row).__name__} of values has no column names, and values are never"
-        " matched to columns by position (two databases built from the same migrations can order"
-        " their columns differently); set connection.row_factory = sqlite3.Row, pass a dict of"
-        " column name -> value, or pass the names: from_row(row, columns=cursor.description)"
-    )
+'''.removeprefix("\n")
 
-
-def _sequence_of_values(row: Row, table: str) -> Sequence[Any]:
-    if isinstance(row, (sqlite3.Row, Mapping, str, bytes)):
-        raise TypeError(
-            f"table {table!r}: columns= goes with a tuple or list of values, not a"
-            f" {type(row).__name__} (a sqlite3.Row or a mapping carries its own names)"
-        )
-    return row
-
-
+WRITE = '''
 def _column_names(names: Names, table: str) -> list[str]:
     """The names from a list of names or from cursor.description (whose items start with the name)."""
     if isinstance(names, str):
@@ -471,15 +439,9 @@ def _pair(
 
 
 def write_entity(entity: Entity) -> dict[str, Any]:
-    """Column name -> value as SQLite stores it, for every field to write.
+'''.removeprefix("\n")
 
-    An entity read by ``read_entity`` writes the fields whose value changed since it was
-    read, so a column the program never touched keeps what the database holds (an epoch
-    number in a DATETIME, 2 in a BOOLEAN). An entity the program built writes every field
-    but those still at DATABASE_DEFAULT and, for a pydantic model, those not set
-    (``model_fields_set``), so that an INSERT of the row lets the database fill them.
-    Generated columns are never written.
-    """
+WRITE_REST = '''
     snapshot = getattr(entity, READ, NOT_READ)
     read = snapshot.values
     chosen: set[str] | None = None
@@ -526,10 +488,9 @@ def _refuse_a_new_key(
             )
 
 
-def _written(field: Field, value: Any) -> Any:
-    return None if value is None else WRITERS.get(field.kind, _same)(value)
+'''.removeprefix("\n")
 
-
+TAIL = '''
 def _unchanged(field: Field, written: Any, stored: Any) -> bool:
     """Whether ``written`` is what the value read from ``stored`` writes: the field did not change."""
     try:
@@ -538,4 +499,7 @@ def _unchanged(field: Field, written: Any, stored: Any) -> bool:
     except (ValueError, TypeError, ArithmeticError, OSError):
         return False
     return type(before) is type(written) and bool(before == written)
-'''.lstrip("\n")
+'''.removeprefix("\n")
+
+
+SUPPORT_BODY = support_body("sqlite")

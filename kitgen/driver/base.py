@@ -140,7 +140,7 @@ class Driver(Protocol):
 
 @dataclass(frozen=True)
 class RawColumn:
-    """A column as the database describes it (SQLite: ``pragma_table_xinfo``)."""
+    """A column as the database describes it (SQLite: ``pragma_table_xinfo``; PostgreSQL: ``pg_attribute``)."""
 
     table: str
     position: int
@@ -150,6 +150,15 @@ class RawColumn:
     default: str | None
     primary_key: int
     generated: bool
+    # PostgreSQL: what the catalog says of the column's type, domains resolved to their base type
+    type_name: str = ""  # pg_type.typname of the base type: int4, timestamptz, _int4 (an array)…
+    type_category: str = ""  # its pg_type.typcategory: "A" an array, "E" an enum…
+    element_type: str = ""  # an array's element type (typname, domains resolved)
+    element_category: str = ""  # its typcategory
+    enum: str = ""  # the enum type of the column or of its elements, named as relations are
+    base_type: str = ""  # the base type of a domain, as format_type() writes it ("" when not a domain)
+    identity: str = ""  # "always" or "by default" for an identity column
+    comment: str | None = None  # COMMENT ON COLUMN
 
 
 @dataclass(frozen=True)
@@ -173,3 +182,8 @@ class RawSchema:
     indexed_keys: frozenset[str] = frozenset()  # tables whose primary key is not the rowid
     without_rowid: frozenset[str] = frozenset()
     sql: tuple[tuple[str, str], ...] = ()  # (relation, its CREATE statement as sqlite_master keeps it)
+    engine: str = "sqlite"  # "sqlite" or "postgres": which rules decide the columns' kinds
+    checks: tuple[tuple[str, str], ...] = ()  # (table, a CHECK expression as PostgreSQL prints it)
+    comments: tuple[tuple[str, str], ...] = ()  # (relation, its COMMENT)
+    variants: tuple[tuple[str, str], ...] = ()  # (relation, "partitioned" or "materialized")
+    enums: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (enum type, its labels in order) the columns use

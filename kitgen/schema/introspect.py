@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from kitgen.driver.base import AppliedMigration, Driver, RawColumn, RawSchema
-from kitgen.schema.model import Column, ForeignKey, Schema, Table
-from kitgen.schema.types import resolve_kind
+from kitgen.schema.model import Column, EnumType, ForeignKey, Schema, Table
+from kitgen.schema.types import CatalogType, resolve_kind, resolve_postgres_kind
 
 Origins = Mapping[str, tuple[str, str | None]]  # table → (creating migration, its model)
 
@@ -49,21 +50,37 @@ def build_schema(raw: RawSchema, overrides: Mapping[str, str] | None = None, ori
         )
     statements = dict(raw.sql)
     tables = tuple(
-        _table(
-            name,
-            kind,
-            columns.get(name, []),
-            unique.get(name, []),
-            foreign.get(name, {}),
-            overrides,
-            origins.get(name),
-            _never_null_keys(name, columns.get(name, []), raw),
-            _rowid_alias(name, columns.get(name, []), raw),
-            statements.get(name, ""),
+        _described(
+            _table(
+                name,
+                kind,
+                columns.get(name, []),
+                unique.get(name, []),
+                foreign.get(name, {}),
+                overrides,
+                origins.get(name),
+                _never_null_keys(name, columns.get(name, []), raw),
+                _rowid_alias(name, columns.get(name, []), raw),
+                statements.get(name, ""),
+                raw.engine,
+            ),
+            raw,
         )
         for name, kind in raw.relations
     )
-    return Schema(tables)
+    return Schema(tables, raw.engine, tuple(EnumType(name, labels) for name, labels in sorted(raw.enums)))
+
+
+def _described(table: Table, raw: RawSchema) -> Table:
+    """The table with what PostgreSQL says beside its columns: CHECKs, comment, partitioned or materialized."""
+    if raw.engine == "sqlite":
+        return table
+    return replace(
+        table,
+        checks=tuple(check for name, check in raw.checks if name == table.name),
+        comment=dict(raw.comments).get(table.name),
+        variant=dict(raw.variants).get(table.name, ""),
+    )
 
 
 def _table(
@@ -77,20 +94,18 @@ def _table(
     never_null: set[str],
     rowid: str | None,
     sql: str,
+    engine: str = "sqlite",
 ) -> Table:
     single_unique = {columns[0] for columns in unique_sets if len(columns) == 1}
     columns = tuple(
-        Column(
-            name=column.name,
-            declared_type=column.declared_type,
-            kind=resolve_kind(name, column.name, column.declared_type, overrides),
-            nullable=not (column.not_null or column.name in never_null),
+        _column(
+            name,
+            column,
+            overrides,
+            engine,
             not_null=column.not_null or column.name in never_null,
-            default=column.default,
-            primary_key=column.primary_key,
             unique=column.name in single_unique and not column.primary_key,
             foreign_key=foreign.get(column.name),
-            generated=column.generated,
             rowid=column.name == rowid,
         )
         for column in raw_columns
@@ -106,6 +121,48 @@ def _table(
     )
 
 
+def _column(
+    table: str,
+    raw: RawColumn,
+    overrides: Mapping[str, str],
+    engine: str,
+    *,
+    not_null: bool,
+    unique: bool,
+    foreign_key: ForeignKey | None,
+    rowid: bool,
+) -> Column:
+    column = Column(
+        name=raw.name,
+        declared_type=raw.declared_type,
+        kind=resolve_kind(table, raw.name, raw.declared_type, overrides) if engine == "sqlite" else "",
+        nullable=not not_null,
+        not_null=not_null,
+        default=raw.default,
+        primary_key=raw.primary_key,
+        unique=unique,
+        foreign_key=foreign_key,
+        generated=raw.generated,
+        rowid=rowid,
+    )
+    return _postgres_column(table, raw, column, overrides) if engine == "postgres" else column
+
+
+def _postgres_column(table: str, raw: RawColumn, column: Column, overrides: Mapping[str, str]) -> Column:
+    """The column with its kind decided from the catalog's type, and what PostgreSQL adds."""
+    found = CatalogType(raw.declared_type, raw.type_name, raw.type_category, raw.element_type, raw.element_category)
+    kind, element = resolve_postgres_kind(table, raw.name, found, overrides)
+    return replace(
+        column,
+        kind=kind,
+        element=element,
+        enum=raw.enum if "enum" in (kind, element) else "",
+        identity=raw.identity,
+        base_type=raw.base_type,
+        comment=raw.comment,
+    )
+
+
 def _never_null_keys(table: str, columns: list[RawColumn], raw: RawSchema) -> set[str]:
     """Key columns that can never hold NULL: the rowid alias, or every key column WITHOUT ROWID.
 
@@ -113,6 +170,8 @@ def _never_null_keys(table: str, columns: list[RawColumn], raw: RawSchema) -> se
     of ordinary tables accept NULL, as SQLite has always allowed.
     """
     keys = [column for column in columns if column.primary_key]
+    if raw.engine != "sqlite":
+        return set()  # PostgreSQL: a key column is NOT NULL, and says so
     if table in raw.without_rowid:
         return {column.name for column in keys}
     alias = _rowid_alias(table, columns, raw)
@@ -122,6 +181,6 @@ def _never_null_keys(table: str, columns: list[RawColumn], raw: RawSchema) -> se
 def _rowid_alias(table: str, columns: list[RawColumn], raw: RawSchema) -> str | None:
     """The column that aliases the rowid (SQLite assigns it when an INSERT leaves it out), if any."""
     keys = [column for column in columns if column.primary_key]
-    if table in raw.without_rowid or table in raw.indexed_keys or len(keys) != 1:
+    if raw.engine != "sqlite" or table in raw.without_rowid or table in raw.indexed_keys or len(keys) != 1:
         return None
     return keys[0].name if keys[0].declared_type.upper() == "INTEGER" else None

@@ -1,7 +1,10 @@
-"""Declared SQLite column types → Python types.
+"""Column types → Python types.
 
-Decided on the declared type, upper-cased, first match wins: SQLite's affinity rules
+SQLite: decided on the declared type, upper-cased, first match wins: SQLite's affinity rules
 (datatype3 §3.1) with the common type hints (BOOL, DATE, UUID, JSON…) put first.
+
+PostgreSQL: decided on the catalog's type (``pg_type.typname`` of the base type, domains
+resolved, and its ``typcategory``), as psycopg returns its values: never on the declared text.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from kitgen.errors import ConfigError
 
@@ -27,6 +31,40 @@ ANNOTATIONS: dict[str, str] = {
     "bytes": "bytes",
     "float": "float",
 }
+
+# Kinds only PostgreSQL columns have → the annotation (the renderer spells some through the support
+# module: AwareDatetime, JSON; enums and lists through their enum class and element).
+POSTGRES_ANNOTATIONS: dict[str, str] = {
+    "timestamptz": "datetime.datetime",
+    "timedelta": "datetime.timedelta",
+    "inet": "ipaddress.IPv4Interface | ipaddress.IPv6Interface",
+    "cidr": "ipaddress.IPv4Network | ipaddress.IPv6Network",
+    "json_text": "typing.Any",  # JSON kept as text in a column of another type ([tool.kitgen.types])
+    "enum": "enum.StrEnum",
+    "list": "list",
+}
+
+# pg_type.typname of a base type → kind; any other type is "any" (ranges, composites, geometry…)
+POSTGRES_TYPES: dict[str, str] = {
+    **dict.fromkeys(("int2", "int4", "int8", "oid"), "int"),
+    "numeric": "decimal",
+    **dict.fromkeys(("float4", "float8"), "float"),
+    **dict.fromkeys(
+        ("text", "varchar", "bpchar", "char", "name", "citext", "xml", "tsvector", "macaddr", "money"), "str"
+    ),
+    "bool": "bool",
+    "bytea": "bytes",
+    "date": "date",
+    **dict.fromkeys(("time", "timetz"), "time"),
+    "timestamp": "datetime",
+    "timestamptz": "timestamptz",
+    "interval": "timedelta",
+    "uuid": "uuid",
+    **dict.fromkeys(("json", "jsonb"), "json"),
+    "inet": "inet",
+    "cidr": "cidr",
+}
+ARRAY_CATEGORY, ENUM_CATEGORY = "A", "E"
 
 RULES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("BOOL",), "bool"),
@@ -94,6 +132,37 @@ def resolve_kind(table: str, column: str, declared_type: str, overrides: Mapping
         if key in overrides:
             return overrides[key]
     return kind_of(declared_type)
+
+
+def postgres_kind(type_name: str, category: str) -> str:
+    """The kind of a PostgreSQL base type (not an array): by its name, an enum by its category."""
+    if category == ENUM_CATEGORY:
+        return "enum"
+    return POSTGRES_TYPES.get(type_name, "any")
+
+
+@dataclass(frozen=True)
+class CatalogType:
+    """What the catalog says of a PostgreSQL column's type, domains resolved to their base type."""
+
+    declared_type: str  # as format_type() writes it: "character varying(20)", "mood[]", "email"
+    type_name: str  # pg_type.typname of the base type ("_int4" for int4[])
+    category: str  # its typcategory
+    element_type: str = ""  # an array's element type name
+    element_category: str = ""
+
+
+def resolve_postgres_kind(table: str, column: str, found: CatalogType, overrides: Mapping[str, str]) -> tuple[str, str]:
+    """(kind, kind of the elements when it is "list"): ``[tool.kitgen.types]`` first, as on SQLite, then
+    the catalog's type. A column made "json" that does not hold json or jsonb holds JSON text."""
+    native = "list" if found.category == ARRAY_CATEGORY else postgres_kind(found.type_name, found.category)
+    for key in (f"{table}.{column}", found.declared_type.upper().strip()):
+        if key in overrides:
+            kind = overrides[key]
+            return ("json_text" if kind == "json" and native != "json" else kind), ""
+    if native == "list":
+        return native, postgres_kind(found.element_type, found.element_category)
+    return native, ""
 
 
 def validate_overrides(overrides: object) -> dict[str, str]:
