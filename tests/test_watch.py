@@ -91,6 +91,17 @@ class Watcher:
 @pytest.fixture
 def watcher(project: Project) -> Iterator[Watcher]:
     project.create_table(USERS, "users", "id INTEGER PRIMARY KEY, name TEXT NOT NULL")
+    yield from _watching(project)
+
+
+@pytest.fixture
+def engine_watcher(engine_project: Project) -> Iterator[Watcher]:
+    """``watcher`` on SQLite and on PostgreSQL."""
+    engine_project.create_table(USERS, "users", "id INTEGER PRIMARY KEY, name TEXT NOT NULL")
+    yield from _watching(engine_project)
+
+
+def _watching(project: Project) -> Iterator[Watcher]:
     running = Watcher(project)
     running.wait_for("^Watching ")
     yield running
@@ -99,7 +110,10 @@ def watcher(project: Project) -> Iterator[Watcher]:
         running.process.wait()
 
 
-def test_starts_with_a_full_migrate_and_applies_a_new_migration(project: Project, watcher: Watcher) -> None:
+def test_starts_with_a_full_migrate_and_applies_a_new_migration(
+    engine_project: Project, engine_watcher: Watcher
+) -> None:
+    project, watcher = engine_project, engine_watcher
     assert any(f"applied {USERS}" in line for line in watcher.seen)
     assert (project.entities / "user.py").is_file()
 
@@ -126,20 +140,25 @@ def test_a_syntax_error_is_reported_and_the_fix_is_applied(project: Project, wat
     assert watcher.stop()[0] == 0
 
 
-def test_failing_sql_is_reported_and_leaves_nothing_applied(project: Project, watcher: Watcher) -> None:
+def test_failing_sql_is_reported_and_leaves_nothing_applied(engine_project: Project, engine_watcher: Watcher) -> None:
+    project, watcher = engine_project, engine_watcher
     project.sql(TAGS, "CREATE TABLE tags (id INTEGER PRIMARY KEY);\nINSERT INTO nowhere VALUES (1);")
 
     line = watcher.wait_for("^Error: ")
-    assert "no such table: nowhere" in line and "at line 3" in line
-    assert "tags" not in project.tables()
+    missing = "no such table: nowhere" if project.engine.name == "sqlite" else 'relation "nowhere" does not exist'
+    assert missing in line and "at line 3" in line
+    assert "tags" not in project.engine.tables()
 
     project.sql(TAGS, "CREATE TABLE tags (id INTEGER PRIMARY KEY);", "DROP TABLE tags;")
     watcher.wait_for(f"applied {TAGS}")
-    assert "tags" in project.tables()
+    assert "tags" in project.engine.tables()
     assert watcher.stop()[0] == 0
 
 
-def test_a_hand_edited_entity_is_reported_and_never_overwritten(project: Project, watcher: Watcher) -> None:
+def test_a_hand_edited_entity_is_reported_and_never_overwritten(
+    engine_project: Project, engine_watcher: Watcher
+) -> None:
+    project, watcher = engine_project, engine_watcher
     user = project.entities / "user.py"
     edited = user.read_text() + "\n# my own helper\n"
     user.write_text(edited)
@@ -153,14 +172,15 @@ def test_a_hand_edited_entity_is_reported_and_never_overwritten(project: Project
 
 
 def test_a_migration_the_watch_applied_when_it_started_is_re_applied_when_edited(
-    project: Project, watcher: Watcher
+    engine_project: Project, engine_watcher: Watcher
 ) -> None:
     """users was applied by the full migrate that starts watching: this watch applied it."""
+    project, watcher = engine_project, engine_watcher
     project.create_table(USERS, "users", "id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT")
 
     line = watcher.wait_for(f"applied {USERS}")
     assert line.startswith(f"rolled back {USERS}, applied {USERS}")
-    assert any("email" in statement for statement in project.dump())
+    assert any("email" in line for line in project.engine.dump())
     assert watcher.stop()[0] == 0
 
 
