@@ -47,7 +47,8 @@ def test_clean_project_is_ok_without_touching_the_database(project: Project) -> 
     assert not project.database.exists()
 
 
-def test_json_document_lists_every_file_with_its_state(project: Project) -> None:
+def test_json_document_lists_every_file_with_its_state(engine_project: Project) -> None:
+    project = engine_project
     migrated(project)
     code, document = check(project)
     assert code == 0
@@ -63,7 +64,8 @@ def test_json_document_lists_every_file_with_its_state(project: Project) -> None
         assert set(entry) == {"file", "table", "state", "message", "diff"}
 
 
-def test_edited_file_is_reported_with_what_to_do_and_a_diff(project: Project) -> None:
+def test_edited_file_is_reported_with_what_to_do_and_a_diff(engine_project: Project) -> None:
+    project = engine_project
     migrated(project)
     user = project.entities / "user.py"
     user.write_text(user.read_text() + "\ndef helper() -> int:\n    return 1\n")
@@ -76,7 +78,8 @@ def test_edited_file_is_reported_with_what_to_do_and_a_diff(project: Project) ->
     assert result.stdout.strip().endswith("1 edited, 3 ok.")
 
 
-def test_new_migration_without_regeneration_is_stale_and_missing(project: Project) -> None:
+def test_new_migration_without_regeneration_is_stale_and_missing(engine_project: Project) -> None:
+    project = engine_project
     migrated(project)
     project.sql("2026_01_01_000003_add_name_to_users", "ALTER TABLE users ADD COLUMN name TEXT;")
     project.create_table("2026_01_01_000004_create_tags_table", "tags")
@@ -91,10 +94,14 @@ def test_new_migration_without_regeneration_is_stale_and_missing(project: Projec
     assert found[("app/entities/post.py", "ok")] == ""
 
 
-def test_file_both_edited_and_stale_is_reported_as_both(project: Project) -> None:
+def test_file_both_edited_and_stale_is_reported_as_both(engine_project: Project) -> None:
+    project = engine_project
     migrated(project)
     user = project.entities / "user.py"
-    user.write_text(user.read_text().replace('"""TEXT, not null."""', '"""The e-mail."""'))
+    text = user.read_text()
+    user.write_text(
+        text.replace('"""TEXT, not null."""', '"""The e-mail."""').replace('"""text, not null."""', '"""The e-mail."""')
+    )
     project.sql("2026_01_01_000003_add_name_to_users", "ALTER TABLE users ADD COLUMN name TEXT;")
 
     code, document = check(project)
@@ -103,7 +110,8 @@ def test_file_both_edited_and_stale_is_reported_as_both(project: Project) -> Non
     assert {("app/entities/user.py", "edited"), ("app/entities/user.py", "stale")} <= set(states(document))
 
 
-def test_orphan_of_a_dropped_table_is_reported(project: Project) -> None:
+def test_orphan_of_a_dropped_table_is_reported(engine_project: Project) -> None:
+    project = engine_project
     migrated(project)
     (project.migrations / f"{POSTS}.sql").unlink()
 
