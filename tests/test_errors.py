@@ -19,6 +19,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import engines
 import pytest
 from conftest import Project, assert_one_error, run_on_terminal
 
@@ -190,6 +191,23 @@ class Case:
     env: Mapping[str, str] = field(default_factory=dict)
     during: Condition = no_condition  # held while the command runs
     kept: Mapping[str, str] = field(default_factory=dict)  # applied before the failure: name → its table
+    postgresql: tuple[str, ...] | None = ()  # the fragments on PostgreSQL when they differ; None: SQLite's case
+
+
+SQLITE_ONLY = (
+    "database-",  # a database file, its folder, its lock file, another connection's lock on it
+    "config-",  # the project's pyproject.toml, which names the PostgreSQL database
+    "missing-migrations-folder",
+    "model-type-",
+)
+NO_SUCH_TABLE = {"no such table: nope": 'relation "nope" does not exist'}
+
+
+def on_postgresql(case: Case) -> tuple[str, ...] | None:
+    """The fragments the case's error has on PostgreSQL, or None when the case is about SQLite or the config."""
+    if case.postgresql is None or case.id.startswith(SQLITE_ONLY) or case.id.endswith("-protected"):
+        return None
+    return case.postgresql or tuple(NO_SUCH_TABLE.get(fragment, fragment) for fragment in case.fragments)
 
 
 SYNTAX_ERROR = """
@@ -570,6 +588,37 @@ def test_expected_failure(project: Project, case: Case) -> None:
     assert {k: v for k, v in project_files(project).items() if unchanged(k)} == {
         k: v for k, v in files.items() if unchanged(k)
     }
+
+
+PG_CASES = [case for case in CASES if on_postgresql(case) is not None]
+
+
+@pytest.mark.parametrize("case", PG_CASES, ids=[case.id for case in PG_CASES])
+def test_expected_failure_on_postgresql(project: Project, pg_url: str, case: Case) -> None:
+    """The same failures on PostgreSQL: one error line, and the database and files as before it."""
+    engine = engines.Engine("postgresql", pg_url)
+    engines.configure(project.root, engine)
+    project.engine = engine
+    for step in case.given:
+        step(project)
+    dump, applied, files = engine.dump(), [name for name, _ in engine.applied()], project_files(project)
+
+    with case.during(project):
+        result = project.run(*case.args, env=dict(case.env))
+
+    fragments = on_postgresql(case)
+    assert fragments is not None
+    assert_one_error(result, *fragments, code=case.code)
+    assert [name for name, _ in engine.applied()] == applied + list(case.kept)
+    for name in case.kept:
+        assert f"Applying {name} … done" in result.stdout
+    if not case.kept:
+        assert engine.dump() == dump
+        assert project_files(project) == files
+    else:
+        assert set(engine.tables()) >= set(case.kept.values())
+        unchanged = {path: data for path, data in files.items() if not path.startswith("app/entities/")}
+        assert {path: data for path, data in project_files(project).items() if path in unchanged} == unchanged
 
 
 # --- special cases ---------------------------------------------------------------------------
