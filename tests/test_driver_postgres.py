@@ -412,3 +412,60 @@ def test_resolve_records_an_applied_migration_and_what_it_created_from_a_scratch
     ]
     assert query(url, "SELECT datname FROM pg_database WHERE datname LIKE 'kitgen_scratch_%'") == []
     assert pg.run("migrate").stdout.strip() == "Nothing to migrate."
+
+
+def test_a_schema_from_pg_dump_with_functions_and_triggers_is_a_migration(
+    pg: Project, postgres_server: Any, pg_url: str
+) -> None:
+    """The output of the real pg_dump --schema-only, as a migration, builds the same schema and its entities."""
+    source = postgres_server.url("kitgen_dump_source")
+    query(postgres_server.url(), "DROP DATABASE IF EXISTS kitgen_dump_source")
+    query(postgres_server.url(), "CREATE DATABASE kitgen_dump_source")
+    try:
+        query(
+            source,
+            """
+            CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+            CREATE TABLE people (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, mood mood,
+                tags text[], updated timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                NEW.updated := now();  -- a ; inside a body
+                RETURN NEW;
+            END;
+            $$;
+            CREATE TRIGGER people_touch BEFORE UPDATE ON people FOR EACH ROW EXECUTE FUNCTION touch();
+            CREATE FUNCTION shout(t text) RETURNS text LANGUAGE sql IMMUTABLE BEGIN ATOMIC SELECT upper(t); END;
+            CREATE VIEW loud AS SELECT id, shout(name) AS name FROM people;
+            COMMENT ON TABLE people IS 'Everyone; even the quiet ones.';
+            """,
+        )
+        dump = subprocess.run(
+            [str(_binaries() / "pg_dump"), "--schema-only", "--no-owner", "-d", source],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        query(postgres_server.url(), "DROP DATABASE IF EXISTS kitgen_dump_source WITH (FORCE)")
+    pg.write("2026_01_01_000001_baseline.sql", f"-- migrate:up\n{dump}\n-- migrate:down\nDROP VIEW loud;\n")
+    (pg.root / "pyproject.toml").write_text(PYPROJECT.format(url=pg_url).replace("generate = false\n", ""))
+    result = pg.run("migrate")
+    assert result.returncode == 0, result.stderr
+    assert tables(pg_url) == ["kitgen_migrations", "people"]
+    assert sorted(path.name for path in pg.entities.glob("*.py")) == [
+        "__init__.py", "_kitgen.py", "enums.py", "loud.py", "person.py"
+    ]  # fmt: skip
+    assert "Everyone; even the quiet ones." in (pg.entities / "person.py").read_text()
+    query(pg_url, "INSERT INTO people (name) VALUES ('ada')")
+    assert query(pg_url, "SELECT name FROM loud") == [("ADA",)]
+    check = pg.run("check")
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def _binaries() -> Any:
+    import pg_server
+
+    return pg_server.server_binaries()
