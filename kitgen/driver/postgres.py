@@ -9,11 +9,11 @@ migration lock is an advisory lock on a connection of its own (``postgres_lock``
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
+from kitgen.driver import postgres_tracking as tracking
 from kitgen.driver.base import TRACKING_TABLE, AppliedMigration, RawSchema, StatementError
 from kitgen.driver.postgres_handle import ABORTED, PostgresHandle, Tracer
 from kitgen.driver.url import ServerUrl
@@ -23,23 +23,6 @@ from kitgen.migrations.base import Database
 if TYPE_CHECKING:
     import psycopg
 
-TRACKING_COLUMNS = (
-    "name, batch, checksum, raw_hash, source, format, transactional, model, applied_at, created, checksum_scheme"
-)
-TRACKING_DDL = """CREATE TABLE IF NOT EXISTS {table} (
-    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    name text NOT NULL UNIQUE,
-    batch integer NOT NULL,
-    checksum text NOT NULL,
-    raw_hash text NOT NULL,
-    source text NOT NULL,
-    format text NOT NULL,
-    transactional boolean NOT NULL,
-    model text,
-    applied_at text NOT NULL,
-    created text NOT NULL DEFAULT '[]',
-    checksum_scheme text NOT NULL DEFAULT '1'
-)"""
 RELATIONS = """
 SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
@@ -315,64 +298,28 @@ class PostgresDriver:
 
     # --- the tracking table ---
 
-    def _has_tracking_table(self) -> bool:
-        with self.guard():
-            row = self.connection.execute("SELECT to_regclass(%s)", (self.tracking_table,)).fetchone()
-        return row is not None and row[0] is not None
-
     def applied_migrations(self) -> list[AppliedMigration]:
-        if not self.exists or not self._has_tracking_table():
+        if not self.exists:
             return []
         with self.guard():
-            rows = self.connection.execute(f"SELECT {TRACKING_COLUMNS} FROM {self.tracking_table} ORDER BY id")
-            return [_applied_from_row(row) for row in rows.fetchall()]
+            return tracking.read(self.connection, self.tracking_table)
 
     def ensure_tracking_table(self) -> None:
         """Create the tracking table (and its schema, when the search_path names one that does not exist)."""
-        if self._has_tracking_table():
-            return
-        with self.transaction() as db:
-            db.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(self.home)}")
-            db.execute(TRACKING_DDL.format(table=self.tracking_table))
+        with self.guard():
+            present = tracking.exists(self.connection, self.tracking_table)
+        if not present:
+            with self.transaction() as db:
+                tracking.create(db, _ident(self.home), self.tracking_table)
 
     def record_applied(self, db: Database, row: AppliedMigration) -> None:
-        db.execute(
-            f"INSERT INTO {self.tracking_table} ({TRACKING_COLUMNS}) VALUES "
-            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                row.name,
-                row.batch,
-                row.checksum,
-                row.raw_hash,
-                row.source,
-                row.format,
-                row.transactional,
-                row.model,
-                row.applied_at,
-                json.dumps(list(row.created)),
-                row.checksum_scheme,
-            ),
-        )
+        tracking.insert(db, self.tracking_table, row)
 
     def update_applied(self, db: Database, name: str, row: AppliedMigration) -> None:
-        db.execute(
-            f"UPDATE {self.tracking_table} SET name = %s, checksum = %s, raw_hash = %s, source = %s, format = %s, "
-            "transactional = %s, model = %s, checksum_scheme = %s WHERE name = %s",
-            (
-                row.name,
-                row.checksum,
-                row.raw_hash,
-                row.source,
-                row.format,
-                row.transactional,
-                row.model,
-                row.checksum_scheme,
-                name,
-            ),
-        )
+        tracking.update(db, self.tracking_table, name, row)
 
     def forget_applied(self, db: Database, name: str) -> None:
-        db.execute(f"DELETE FROM {self.tracking_table} WHERE name = %s", (name,))
+        tracking.delete(db, self.tracking_table, name)
 
     # --- the schema ---
 
@@ -436,11 +383,3 @@ def _first_schema(search_path: str, user: str | None) -> str | None:
         elif entry:
             return entry[1:-1].replace('""', '"') if entry.startswith('"') else entry
     return None
-
-
-def _applied_from_row(row: tuple[Any, ...]) -> AppliedMigration:
-    name, batch, checksum, raw_hash, source, fmt, transactional, model, applied_at, created, scheme = row
-    return AppliedMigration(
-        name, batch, checksum, raw_hash, source, fmt, bool(transactional), model, applied_at,
-        tuple(json.loads(created)), scheme,
-    )  # fmt: skip
