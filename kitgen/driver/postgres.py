@@ -324,10 +324,11 @@ class PostgresDriver:
     # --- the schema ---
 
     def relation_names(self, db: Database) -> frozenset[str]:
-        """Tables and views of the managed schemas: those of the first unqualified, others ``schema.name``."""
-        first = self.schemas[0]
+        """Tables and views of the managed schemas, named as introspection names them."""
+        from kitgen.driver.postgres_schema import relation_name
+
         rows = db.execute(RELATIONS, (list(self.schemas),)).fetchall()
-        return frozenset(name if schema == first else f"{schema}.{name}" for schema, name in rows)
+        return frozenset(relation_name(schema, name, self.schemas) for schema, name in rows)
 
     def read_schema(self) -> RawSchema:
         from kitgen.driver.postgres_schema import read_schema
