@@ -27,6 +27,20 @@ RELATIONS = """
 SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
 """
+HOME = f"""
+SELECT current_setting('search_path'), current_user,
+       EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = current_user),
+       ARRAY(SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.relname = '{TRACKING_TABLE}' AND c.relkind IN ('r', 'p') ORDER BY 1)
+"""
+CREATING = (
+    "kitgen migrate",
+    "kitgen migrate:refresh",
+    "kitgen migrate:fresh",
+    "kitgen migrate:resolve",
+    "kitgen watch",
+)
+CONNECT_TIMEOUT = 10  # seconds, unless the URL says otherwise (connect_timeout=…)
 LEFT_OPEN = "the migration left a transaction open (a BEGIN without COMMIT); it was rolled back"
 MISSING_DATABASE = "3D000"  # invalid_catalog_name: the database does not exist
 
@@ -69,27 +83,46 @@ class PostgresDriver:
     # --- connecting ---
 
     def connect(self, *, database: str | None = None, application: str | None = None) -> psycopg.Connection[Any]:
-        """A new autocommit connection to the URL's database (or ``database`` on the same server)."""
+        """A new autocommit connection to the URL's database (or ``database`` on the same server), its
+        session set up by ``_configure`` (with SQL, not startup options, which poolers refuse)."""
         import psycopg
 
         url = self.url if database is None else self.url.with_database(database)
-        # A migrator killed mid-statement ends its session (and so releases its lock) within a second.
-        settings = ["-c TimeZone=UTC", "-c client_connection_check_interval=1000"]
-        if self.url.search_path:
-            settings.append("-c search_path=" + ",".join(_option_text(schema) for schema in self.url.search_path))
-        if self.readonly:
-            settings.append("-c default_transaction_read_only=on")
-        existing = psycopg.conninfo.conninfo_to_dict(url.conninfo).get("options")
         try:
-            return psycopg.connect(
+            given = psycopg.conninfo.conninfo_to_dict(url.conninfo)
+            timeout: dict[str, Any] = {} if "connect_timeout" in given else {"connect_timeout": CONNECT_TIMEOUT}
+            connection = psycopg.connect(
                 url.conninfo,
                 autocommit=True,
                 prepare_threshold=None,
                 application_name=application or self.command,
-                options=" ".join([str(existing), *settings] if existing else settings),
+                **timeout,
             )
+            self._configure(connection)
         except psycopg.Error as exc:
             raise self.error(exc) from exc
+        return connection
+
+    def _configure(self, connection: psycopg.Connection[Any]) -> None:
+        """kitgen's session: UTC, the URL's search_path, a lock_timeout for table locks (a migration waits
+        for an application's lock no longer than for another migrator), no idle timeout (the lock's
+        session idles), and a migrator killed mid-statement noticed within a second."""
+        settings = {
+            "TimeZone": "UTC",
+            "lock_timeout": f"{int(self.lock_timeout * 1000)}ms",
+            "idle_session_timeout": "0",
+            "idle_in_transaction_session_timeout": "0",
+            "client_connection_check_interval": "1000",
+        }
+        if self.url.search_path:
+            settings["search_path"] = ", ".join(self.url.search_path)  # as written: PostgreSQL folds the case
+        if self.readonly:
+            settings["default_transaction_read_only"] = "on"
+        if _in_transaction(connection):  # a rehearsal: a failed setting would end its transaction
+            del settings["client_connection_check_interval"]
+        for name, value in settings.items():
+            with contextlib.suppress(psycopg_errors().InvalidParameterValue):  # a platform without the check
+                connection.execute("SELECT set_config(%s, %s, false)", (name, value))
 
     def error(self, exc: Exception) -> DatabaseError:
         """A connection-level failure as a kitgen error; the password never shows."""
@@ -187,16 +220,26 @@ class PostgresDriver:
 
     @property
     def home(self) -> str:
-        """The schema of the tracking table: the first of the search_path, even when it does not exist yet
-        (``"$user"`` counts only when that schema exists, as PostgreSQL resolves it)."""
+        """The schema of the tracking table: the first schema of the search_path that holds one, else the
+        search_path's first (``"$user"`` only when that schema exists), created when missing.
+
+        A history that exists only outside the search_path is refused: starting another would apply
+        every migration again."""
         if self._home is None:
             with self.guard():
-                row = self.connection.execute(
-                    "SELECT current_setting('search_path'), current_user, "
-                    "EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = current_user)"
-                ).fetchone()
+                row = self.connection.execute(HOME).fetchone()
             assert row is not None
-            self._home = _first_schema(row[0], row[1] if row[2] else None) or "public"
+            path, user, user_schema, tracked = row
+            candidates = _search_path(path, user if user_schema else None)
+            found = [schema for schema in candidates if schema in tracked]
+            if not found and tracked:
+                raise DatabaseError(
+                    f"the migration history of {self.url} is in {tracked[0]}.{TRACKING_TABLE}, which the "
+                    f"search_path ({path}) does not reach",
+                    f"add {tracked[0]} to the search_path (?search_path={tracked[0]} in the URL), "
+                    "or move the table into the search_path's first schema",
+                )
+            self._home = (found or candidates or ["public"])[0]
         return self._home
 
     @property
@@ -215,8 +258,9 @@ class PostgresDriver:
         from kitgen.driver.postgres_lock import advisory_lock, lock_key
 
         self._name(command)
-        if self.readonly and not self.exists:
-            return _nothing()  # nothing to read yet, nothing to wait for
+        creates = command.startswith(CREATING) and "--pretend" not in command
+        if (self.readonly or not creates) and not self.exists:
+            return _nothing()  # nothing to read or undo yet, nothing to wait for; the database is not created
         self.connection  # noqa: B018  # the lock is taken in the database itself
         return advisory_lock(
             lambda: self.connect(application=command),
@@ -282,6 +326,7 @@ class PostgresDriver:
                 connection.execute("ROLLBACK")
             connection.execute("DISCARD ALL")
             connection.execute("SELECT set_config('application_name', %s, false)", (self.command,))
+            self._configure(connection)
 
     @contextmanager
     def tracing(self, record: Callable[[str], None]) -> Iterator[None]:
@@ -336,7 +381,24 @@ class PostgresDriver:
         if not self.exists:
             return RawSchema((), (), (), ())
         with self.guard():
+            self._ensure_schemas_exist()
             return read_schema(self.connection, self.schemas)
+
+    def _ensure_schemas_exist(self) -> None:
+        """A configured schema that does not exist is a mistake, not a schema without tables: entities
+        would be deleted."""
+        if not self._schemas:
+            return
+        rows = self.connection.execute(
+            "SELECT s FROM unnest(%s::text[]) s WHERE s NOT IN (SELECT nspname FROM pg_namespace)",
+            (list(self._schemas),),
+        ).fetchall()
+        if rows:
+            missing = ", ".join(row[0] for row in rows)
+            raise DatabaseError(
+                f"the schema {missing} named in schemas does not exist in {self.url}",
+                "correct schemas in [tool.kitgen] (names are case-sensitive), or create the schema in a migration",
+            )
 
     def drop_all(self) -> list[str]:
         from kitgen.driver.postgres_drop import drop_managed
@@ -344,7 +406,22 @@ class PostgresDriver:
         if not self.exists:
             return []
         with self.transaction() as db:
-            return drop_managed(db, self.schemas)
+            dropped = drop_managed(db, self.schemas)
+            if self.home not in self.schemas:  # the history goes with what it describes
+                db.execute(f"DROP TABLE IF EXISTS {self.tracking_table}")
+            return dropped
+
+
+def psycopg_errors() -> Any:
+    import psycopg
+
+    return psycopg.errors
+
+
+def _in_transaction(connection: psycopg.Connection[Any]) -> bool:
+    from psycopg.pq import TransactionStatus
+
+    return connection.info.transaction_status != TransactionStatus.IDLE
 
 
 def _busy(connection: psycopg.Connection[Any]) -> bool:
@@ -370,17 +447,13 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _option_text(text: str) -> str:
-    """A value inside libpq's ``options`` (spaces and backslashes escaped)."""
-    return text.replace("\\", "\\\\").replace(" ", "\\ ")
-
-
-def _first_schema(search_path: str, user: str | None) -> str | None:
-    """The first schema a ``search_path`` value names (``"$user"``: ``user``, when given)."""
+def _search_path(search_path: str, user: str | None) -> list[str]:
+    """The schemas a ``search_path`` value names, case folded as PostgreSQL does (``"$user"``: ``user``,
+    when given)."""
+    schemas = []
     for entry in (part.strip() for part in search_path.split(",")):
         if entry in ('"$user"', "$user"):
-            if user:
-                return user
+            schemas += [user] if user else []
         elif entry:
-            return entry[1:-1].replace('""', '"') if entry.startswith('"') else entry
-    return None
+            schemas.append(entry[1:-1].replace('""', '"') if entry.startswith('"') else entry.lower())
+    return schemas

@@ -19,6 +19,10 @@ if TYPE_CHECKING:  # imported by the driver, which says how to install psycopg w
 
 ACTIVE_SQL_TRANSACTION = "25001"  # psycopg.errors.ActiveSqlTransaction: CONCURRENTLY, VACUUM, CREATE DATABASE…
 HINTS = {  # SQLSTATE → what to do
+    "55P03": (  # psycopg.errors.LockNotAvailable: kitgen's lock_timeout ran out waiting for a table lock
+        "another session holds a lock on a table the statement needs (an application's open transaction?): "
+        "find it in pg_stat_activity and pg_locks and let it finish, or raise --lock-timeout"
+    ),
     "55P04": (  # psycopg.errors.UnsafeNewEnumValueUsage: ALTER TYPE … ADD VALUE, then the value used before COMMIT
         "add the value in one migration and use it in the next: PostgreSQL cannot use a new enum value "
         "before the transaction that added it commits"

@@ -7,6 +7,7 @@ it starts, with its parameters bound, so what a failed non-transactional migrati
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     import psycopg
 
 Record = Callable[[str], None]
+ROLLBACK_TO = re.compile(r"^\s*ROLLBACK\s+(?:WORK\s+|TRANSACTION\s+)?TO\b", re.IGNORECASE)
 ABORTED = (
     "an earlier statement of the migration failed and its error was caught, so PostgreSQL aborted the "
     "transaction; nothing the migration did is kept"
@@ -104,12 +106,16 @@ class PostgresHandle:
             cursor.execute(sql.encode(), params or None)
         except psycopg.Error as exc:
             raise self._failure(sql, exc, line) from exc
+        except BaseException as exc:  # a signal while it ran: the statement is cancelled, it did not complete
+            exc.in_flight = True  # type: ignore[attr-defined]
+            raise
         return cursor
 
     def _refuse_transaction_control(self, sql: str) -> None:
         from psycopg.pq import TransactionStatus
 
-        if self._in_transaction and self._connection.info.transaction_status == TransactionStatus.INERROR:
+        aborted = self._connection.info.transaction_status == TransactionStatus.INERROR
+        if self._in_transaction and aborted and not ROLLBACK_TO.match(sql):  # ROLLBACK TO a savepoint recovers
             raise StatementError(sql, ABORTED)
         message = transaction_control(sql) if self._in_transaction else None
         if message is not None:

@@ -9,6 +9,7 @@ is open while waiting. The lock goes with the session: a killed migrator never l
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Callable, Iterator
@@ -65,7 +66,8 @@ def advisory_lock(
         try:
             yield
         finally:
-            if not connection.closed:
+            # A lost session has lost its lock too; its error must not hide the one that ended the block.
+            with contextlib.suppress(Exception):
                 connection.execute("SELECT pg_advisory_unlock(%s)", (key,))
     finally:
         connection.close()

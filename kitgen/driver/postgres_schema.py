@@ -140,8 +140,9 @@ class TypeRow:
 def read_schema(connection: psycopg.Connection[Any], schemas: Sequence[str]) -> RawSchema:
     """Every table and view of ``schemas``, read in one read-only snapshot.
 
-    ``connection`` must be in autocommit mode with no transaction open: this function begins the
-    snapshot and ends it (committing it, or rolling it back if a query fails).
+    ``connection`` is in autocommit mode: with no transaction open, this function begins the snapshot
+    and ends it (committing it, or rolling it back if a query fails); inside a transaction (a rehearsal,
+    which must see its own changes) it reads in a savepoint that it rolls back, settings included.
     """
     if not schemas:
         raise DatabaseError("no schema to read the tables of", "name at least one schema")
@@ -149,6 +150,8 @@ def read_schema(connection: psycopg.Connection[Any], schemas: Sequence[str]) -> 
         raise DatabaseError(
             "the schema is read on a connection in a transaction", "read it on an autocommit connection"
         )
+    if connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        return _in_savepoint(connection, schemas)
     connection.execute(SNAPSHOT)
     try:
         found = _read(connection, schemas)
@@ -159,6 +162,16 @@ def read_schema(connection: psycopg.Connection[Any], schemas: Sequence[str]) -> 
         raise
     connection.execute("COMMIT")
     return found
+
+
+def _in_savepoint(connection: psycopg.Connection[Any], schemas: Sequence[str]) -> RawSchema:
+    connection.execute("SAVEPOINT kitgen_read_schema")
+    try:
+        return _read(connection, schemas)
+    finally:
+        if not connection.closed:
+            connection.execute("ROLLBACK TO SAVEPOINT kitgen_read_schema")
+            connection.execute("RELEASE SAVEPOINT kitgen_read_schema")
 
 
 def _read(connection: psycopg.Connection[Any], schemas: Sequence[str]) -> RawSchema:

@@ -16,12 +16,14 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from kitgen.driver.base import StatementError
 from kitgen.driver.postgres import PostgresDriver
 from kitgen.driver.postgres_handle import PostgresHandle
+from kitgen.driver.postgres_split import split_statements
 from kitgen.driver.url import ServerUrl
-from kitgen.errors import DatabaseError
+from kitgen.errors import ConfigError, DatabaseError
 from kitgen.migrations.base import Database, Params
 
 if TYPE_CHECKING:
@@ -39,6 +41,15 @@ class RehearsalHandle(PostgresHandle):
     def _run(self, sql: str, params: Params, line: int | None) -> psycopg.Cursor[Any]:
         if self._in_transaction:
             return super()._run(sql, params, line)
+        pieces = [] if params else split_statements(sql)
+        if len(pieces) > 1:  # one string of several statements: each is looked at (a COMMIT among them)
+            cursor = self._connection.cursor()
+            for _, piece in pieces:
+                cursor = self._one(piece, params, line)
+            return cursor
+        return self._one(sql, params, line)
+
+    def _one(self, sql: str, params: Params, line: int | None) -> psycopg.Cursor[Any]:
         control = control_word(sql)
         if control is not None:
             self._tracer(self._connection, sql, params)
@@ -163,14 +174,11 @@ class RehearsalDriver(PostgresDriver):
         return RehearsalHandle(self.connection, self._tracer, self.error, in_transaction=False)
 
     def reset_session(self) -> None:
+        """As between real migrations: settings back, temporary tables gone (DISCARD ALL needs no transaction)."""
         with self.guard():
             self.connection.execute("RESET ALL")
-
-    def drop_all(self) -> list[str]:
-        from kitgen.driver.postgres_drop import drop_managed
-
-        with self.transaction() as db:
-            return drop_managed(db, self.schemas)
+            self.connection.execute("DISCARD TEMP")
+            self._configure(self.connection)
 
 
 @contextmanager
@@ -186,7 +194,13 @@ def rehearsal(real: PostgresDriver) -> Iterator[PostgresDriver]:
         with scratch(real.url, None, real._schemas, command=f"{real.command} --pretend") as empty:
             yield empty
         return
-    copy = RehearsalDriver(real)
+    with _rolled_back(real) as copy:
+        yield copy
+
+
+@contextmanager
+def _rolled_back(database: PostgresDriver) -> Iterator[PostgresDriver]:
+    copy = RehearsalDriver(database)
     try:
         copy.begin()
         yield copy
@@ -198,13 +212,21 @@ def rehearsal(real: PostgresDriver) -> Iterator[PostgresDriver]:
 def scratch(
     url: ServerUrl, shadow: ServerUrl | None, schemas: tuple[str, ...], *, command: str = "kitgen check"
 ) -> Iterator[PostgresDriver]:
-    """An empty database to replay migrations in: ``shadow`` emptied, or a temporary one always dropped."""
+    """An empty database to replay migrations in, inside one transaction that is never committed (what a
+    migration does to the server itself, a role, is undone too): ``shadow``, which must be empty, or a
+    temporary database, always dropped."""
     if shadow is not None:
+        if same_database(url, shadow):
+            raise ConfigError(
+                f"shadow_database names the configured database {url}",
+                "give check a database of its own to replay in (an empty one), or leave shadow_database out",
+            )
         driver = PostgresDriver(shadow, lock_timeout=0, schemas=schemas, command=command)
         try:
-            driver.drop_all()
-            _create_schemas(driver)
-            yield driver
+            _ensure_empty(driver)
+            with _rolled_back(driver) as replay:
+                _create_schemas(replay)
+                yield replay
         finally:
             driver.close()
         return
@@ -215,13 +237,36 @@ def scratch(
         _create_database(admin, name, url)
         driver = PostgresDriver(url.with_database(name), lock_timeout=0, schemas=schemas, command=command)
         try:
-            _create_schemas(driver)
-            yield driver
+            with _rolled_back(driver) as replay:
+                _create_schemas(replay)
+                yield replay
         finally:
             driver.close()
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         admin.close()
+
+
+def same_database(one: ServerUrl, other: ServerUrl) -> bool:
+    """Whether two URLs name the same database of the same server (host and port as written)."""
+    first, second = urlsplit(one.conninfo), urlsplit(other.conninfo)
+    return (first.hostname, first.port, one.database_name) == (second.hostname, second.port, other.database_name)
+
+
+def _ensure_empty(driver: PostgresDriver) -> None:
+    """A shadow database holds nothing of the managed schemas: kitgen never empties a database it was given."""
+    if not driver.exists:
+        return
+    from kitgen.driver.postgres_drop import RELATIONS
+
+    with driver.guard():
+        found = driver.connection.execute(RELATIONS.encode(), (list(driver.schemas),)).fetchall()
+    if found:
+        names = ", ".join(name for _, name in found[:5])
+        raise ConfigError(
+            f"the shadow database {driver.url} is not empty ({names}{'…' if len(found) > 5 else ''})",
+            "point shadow_database at an empty database: check replays the migrations there and never commits",
+        )
 
 
 def _create_database(admin: psycopg.Connection[Any], name: str, url: ServerUrl) -> None:
@@ -233,7 +278,7 @@ def _create_database(admin: psycopg.Connection[Any], name: str, url: ServerUrl) 
         raise DatabaseError(
             f"cannot create a temporary database on the server of {url} to replay the migrations in: "
             f"{exc.diag.message_primary}",
-            "grant this user CREATEDB, or set shadow_database in [tool.kitgen] to an empty database kitgen may empty",
+            "grant this user CREATEDB, or set shadow_database in [tool.kitgen] to an empty database",
         ) from exc
 
 

@@ -271,8 +271,11 @@ def _statements_run(exc: BaseException, statements: list[str]) -> list[str]:
     """
     cause: BaseException | None = exc
     while cause is not None:
+        if getattr(cause, "in_flight", False):  # interrupted inside a statement the engine then cancelled
+            return statements[:-1]
         if isinstance(cause, StatementError):
-            written = re.split(r"\?\d*|[:@$][A-Za-z_]\w*", cause.statement.strip())  # any value where a parameter is
+            # any value where a parameter is: ?, ?1, :name, @name, $name (SQLite), %s, %(name)s (psycopg)
+            written = re.split(r"\?\d*|[:@$][A-Za-z_]\w*|%(?:\([^)]*\))?s", cause.statement.strip())
             pattern = ".*?".join(map(re.escape, written))
             started = statements and re.fullmatch(pattern, statements[-1].strip(), re.DOTALL)
             return statements[:-1] if started else statements
