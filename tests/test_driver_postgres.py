@@ -469,3 +469,164 @@ def _binaries() -> Any:
     import pg_server
 
     return pg_server.server_binaries()
+
+
+# --- found by using it as a team would ---------------------------------------------------------
+
+
+def test_check_replays_in_a_transaction_it_never_commits_so_server_wide_changes_are_undone(
+    pg: Project, postgres_server: Any
+) -> None:
+    url = pg.url  # type: ignore[attr-defined]
+    query(url, "DROP ROLE IF EXISTS kitgen_reader; CREATE ROLE kitgen_reader CONNECTION LIMIT 50")
+    pg.sql("2026_01_01_000001_reader", "ALTER ROLE kitgen_reader CONNECTION LIMIT 5;")
+    pg.create_table("2026_01_01_000002_create_users_table", "users", "id bigint PRIMARY KEY")
+    (pg.root / "pyproject.toml").write_text(PYPROJECT.format(url=url).replace("generate = false\n", ""))
+    assert pg.run("migrate").returncode == 0
+    query(url, "ALTER ROLE kitgen_reader CONNECTION LIMIT 50")  # an operator's change since
+    result = pg.run("check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert query(url, "SELECT rolconnlimit FROM pg_roles WHERE rolname = 'kitgen_reader'") == [(50,)]
+    assert query(url, "SELECT count(*) FROM pg_database WHERE datname LIKE 'kitgen_scratch_%'") == [(0,)]
+    query(url, "DROP ROLE kitgen_reader")
+
+
+def test_a_shadow_database_is_never_the_configured_one_and_never_emptied(pg: Project, postgres_server: Any) -> None:
+    url = pg.url  # type: ignore[attr-defined]
+    pg.create_table("2026_01_01_000001_create_users_table", "users", "id bigint PRIMARY KEY")
+    assert pg.run("migrate").returncode == 0
+    query(url, "INSERT INTO users VALUES (1)")
+    same = pg.run("check", env={"KITGEN_SHADOW_DATABASE": url})
+    assert_one_error(same, "shadow_database names the configured database", code=2)
+    assert query(url, "SELECT count(*) FROM users") == [(1,)]
+    shadow = postgres_server.url("kitgen_shadow_full")
+    query(postgres_server.url(), "DROP DATABASE IF EXISTS kitgen_shadow_full")
+    query(postgres_server.url(), "CREATE DATABASE kitgen_shadow_full")
+    try:
+        query(shadow, "CREATE TABLE precious (id int); INSERT INTO precious VALUES (7)")
+        full = pg.run("check", env={"KITGEN_SHADOW_DATABASE": shadow})
+        assert_one_error(full, "is not empty", "precious", code=2)
+        assert query(shadow, "SELECT * FROM precious") == [(7,)]
+        query(shadow, "DROP TABLE precious")
+        empty = pg.run("check", env={"KITGEN_SHADOW_DATABASE": shadow})
+        assert empty.returncode == 1, empty.stdout + empty.stderr  # entities are off here: missing, not an error
+        assert query(shadow, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [(0,)]
+    finally:
+        query(postgres_server.url(), "DROP DATABASE IF EXISTS kitgen_shadow_full WITH (FORCE)")
+
+
+def test_pretend_with_entities_on_reads_the_rehearsed_schema_and_commits_nothing(pg: Project) -> None:
+    url = pg.url  # type: ignore[attr-defined]
+    (pg.root / "pyproject.toml").write_text(PYPROJECT.format(url=url).replace("generate = false\n", ""))
+    pg.create_table("2026_01_01_000001_create_users_table", "users", "id bigint PRIMARY KEY, email text")
+    assert pg.run("migrate").returncode == 0
+    pg.sql("2026_01_01_000002_add_phone", "ALTER TABLE users ADD COLUMN phone text;")
+    pg.python(
+        "2026_01_01_000003_sneaky",
+        'db.execute("CREATE TABLE leak (id int); COMMIT; SELECT 1")',
+        extra="transaction = False\n",
+    )
+    result = pg.run("migrate", "--pretend")
+    assert result.returncode == 0, result.stderr
+    assert "+    phone: str | None" in result.stdout and "COMMIT" in result.stdout
+    assert tables(url) == ["kitgen_migrations", "users"]
+    assert "phone" not in (pg.entities / "user.py").read_text()
+    assert applied(url) == ["2026_01_01_000001_create_users_table"]
+
+
+def test_fresh_with_schemas_that_leave_out_the_history_applies_everything_again(pg: Project) -> None:
+    url = pg.url  # type: ignore[attr-defined]
+    (pg.root / "pyproject.toml").write_text(PYPROJECT.format(url=url) + 'schemas = ["app"]\n')
+    pg.sql("2026_01_01_000001_app", "CREATE SCHEMA IF NOT EXISTS app;\nCREATE TABLE app.users (id int PRIMARY KEY);")
+    assert pg.run("migrate").returncode == 0
+    query(url, "INSERT INTO app.users VALUES (1)")
+    result = pg.run("migrate:fresh", "--force")
+    assert result.returncode == 0, result.stderr
+    assert "Applying 2026_01_01_000001_app" in result.stdout
+    assert query(url, "SELECT count(*) FROM app.users") == [(0,)]
+    assert applied(url) == ["2026_01_01_000001_app"]
+
+
+def test_a_schema_named_after_the_user_made_later_does_not_start_another_history(pg: Project) -> None:
+    url = pg.url  # type: ignore[attr-defined]
+    pg.create_table("2026_01_01_000001_create_users_table", "users", "id bigint PRIMARY KEY")
+    assert pg.run("migrate").returncode == 0
+    query(url, "CREATE SCHEMA postgres")  # "$user" comes first in the default search_path
+    try:
+        status = pg.run("migrate:status")
+        assert "applied (batch 1)" in status.stdout, status.stdout + status.stderr
+        assert pg.run("migrate").stdout.strip() == "Nothing to migrate."
+        elsewhere = url + "?search_path=app"
+        moved = pg.run("migrate", "--database", elsewhere)
+        assert_one_error(moved, "public.kitgen_migrations", "search_path")
+        assert tables(url, "app") == []
+    finally:
+        query(url, "DROP SCHEMA postgres CASCADE")
+
+
+def test_commands_that_only_read_or_undo_never_create_a_missing_database(pg: Project, postgres_server: Any) -> None:
+    missing = postgres_server.url("kitgen_never_made")
+    pg.create_table("2026_01_01_000001_create_users_table", "users", "id bigint PRIMARY KEY")
+    pg.entities.joinpath("keep.py").write_text("KEEP = 1\n")
+    for args in (
+        ("generate",),
+        ("migrate:rollback", "--force"),
+        ("migrate:reset", "--force"),
+        ("migrate", "--pretend"),
+    ):
+        pg.run(*args, "--database", missing)
+    assert query(postgres_server.url(), "SELECT 1 FROM pg_database WHERE datname = 'kitgen_never_made'") == []
+    assert pg.entities.joinpath("keep.py").exists()
+
+
+def test_a_configured_schema_that_does_not_exist_is_an_error_and_no_entity_is_deleted(pg: Project) -> None:
+    url = pg.url  # type: ignore[attr-defined]
+    (pg.root / "pyproject.toml").write_text(PYPROJECT.format(url=url).replace("generate = false\n", ""))
+    pg.create_table("2026_01_01_000001_create_users_table", "users", "id bigint PRIMARY KEY")
+    assert pg.run("migrate").returncode == 0
+    result = pg.run("generate", env={"KITGEN_SCHEMAS": "Public"})
+    assert_one_error(result, "Public", "does not exist")
+    assert (pg.entities / "user.py").exists()
+
+
+def test_a_savepoint_lets_a_migration_recover_from_a_statement_it_expects_to_fail(pg: Project) -> None:
+    url = pg.url  # type: ignore[attr-defined]
+    pg.python(
+        "2026_01_01_000001_careful",
+        """
+        db.execute("CREATE TABLE kept (id int)")
+        db.execute("SAVEPOINT before_probe")
+        try:
+            db.execute("SELECT nope")
+        except Exception:
+            db.execute("ROLLBACK TO SAVEPOINT before_probe")
+        db.execute("INSERT INTO kept VALUES (1)")
+        """,
+    )
+    result = pg.run("migrate")
+    assert result.returncode == 0, result.stderr
+    assert query(url, "SELECT * FROM kept") == [(1,)]
+
+
+def test_a_table_lock_held_by_an_application_ends_the_migration_after_the_lock_timeout(pg: Project) -> None:
+    url = pg.url  # type: ignore[attr-defined]
+    pg.create_table("2026_01_01_000001_create_users_table", "users", "id bigint PRIMARY KEY")
+    assert pg.run("migrate").returncode == 0
+    pg.sql("2026_01_01_000002_add_email", "ALTER TABLE users ADD COLUMN email text;")
+    with psycopg.connect(url) as application:
+        application.execute("SELECT * FROM users")  # its open transaction holds a lock on users
+        started = time.monotonic()
+        result = pg.run("migrate", "--lock-timeout", "1")
+        assert time.monotonic() - started < 10
+    assert_one_error(result, "lock timeout", "pg_stat_activity")
+    assert applied(url) == ["2026_01_01_000001_create_users_table"]
+
+
+def test_an_idle_session_timeout_on_the_database_does_not_take_the_lock_away(pg: Project) -> None:
+    url = pg.url  # type: ignore[attr-defined]
+    name = url.rsplit("/", 1)[1]
+    query(url, f"ALTER DATABASE \"{name}\" SET idle_session_timeout = '1s'")
+    pg.sql("2026_01_01_000001_slow", "CREATE TABLE slow (id int);\nSELECT pg_sleep(2.5);", "DROP TABLE slow;")
+    result = pg.run("migrate")
+    assert result.returncode == 0, result.stderr
+    assert applied(url) == ["2026_01_01_000001_slow"]

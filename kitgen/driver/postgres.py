@@ -258,7 +258,7 @@ class PostgresDriver:
         from kitgen.driver.postgres_lock import advisory_lock, lock_key
 
         self._name(command)
-        creates = command.startswith(CREATING) and "--pretend" not in command
+        creates = " ".join(command.split()[:2]) in CREATING and "--pretend" not in command
         if (self.readonly or not creates) and not self.exists:
             return _nothing()  # nothing to read or undo yet, nothing to wait for; the database is not created
         self.connection  # noqa: B018  # the lock is taken in the database itself

@@ -68,21 +68,21 @@ class RehearsalHandle(PostgresHandle):
         return cursor
 
     def _control(self, sql: str, word: str) -> psycopg.Cursor[Any]:
-        opening = word in {"BEGIN", "START"}
-        if opening == self.user_transaction or word == "PREPARE":
-            state = "one is already open" if opening else "none is open"
-            raise StatementError(sql, f"{word} cannot be rehearsed here: {state}")
-        self.user_transaction = opening
-        statement = {
-            "BEGIN": "SAVEPOINT kitgen_user_transaction",
-            "START": "SAVEPOINT kitgen_user_transaction",
-            "COMMIT": "RELEASE SAVEPOINT kitgen_user_transaction",
-            "END": "RELEASE SAVEPOINT kitgen_user_transaction",
-        }.get(word, "ROLLBACK TO SAVEPOINT kitgen_user_transaction")
+        """BEGIN opens a savepoint, COMMIT releases it, ROLLBACK rolls back to it; as on the server, one
+        with nothing to act on does nothing (PostgreSQL only warns). PREPARE TRANSACTION cannot be rehearsed."""
+        if word == "PREPARE":
+            raise StatementError(sql, "PREPARE TRANSACTION cannot be rehearsed: it would keep the rehearsal")
         cursor = self._connection.cursor()
-        cursor.execute(statement.encode())
+        opening = word in {"BEGIN", "START"}
+        if opening == self.user_transaction:
+            return cursor
+        self.user_transaction = opening
+        if opening:
+            cursor.execute(b"SAVEPOINT kitgen_user_transaction")
+            return cursor
         if word in {"ROLLBACK", "ABORT"}:
-            cursor.execute(b"RELEASE SAVEPOINT kitgen_user_transaction")
+            cursor.execute(b"ROLLBACK TO SAVEPOINT kitgen_user_transaction")
+        cursor.execute(b"RELEASE SAVEPOINT kitgen_user_transaction")
         return cursor
 
     def _outside_only(self, sql: str, params: Params, line: int | None) -> psycopg.Cursor[Any]:
