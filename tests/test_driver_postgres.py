@@ -630,3 +630,10 @@ def test_an_idle_session_timeout_on_the_database_does_not_take_the_lock_away(pg:
     result = pg.run("migrate")
     assert result.returncode == 0, result.stderr
     assert applied(url) == ["2026_01_01_000001_slow"]
+
+
+def test_a_password_that_is_not_valid_url_text_is_never_printed(pg: Project, pg_url: str) -> None:
+    broken = pg_url.replace("postgres@", "postgres:Pa55%zz@")
+    result = pg.run("migrate:status", "--database", broken)
+    assert_one_error(result, "cannot use the database")
+    assert "Pa55%zz" not in result.stdout + result.stderr

@@ -82,3 +82,31 @@ def test_schemas_and_shadow_database_settings(tmp_path: Path) -> None:
     assert config.schemas == ("app", "billing")
     assert str(config.shadow_database) == "postgresql://u@h/shadow"
     assert load_config(cwd=tmp_path, environ={"KITGEN_SCHEMAS": "a, b"}).schemas == ("a", "b")
+
+
+def test_urls_libpq_accepts_keep_their_form() -> None:
+    assert parse_server_url("postgresql:///shop").conninfo == "postgresql:///shop"  # host from PGHOST
+    assert parse_server_url("postgresql://").conninfo == "postgresql://"
+    spaced = parse_server_url("postgresql://u@h/db?options=-c%20statement_timeout%3D5000&application_name=my%20app")
+    assert spaced.conninfo.endswith("?options=-c%20statement_timeout%3D5000&application_name=my%20app")
+    assert parse_server_url("postgresql:///shop?search_path=app").with_database("x").conninfo == "postgresql:///x"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("postgresql://[::1/db", "not valid"),
+        ("postgresql://h:port/db", "not valid"),
+        ("host=db.internal user=app password=hunter2 dbname=shop", "key=value connection string"),
+    ],
+)
+def test_a_database_setting_that_cannot_be_used_is_refused_without_echoing_it(value: str, message: str) -> None:
+    with pytest.raises(UrlError, match=message) as raised:
+        parse_database(value, Path("/base"))
+    assert "hunter2" not in str(raised.value.what) + raised.value.hint
+
+
+def test_a_short_password_is_not_masked_where_it_would_reveal_more() -> None:
+    url = parse_server_url("postgresql://u:1@127.0.0.1:5432/db")
+    assert url.hide("connection to 127.0.0.1 failed") == "connection to 127.0.0.1 failed"
+    assert parse_server_url("postgresql://u:Pa55%@h/db").hide('invalid token: "Pa55%"') == 'invalid token: "***"'

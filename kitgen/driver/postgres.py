@@ -173,6 +173,10 @@ class PostgresDriver:
         from psycopg import sql
 
         name = self.url.database_name
+        if not name:
+            raise DatabaseError(
+                f"the database of {self.url} does not exist, and the URL does not name it", "name it: …/database"
+            )
         admin = self.connect(database="postgres")
         try:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

@@ -7,9 +7,10 @@ and never shows it: ``str()`` of a ``ServerUrl`` is the URL without it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit
 
 SQLITE_SCHEMES = ("sqlite", "sqlite3")
 SERVER_SCHEMES = {"postgresql": "postgresql", "postgres": "postgresql"}  # URL scheme → engine
@@ -44,16 +45,29 @@ class ServerUrl:
 
     def with_database(self, name: str) -> ServerUrl:
         """The same server and credentials, another database."""
-        parts = urlsplit(self.conninfo)
-        conninfo = urlunsplit(parts._replace(path="/" + quote(name)))
-        shown = urlunsplit(urlsplit(self.shown)._replace(path="/" + quote(name)))
+        conninfo = _join(urlsplit(self.conninfo)._replace(path="/" + quote(name)))
+        shown = _join(urlsplit(self.shown)._replace(path="/" + quote(name)))
         return ServerUrl(self.engine, conninfo, shown, self.search_path, self.password)
 
     def hide(self, text: str) -> str:
-        """``text`` with the password, raw or URL-encoded, replaced (for server messages that echo it)."""
+        """``text`` with the password, raw or URL-encoded, replaced (for messages that echo it).
+
+        A password of fewer than 4 characters is left as it is: masking it everywhere it occurs (in
+        ``127.0.0.1``) would show more than it hides."""
         for secret in {self.password, quote(self.password, safe="")} - {""}:
-            text = text.replace(secret, "***")
+            if len(secret) >= MASKED_LENGTH:
+                text = text.replace(secret, "***")
         return text
+
+
+MASKED_LENGTH = 4
+CONNINFO = re.compile(r"^\s*(host|hostaddr|port|dbname|user|password|passfile|service|sslmode|options)\s*=")
+
+
+def _join(parts: SplitResult) -> str:
+    """``urlunsplit`` that keeps the ``//`` of a URL without a host (``postgresql:///shop``)."""
+    text = f"{parts.scheme}://{parts.netloc}{parts.path}"
+    return text + (f"?{parts.query}" if parts.query else "") + (f"#{parts.fragment}" if parts.fragment else "")
 
 
 def is_url(value: str) -> bool:
@@ -72,7 +86,11 @@ def sqlite_path(value: str) -> str:
 
 def parse_server_url(value: str) -> ServerUrl:
     """A ``postgresql://`` / ``postgres://`` URL; ``?search_path=`` is taken out for libpq."""
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  # a port that is not a number raises here
+    except ValueError as exc:
+        raise UrlError(f"the database URL is not valid: {exc}", "write postgresql://user@host:port/database") from None
     engine = SERVER_SCHEMES.get(parts.scheme.lower())
     if engine is None:
         known = ", ".join(f"{scheme}://" for scheme in SERVER_SCHEMES)
@@ -84,13 +102,13 @@ def parse_server_url(value: str) -> ServerUrl:
     search_path = tuple(
         schema.strip() for key, text in query if key == "search_path" for schema in text.split(",") if schema.strip()
     )
-    kept = urlencode([(key, text) for key, text in query if key != "search_path"])
-    conninfo = urlunsplit(parts._replace(query=kept))
+    kept = urlencode([(key, text) for key, text in query if key != "search_path"], quote_via=quote)
+    conninfo = _join(parts._replace(query=kept))
     password = unquote(parts.password or "")
     netloc = parts.netloc.rpartition("@")
     shown_netloc = (netloc[0].partition(":")[0] + "@" + netloc[2]) if netloc[1] else parts.netloc
-    shown_query = urlencode([(key, text) for key, text in query if key != "password"])
-    shown = urlunsplit(parts._replace(netloc=shown_netloc, query=shown_query))
+    shown_query = urlencode([(key, text) for key, text in query if key != "password"], quote_via=quote)
+    shown = _join(parts._replace(netloc=shown_netloc, query=shown_query))
     if any(key == "password" for key, _ in query):
         password = password or next(text for key, text in query if key == "password")
     return ServerUrl(engine, conninfo, shown, search_path, password)
@@ -98,6 +116,11 @@ def parse_server_url(value: str) -> ServerUrl:
 
 def parse_database(value: str, base: Path) -> Path | ServerUrl:
     """A database setting: a path (relative to ``base``), ``sqlite:`` URL, or a server URL."""
+    if CONNINFO.match(value):  # libpq's key=value form: never taken for a file name (it may hold a password)
+        raise UrlError(
+            "the database is written as a key=value connection string",
+            "write it as a URL: postgresql://user@host:port/database (the password in ~/.pgpass or PGPASSWORD)",
+        )
     scheme = value.partition(":")[0].lower()
     if not is_url(value) or (scheme not in SQLITE_SCHEMES and "://" not in value):
         return (base / value).resolve()
