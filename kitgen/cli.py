@@ -261,7 +261,8 @@ def check_command(output: str, diff: bool, **project: Any) -> None:
     """Check the entities against the migrations, without a database (exit 1 on any problem)."""
     try:
         config = config_from(**project)
-        result = commands.check(config, diff=diff, with_database=project.get("database") is not None)
+        with terminated_cleanly():  # a scratch database on a server is dropped whatever ends the check
+            result = commands.check(config, diff=diff, with_database=project.get("database") is not None)
     except KitgenError as exc:
         exc.exit_code = 2  # the check itself could not run
         raise

@@ -342,3 +342,18 @@ def test_make_migration_writes_the_configured_engines_ddl(tmp_path: Path) -> Non
     path = commands.make_migration(config, "create_orders_table", sql=True)
     text = path.read_text(encoding="utf-8")
     assert "GENERATED ALWAYS AS IDENTITY" in text and "INTEGER PRIMARY KEY" not in text
+
+
+def test_init_leaves_a_server_url_from_the_environment_in_the_environment(tmp_path: Path) -> None:
+    root = tmp_path / "shop"
+    root.mkdir()
+    (root / ".git").mkdir()
+    environ = {key: value for key, value in os.environ.items() if not key.startswith("KITGEN_")}
+    environ["DATABASE_URL"] = "postgresql://app@db.internal/shop"
+    result = subprocess.run([KITGEN, "init"], cwd=root, capture_output=True, text=True, env=environ)
+    assert result.returncode == 0, result.stderr
+    table = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["kitgen"]
+    assert "database" not in table
+    assert str(load_config(cwd=root, environ={"DATABASE_URL": "postgresql://app@other/shop"}).database).endswith(
+        "@other/shop"
+    )

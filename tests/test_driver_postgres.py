@@ -637,3 +637,18 @@ def test_a_password_that_is_not_valid_url_text_is_never_printed(pg: Project, pg_
     result = pg.run("migrate:status", "--database", broken)
     assert_one_error(result, "cannot use the database")
     assert "Pa55%zz" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_check_stopped_by_a_signal_drops_its_temporary_database(pg: Project, signum: int) -> None:
+    url = pg.url  # type: ignore[attr-defined]
+    pg.sql("2026_01_01_000001_slow", "CREATE TABLE slow (id int);\nSELECT pg_sleep(20);", "DROP TABLE slow;")
+    process = start(pg, "check")
+    deadline = time.monotonic() + 30
+    while not query(url, "SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(20)%'"):
+        assert time.monotonic() < deadline, "the replay never started"
+        time.sleep(0.05)
+    process.send_signal(signum)
+    process.communicate(timeout=30)
+    assert process.returncode != 0
+    assert query(url, "SELECT datname FROM pg_database WHERE datname LIKE 'kitgen_scratch_%'") == []

@@ -110,8 +110,14 @@ def _pyproject_with_table(config: Config) -> tuple[bytes, bytes | None] | None:
 
 
 def _kitgen_table(config: Config) -> dict[str, str]:
-    """The three paths as resolved (relative to the root when inside it, else absolute), and the model type."""
+    """The three paths as resolved (relative to the root when inside it, else absolute), and the model type.
+
+    A server URL that came from the environment (``DATABASE_URL``, ``KITGEN_DATABASE``) stays there:
+    written into pyproject.toml, it would win over the environment from then on."""
     paths = {"database": config.database, "migrations": config.migrations, "entities": config.entities}
+    from_environment = config.origins.get("database") in {"DATABASE_URL", "KITGEN_DATABASE"}
+    if isinstance(config.database, ServerUrl) and from_environment:
+        del paths["database"]
     return {**{key: _from_root(config, path) for key, path in paths.items()}, "model_type": config.model_type}
 
 
