@@ -652,3 +652,14 @@ def test_a_check_stopped_by_a_signal_drops_its_temporary_database(pg: Project, s
     process.communicate(timeout=30)
     assert process.returncode != 0
     assert query(url, "SELECT datname FROM pg_database WHERE datname LIKE 'kitgen_scratch_%'") == []
+
+
+def test_fresh_that_fails_after_dropping_says_what_stays_dropped(pg: Project) -> None:
+    url = pg.url  # type: ignore[attr-defined]
+    pg.sql("2026_01_01_000001_citext", "CREATE EXTENSION citext;\nCREATE TABLE people (name citext);")
+    assert pg.run("migrate").returncode == 0
+    result = pg.run("migrate:fresh", "--force")  # the extension is kept, so CREATE EXTENSION fails
+    assert_one_error(result, "already exists")
+    assert "objects migrate:fresh dropped before migrating stay dropped" in result.stderr
+    assert "IF NOT EXISTS" in result.stderr and "migrate:resolve" not in result.stderr
+    assert tables(url) == ["kitgen_migrations"]

@@ -21,6 +21,7 @@ from kitgen.errors import (
     Aborted,
     ChangedMigrationsError,
     IrreversibleMigration,
+    MigrationFailed,
     MigrationFileError,
     ProtectedError,
     UsageError,
@@ -219,9 +220,22 @@ def fresh(
         question = f"Drop every table, view, trigger and index in {config.database} and migrate again?"
         authorize(config, "migrate:fresh", force=force, confirm=confirm, question=question)
         dropped = driver.drop_all()
-        applied = regenerating_after_failure(
-            config, driver, lambda: apply_pending(config, driver, step=step, progress=progress).ran, changed_before=True
-        )
+        try:
+            applied = regenerating_after_failure(
+                config,
+                driver,
+                lambda: apply_pending(config, driver, step=step, progress=progress).ran,
+                changed_before=True,
+            )
+        except MigrationFailed as failure:  # what was dropped first stays dropped: say so
+            count = f"{len(dropped)} object{'s' if len(dropped) != 1 else ''}"
+            if "already exists" in failure.what:  # kept by the drop, not made by hand: resolving would be wrong
+                failure.hint = (
+                    "migrate:fresh keeps what it does not drop (extensions, schemas, roles, and on PostgreSQL the "
+                    "objects of schemas kitgen does not manage): create it with IF NOT EXISTS in the migration"
+                )
+            failure.hint = f"{failure.hint}; the {count} migrate:fresh dropped before migrating stay dropped"
+            raise
         return RebuildResult(dropped=dropped, applied=applied, entities=regenerate(config, driver))
 
 
