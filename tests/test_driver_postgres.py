@@ -663,3 +663,18 @@ def test_fresh_that_fails_after_dropping_says_what_stays_dropped(pg: Project) ->
     assert "objects migrate:fresh dropped before migrating stay dropped" in result.stderr
     assert "IF NOT EXISTS" in result.stderr and "migrate:resolve" not in result.stderr
     assert tables(url) == ["kitgen_migrations"]
+
+
+def test_a_failed_create_index_concurrently_names_the_invalid_index_it_leaves(pg: Project) -> None:
+    url = pg.url  # type: ignore[attr-defined]
+    pg.create_table("2026_01_01_000001_create_users_table", "users", "id bigint PRIMARY KEY, email text")
+    assert pg.run("migrate").returncode == 0
+    query(url, "INSERT INTO users VALUES (1, 'a'), (2, 'a')")
+    pg.write(
+        "2026_01_01_000002_unique_email.sql",
+        "-- migrate:up transaction:false\nCREATE UNIQUE INDEX CONCURRENTLY users_email ON users (email);\n\n"
+        "-- migrate:down\nDROP INDEX users_email;\n",
+    )
+    result = pg.run("migrate")
+    assert_one_error(result, "could not create unique index", "left the index users_email behind, INVALID")
+    assert "DROP INDEX CONCURRENTLY users_email" in result.stderr

@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     import psycopg
 
 Record = Callable[[str], None]
+CONCURRENT_INDEX = re.compile(
+    r"^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+    r"(?P<name>\"[^\"]+\"|[\w$]+(?:\.(?:\"[^\"]+\"|[\w$]+))?)",
+    re.IGNORECASE,
+)
 ROLLBACK_TO = re.compile(r"^\s*ROLLBACK\s+(?:WORK\s+|TRANSACTION\s+)?TO\b", re.IGNORECASE)
 ABORTED = (
     "an earlier statement of the migration failed and its error was caught, so PostgreSQL aborted the "
@@ -127,4 +132,24 @@ class PostgresHandle:
         if isinstance(exc, psycopg.OperationalError) and self._connection.closed:
             return self._translate(exc)
         assert isinstance(exc, psycopg.Error)
-        return statement_error(sql, exc, line)
+        error = statement_error(sql, exc, line)
+        if not self._in_transaction:
+            self._note_invalid_index(sql, error)
+        return error
+
+    def _note_invalid_index(self, sql: str, error: StatementError) -> None:
+        """A failed CREATE INDEX CONCURRENTLY leaves its index behind, INVALID: say so, and how to drop it."""
+        match = CONCURRENT_INDEX.match(sql)
+        if match is None:
+            return
+        name = match["name"]
+        found = self.look_up(
+            "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE NOT i.indisvalid AND c.oid = to_regclass(%s)",
+            (name,),
+        )
+        if found:
+            error.message += (
+                f" (PostgreSQL left the index {name} behind, INVALID: DROP INDEX CONCURRENTLY {name} "
+                "before running the migration again)"
+            )
