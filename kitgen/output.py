@@ -232,7 +232,7 @@ def print_ran(verb: str, ran: list[Ran], *, nothing: str) -> None:
     echo(f"{verb} {len(ran)} migration{'s' if len(ran) != 1 else ''} in {total:.0f} ms.")
 
 
-PRETENDED = "pretended on a copy: the database itself was not changed"
+PRETENDED = "pretended: the database itself was not changed"
 
 
 def print_pretend(config: Config, verb: str, result: PretendResult) -> None:

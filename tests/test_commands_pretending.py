@@ -151,7 +151,7 @@ def test_pretend_of_a_failing_migration_exits_1_with_the_usual_error(project: Pr
     project.sql("2026_01_01_000004_bad", "ALTER TABLE tags ADD COLUMN label TEXT;\nINSERT INTO nowhere VALUES (1);")
     before = everything(project)
     result = project.run("migrate", "--pretend")
-    assert_one_error(result, "migration 2026_01_01_000004_bad failed", "no such table: nowhere", "pretended on a copy")
+    assert_one_error(result, "migration 2026_01_01_000004_bad failed", "no such table: nowhere", "pretended: the database itself was not changed")
     assert everything(project) == before
     assert "Would apply 2026_01_01_000003_ok:" in result.stdout
     assert "ALTER TABLE tags ADD COLUMN label TEXT;" in result.stdout.splitlines()  # ran before the failure
@@ -190,7 +190,7 @@ def test_pretend_shows_hand_edited_entities_it_would_not_overwrite(project: Proj
     project.sql("2026_01_01_000002_add_name", "ALTER TABLE users ADD COLUMN name TEXT;")
     result = project.run("migrate", "--pretend")
     assert_one_error(
-        result, "1 entity file(s) would be left as they are", "pretended on a copy", code=3
+        result, "1 entity file(s) would be left as they are", "pretended: the database itself was not changed", code=3
     )  # as the real run
     assert "Would leave app/entities/user.py as it is (edited):" in result.stdout
     assert user.read_text().endswith("# mine\n")
