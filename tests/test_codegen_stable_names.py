@@ -257,7 +257,9 @@ def test_migrate_pretend_shows_the_migration_then_the_refusal(project: Project) 
 
     result = project.run("migrate", "--pretend")
 
-    assert_one_error(result, THING, "Person", "app/entities/person.py", "pretended: the database itself was not changed")
+    assert_one_error(
+        result, THING, "Person", "app/entities/person.py", "pretended: the database itself was not changed"
+    )
     assert "CREATE TABLE z" in result.stdout
     assert f"{THING} would stay applied." in result.stdout
     assert (project.dump(), files(project.entities)) == before

@@ -151,7 +151,12 @@ def test_pretend_of_a_failing_migration_exits_1_with_the_usual_error(project: Pr
     project.sql("2026_01_01_000004_bad", "ALTER TABLE tags ADD COLUMN label TEXT;\nINSERT INTO nowhere VALUES (1);")
     before = everything(project)
     result = project.run("migrate", "--pretend")
-    assert_one_error(result, "migration 2026_01_01_000004_bad failed", "no such table: nowhere", "pretended: the database itself was not changed")
+    assert_one_error(
+        result,
+        "migration 2026_01_01_000004_bad failed",
+        "no such table: nowhere",
+        "pretended: the database itself was not changed",
+    )
     assert everything(project) == before
     assert "Would apply 2026_01_01_000003_ok:" in result.stdout
     assert "ALTER TABLE tags ADD COLUMN label TEXT;" in result.stdout.splitlines()  # ran before the failure

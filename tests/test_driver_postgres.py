@@ -678,3 +678,12 @@ def test_a_failed_create_index_concurrently_names_the_invalid_index_it_leaves(pg
     result = pg.run("migrate")
     assert_one_error(result, "could not create unique index", "left the index users_email behind, INVALID")
     assert "DROP INDEX CONCURRENTLY users_email" in result.stderr
+
+
+def test_libpq_environment_variables_fill_what_the_url_leaves_out(pg: Project, postgres_server: Any) -> None:
+    name = pg.url.rsplit("/", 1)[1]  # type: ignore[attr-defined]
+    pg.create_table("2026_01_01_000001_create_users_table", "users", "id bigint PRIMARY KEY")
+    env = {"PGHOST": "127.0.0.1", "PGPORT": str(postgres_server.port), "PGUSER": "postgres"}
+    result = pg.run("migrate", "--database", f"postgresql:///{name}", env=env)
+    assert result.returncode == 0, result.stderr
+    assert applied(pg.url) == ["2026_01_01_000001_create_users_table"]  # type: ignore[attr-defined]
