@@ -376,6 +376,8 @@ class PostgresDriver:
         """Tables and views of the managed schemas, named as introspection names them."""
         from kitgen.driver.postgres_schema import relation_name
 
+        if self._connection is not None and _aborted(self._connection):  # the migration caught an error
+            raise StatementError("COMMIT", ABORTED)
         rows = db.execute(RELATIONS, (list(self.schemas),)).fetchall()
         return frozenset(relation_name(schema, name, self.schemas) for schema, name in rows)
 
