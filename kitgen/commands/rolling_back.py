@@ -23,6 +23,7 @@ from kitgen.errors import (
     IrreversibleMigration,
     MigrationFailed,
     MigrationFileError,
+    MigrationInterrupted,
     ProtectedError,
     UsageError,
 )
@@ -228,6 +229,8 @@ def fresh(
                 changed_before=True,
             )
         except MigrationFailed as failure:  # what was dropped first stays dropped: say so
+            if isinstance(failure, MigrationInterrupted):
+                raise
             count = f"{len(dropped)} object{'s' if len(dropped) != 1 else ''}"
             if "already exists" in failure.what:  # kept by the drop, not made by hand: resolving would be wrong
                 failure.hint = (

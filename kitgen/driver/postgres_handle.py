@@ -133,7 +133,9 @@ class PostgresHandle:
             return self._translate(exc)
         assert isinstance(exc, psycopg.Error)
         error = statement_error(sql, exc, line)
-        if not self._in_transaction:
+        from psycopg.pq import TransactionStatus
+
+        if self._connection.info.transaction_status == TransactionStatus.IDLE:  # really outside a transaction
             self._note_invalid_index(sql, error)
         return error
 
