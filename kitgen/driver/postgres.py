@@ -118,11 +118,17 @@ class PostgresDriver:
             settings["search_path"] = ", ".join(self.url.search_path)  # as written: PostgreSQL folds the case
         if self.readonly:
             settings["default_transaction_read_only"] = "on"
+        settings["application_name"] = self.command
         if _in_transaction(connection):  # a rehearsal: a failed setting would end its transaction
             del settings["client_connection_check_interval"]
-        for name, value in settings.items():
-            with contextlib.suppress(psycopg_errors().InvalidParameterValue):  # a platform without the check
-                connection.execute("SELECT set_config(%s, %s, false)", (name, value))
+        calls = ", ".join("set_config(%s, %s, false)" for _ in settings)
+        values = [text for pair in settings.items() for text in pair]
+        try:
+            connection.execute(f"SELECT {calls}".encode(), values)  # one round trip
+        except psycopg_errors().InvalidParameterValue:  # a server whose platform cannot check the client
+            del settings["client_connection_check_interval"]
+            calls = ", ".join("set_config(%s, %s, false)" for _ in settings)
+            connection.execute(f"SELECT {calls}".encode(), [text for pair in settings.items() for text in pair])
 
     def error(self, exc: Exception) -> DatabaseError:
         """A connection-level failure as a kitgen error; the password never shows."""
@@ -329,7 +335,6 @@ class PostgresDriver:
             if connection.info.transaction_status != TransactionStatus.IDLE:
                 connection.execute("ROLLBACK")
             connection.execute("DISCARD ALL")
-            connection.execute("SELECT set_config('application_name', %s, false)", (self.command,))
             self._configure(connection)
 
     @contextmanager

@@ -183,12 +183,15 @@ def apply_all(
     progress: Progress | None = None,
 ) -> list[Ran]:
     """Apply migrations in order; on a failure the ones before it stay applied and are reported."""
+    relations = Relations()
     steps = [
         _Step(
             item.migration,
             "up",
             first_batch + index if step else first_batch,
-            functools.partial(_apply_one, driver, item, first_batch + index if step else first_batch, trace),
+            functools.partial(
+                _apply_one, driver, item, first_batch + index if step else first_batch, trace, relations=relations
+            ),
         )
         for index, item in enumerate(pending)
     ]
@@ -335,7 +338,26 @@ def _traced(driver: Driver, trace: Trace | None, name: str) -> AbstractContextMa
     return nullcontext() if trace is None else driver.tracing(functools.partial(trace, name))
 
 
-def _apply_one(driver: Driver, item: Pending, batch: int, trace: Trace | None, statements: list[str]) -> None:
+@dataclass
+class Relations:
+    """The tables and views after the last migration of a run committed: those before the next one (the
+    run holds the migration lock, so nothing of kitgen's changes them in between)."""
+
+    known: frozenset[str] | None = None
+
+    def before(self, driver: Driver, db: Database) -> frozenset[str]:
+        return self.known if self.known is not None else driver.relation_names(db)
+
+
+def _apply_one(
+    driver: Driver,
+    item: Pending,
+    batch: int,
+    trace: Trace | None,
+    statements: list[str],
+    *,
+    relations: Relations | None = None,
+) -> None:
     migration = item.migration
     row = AppliedMigration(
         name=migration.name,
@@ -349,20 +371,25 @@ def _apply_one(driver: Driver, item: Pending, batch: int, trace: Trace | None, s
         applied_at=datetime.now(UTC).isoformat(timespec="seconds"),
         checksum_scheme=CHECKSUM_SCHEME,
     )
+    relations = relations or Relations()
     driver.reset_session()
     if migration.transactional:
         with driver.transaction(foreign_keys=migration.foreign_keys, checked=True) as db:
-            before = driver.relation_names(db)
+            before = relations.before(driver, db)
             with _traced(driver, trace, migration.name):
                 migration.up(db)
-            driver.record_applied(db, replace(row, created=_created(driver, db, before)))
+            after = driver.relation_names(db)
+            driver.record_applied(db, replace(row, created=tuple(sorted(after - before))))
     else:
+        relations.known = None  # its statements commit one by one: read afresh
         outside = driver.autocommit()
         before = driver.relation_names(outside)
         with _collecting(driver, trace, migration.name, statements):
             migration.up(outside)
         with driver.transaction() as db:
-            driver.record_applied(db, replace(row, created=_created(driver, db, before)))
+            after = driver.relation_names(db)
+            driver.record_applied(db, replace(row, created=tuple(sorted(after - before))))
+    relations.known = after  # committed
 
 
 def _roll_back_one(
@@ -379,10 +406,6 @@ def _roll_back_one(
             down(driver.autocommit())
         with driver.transaction() as db:
             driver.forget_applied(db, migration.name)
-
-
-def _created(driver: Driver, db: Database, before: frozenset[str]) -> tuple[str, ...]:
-    return tuple(sorted(driver.relation_names(db) - before))
 
 
 def load_recorded(
