@@ -688,3 +688,21 @@ def test_libpq_environment_variables_fill_what_the_url_leaves_out(pg: Project, p
     result = pg.run("migrate", "--database", f"postgresql:///{name}", env=env)
     assert result.returncode == 0, result.stderr
     assert applied(pg.url) == ["2026_01_01_000001_create_users_table"]  # type: ignore[attr-defined]
+
+
+def test_an_enum_label_added_before_one_with_the_same_member_name_does_not_move_its_member(pg: Project) -> None:
+    url = pg.url  # type: ignore[attr-defined]
+    (pg.root / "pyproject.toml").write_text(PYPROJECT.format(url=url).replace("generate = false\n", ""))
+    pg.sql("2026_01_01_000001_mood", "CREATE TYPE mood AS ENUM ('ok', 'Ok');\nCREATE TABLE days (feeling mood);")
+    assert pg.run("migrate").returncode == 0
+    before = (pg.entities / "enums.py").read_text()
+    assert 'OK = "ok"' in before and 'OK_2 = "Ok"' in before
+    pg.write(
+        "2026_01_01_000002_louder.sql", "-- migrate:up transaction:false\nALTER TYPE mood ADD VALUE 'OK' BEFORE 'ok';\n"
+    )
+    assert pg.run("migrate").returncode == 0
+    after = (pg.entities / "enums.py").read_text()
+    assert 'OK = "ok"' in after and 'OK_2 = "Ok"' in after and 'OK_3 = "OK"' in after
+    assert after.index('OK_3 = "OK"') < after.index('OK = "ok"')  # the type's order
+    check = pg.run("check")
+    assert check.returncode == 0, check.stdout + check.stderr

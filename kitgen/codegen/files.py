@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import os
 import re
@@ -161,3 +162,47 @@ def unified_diff(path: str, current: str, wanted: str) -> str:
         current.splitlines(keepends=True), wanted.splitlines(keepends=True), f"{path} (on disk)", f"{path} (kitgen)"
     )
     return "".join(lines)
+
+
+ENUM_TYPE_DOC = re.compile(r"Enum type (.+)\.", re.DOTALL)
+
+
+def existing_members(folder: Path) -> dict[str, dict[str, str]]:
+    """Enum type → label → member, as kitgen wrote them in ``enums.py`` (none when it is absent, not
+    kitgen's, or edited by hand): the names that must not move."""
+    from kitgen.codegen.plan import ENUMS_MODULE
+
+    path = folder / f"{ENUMS_MODULE}.py"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    if headers.parse(text) is None or headers.is_edited(text):
+        return {}
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return {}
+    return dict(filter(None, (_members_of(node) for node in tree.body if isinstance(node, ast.ClassDef))))
+
+
+def _members_of(node: ast.ClassDef) -> tuple[str, dict[str, str]] | None:
+    """The type a generated class is for (its docstring: ``Enum type 'mood'.``) and its label → member."""
+    doc = ast.get_docstring(node) or ""
+    match = ENUM_TYPE_DOC.fullmatch(doc.strip())
+    if match is None:
+        return None
+    try:
+        name = ast.literal_eval(match[1])
+    except (ValueError, SyntaxError):
+        return None
+    members = {
+        statement.value.value: statement.targets[0].id
+        for statement in node.body
+        if isinstance(statement, ast.Assign)
+        and len(statement.targets) == 1
+        and isinstance(statement.targets[0], ast.Name)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+    }
+    return (name, members) if isinstance(name, str) else None

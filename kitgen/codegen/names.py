@@ -273,10 +273,22 @@ def _enum_base(name: str) -> str:
     return f"Enum{base}" if base[0].isdigit() else base
 
 
-def member_names(labels: Sequence[str]) -> list[str]:
+def member_names(labels: Sequence[str], kept: Mapping[str, str] | None = None) -> list[str]:
     """Enum labels → member names, in label order: upper snake case (``in progress`` → ``IN_PROGRESS``);
-    a label that gives no name is ``VALUE``, one that starts with a digit gets ``VALUE_``."""
-    return deduplicate([_member_base(label) for label in labels])
+    a label that gives no name is ``VALUE``, one that starts with a digit gets ``VALUE_``.
+
+    ``kept`` (label → member, from the enums module on disk) names the labels it holds: a member never
+    moves to another label, also when a label added before it would take its name (``Ok`` before ``ok``)."""
+    kept = kept or {}
+    chosen: dict[int, str] = {}
+    for index, label in enumerate(labels):
+        name = kept.get(label)
+        if name and name.isidentifier() and not keyword.iskeyword(name) and name not in chosen.values():
+            chosen[index] = name
+    rest = [index for index in range(len(labels)) if index not in chosen]
+    named = deduplicate([_member_base(labels[index]) for index in rest], taken=chosen.values())
+    chosen.update(zip(rest, named, strict=True))
+    return [chosen[index] for index in range(len(labels))]
 
 
 def _member_base(label: str) -> str:

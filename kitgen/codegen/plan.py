@@ -67,13 +67,17 @@ class EntitySpec:
 
 
 def plan_entities(
-    schema: Schema, model_type: str, existing: Mapping[str, EntityNames] | None = None
+    schema: Schema,
+    model_type: str,
+    existing: Mapping[str, EntityNames] | None = None,
+    members: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[EntitySpec]:
     """One spec per table and view, sorted by module name.
 
     ``existing`` (table → the names of its entity on disk) decides the names of the tables it
     holds: they never move. A new table whose migration asks for a class name another table's
-    entity has is refused.
+    entity has is refused. ``members`` (enum type → label → member, from the enums module on disk)
+    does the same for enum members.
     """
     kept = kept_names(existing or {}, [table.name for table in schema.tables])
     kept_classes = {table: names.class_name for table, names in kept.items()}
@@ -83,7 +87,7 @@ def plan_entities(
         [table.name for table in schema.tables], {t: names.module for t, names in kept.items()}, reserved
     )
     classes = class_names([(table.name, table.model) for table in schema.tables], kept_classes)
-    enums = plan_enums(schema.enums)
+    enums = plan_enums(schema.enums, members or {})
     specs = []
     for table in schema.tables:
         fields = tuple(field_names([column.name for column in table.columns], reserved))
@@ -104,12 +108,17 @@ def plan_entities(
     return sorted(specs, key=lambda spec: spec.module)
 
 
-def plan_enums(types: tuple[EnumType, ...]) -> dict[str, EnumSpec]:
-    """Enum type → its class: names decided from every type of the schema at once, the same every time."""
+def plan_enums(
+    types: tuple[EnumType, ...], members: Mapping[str, Mapping[str, str]] | None = None
+) -> dict[str, EnumSpec]:
+    """Enum type → its class: names decided from every type of the schema at once, the same every time,
+    members named as they already are (``members``)."""
     classes = enum_class_names([found.name for found in types])
     return {
         found.name: EnumSpec(
-            found.name, classes[found.name], tuple(zip(member_names(found.labels), found.labels, strict=True))
+            found.name,
+            classes[found.name],
+            tuple(zip(member_names(found.labels, (members or {}).get(found.name)), found.labels, strict=True)),
         )
         for found in types
     }

@@ -66,7 +66,9 @@ def _check(config: Config, *, diff: bool, with_database: bool) -> CheckResult:
         recorded = result.applied
         migrations = [state for state in result.migrations if state.state != history.APPLIED]
     existing = entity_files.existing_names(config.entities, config.display)  # their names never move
-    specs = plan_entities(replay_schema(config, recorded), config.model_type, existing)
+    specs = plan_entities(
+        replay_schema(config, recorded), config.model_type, existing, entity_files.existing_members(config.entities)
+    )
     origin = config.origins.get("model_type", "")
     entities = check_entities(config.entities, specs, with_diffs=diff, model_type_from=origin)
     return CheckResult(entities, migrations)

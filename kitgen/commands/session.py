@@ -41,7 +41,12 @@ def connected(config: Config, *, readonly: bool = False) -> Iterator[Driver]:
 
 def entity_plan(config: Config, driver: Driver, *, force: bool = False) -> generation.Plan:
     existing = entity_files.existing_names(config.entities, config.display)  # their names never move
-    specs = plan_entities(introspect_schema(driver, config.types), config.model_type, existing)
+    specs = plan_entities(
+        introspect_schema(driver, config.types),
+        config.model_type,
+        existing,
+        entity_files.existing_members(config.entities),
+    )
     origin = config.origins.get("model_type", "")
     return generation.plan_generation(config.entities, specs, force=force, model_type_from=origin)
 
