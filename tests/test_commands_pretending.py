@@ -41,16 +41,23 @@ def traced_connections(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     yield statements
 
 
+ROOT_PAGES = "SELECT name, rootpage FROM main.sqlite_master WHERE type = 'table'"  # the foreign-key check's
+
+
 def migration_segments(trace: list[str]) -> list[list[str]]:
-    """The statements each migration ran in a real run: between kitgen's two looks at the relations."""
+    """The statements each migration ran in a real run: from its BEGIN (after kitgen's looks at the root
+    pages and, for the first migration of a run, at the relations) to kitgen's look at the relations after it."""
     segments: list[list[str]] = []
     current: list[str] | None = None
     for statement in trace:
-        if statement == RELATIONS and current is None:
+        if statement.startswith("BEGIN"):
             current = []
+        elif statement == ROOT_PAGES and current == []:
+            continue
         elif statement == RELATIONS and current is not None:
-            segments.append(current)
-            current = None
+            if current:
+                segments.append(current)
+                current = None
         elif current is not None and not statement.startswith("-- "):
             current.append(statement)  # ("-- PRAGMA …", "-- TRIGGER …": SQLite's notes of programs nested in one)
     return segments
