@@ -254,47 +254,28 @@ def _tuple(names: Sequence[str]) -> str:
     return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
 
 
-METHODS = '''@classmethod
+METHODS_TEXT = '''@classmethod
 def from_row(
     cls,
     row: _kitgen.Row,
     *,
     columns: _kitgen.Names | None = None,
 ) -> Self:
-    """An entity from a sqlite3.Row or a mapping, by column name.
+    """An entity from {rows}, by column name.
 
     A tuple of values needs its column names: ``columns=cursor.description``.
     """
     return _kitgen.read_entity(cls, row, columns)
 
 def to_row(self) -> dict[str, Any]:
-    """Column name -> value as SQLite stores it, for the fields to write.
+    """Column name -> value {values}, for the fields to write.
 
     An entity read by from_row writes the fields changed since; one the program
     built, those it set, except what the database fills.
     """
     return _kitgen.write_entity(self)'''
-
-POSTGRES_METHODS = '''@classmethod
-def from_row(
-    cls,
-    row: _kitgen.Row,
-    *,
-    columns: _kitgen.Names | None = None,
-) -> Self:
-    """An entity from a row or a mapping (psycopg's dict_row), by column name.
-
-    A tuple of values needs its column names: ``columns=cursor.description``.
-    """
-    return _kitgen.read_entity(cls, row, columns)
-
-def to_row(self) -> dict[str, Any]:
-    """Column name -> value for psycopg to write, for the fields to write.
-
-    An entity read by from_row writes the fields changed since; one the program
-    built, those it set, except what the database fills.
-    """
-    return _kitgen.write_entity(self)'''
+METHODS = METHODS_TEXT.format(rows="a sqlite3.Row or a mapping", values="as SQLite stores it")
+POSTGRES_METHODS = METHODS_TEXT.format(rows="a row or a mapping (psycopg's dict_row)", values="for psycopg to write")
 ENGINE_METHODS = {"sqlite": METHODS, "postgres": POSTGRES_METHODS}
 
 
