@@ -137,6 +137,12 @@ class Driver(Protocol):
         """Every table and view with columns, unique indexes and foreign keys (internal ones left out)."""
         ...
 
+    def dump_schema(self) -> str:
+        """The schema as a script that builds it in an empty database, in one transaction through
+        ``executescript``: every object kitgen manages, in an order they load in, the tracking table left
+        out. Identical schemas give identical text (no dates, versions or random names)."""
+        ...
+
 
 @dataclass(frozen=True)
 class RawColumn:

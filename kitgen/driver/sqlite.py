@@ -561,6 +561,14 @@ class SQLiteDriver:
         with self.guard():
             return read_schema(self.connection)
 
+    def dump_schema(self) -> str:
+        from kitgen.driver.sqlite_dump import schema_text
+
+        if not self.exists:
+            return ""
+        with self.guard():
+            return schema_text(self.connection)
+
     def forget_applied(self, db: Database, name: str) -> None:
         db.execute(f"DELETE FROM {TRACKING_TABLE} WHERE name = ?", (name,))
 

@@ -61,7 +61,7 @@ SHADOW_SUFFIXES = (
 
 def read_schema(connection: sqlite3.Connection) -> RawSchema:
     relations = connection.execute(RELATIONS, (TRACKING_TABLE,)).fetchall()
-    shadow = _shadow_tables(connection, relations)
+    shadow = shadow_tables(connection, relations)
     kept = {name: kind for name, kind, _ in relations if name not in shadow}
     rows, broken = _column_rows(connection, kept)
     kept = {name: kind for name, kind in kept.items() if name not in broken}
@@ -100,7 +100,7 @@ def _column_rows(connection: sqlite3.Connection, kept: dict[str, str]) -> tuple[
         return rows, broken
 
 
-def _shadow_tables(connection: sqlite3.Connection, relations: list[tuple[str, str, str]]) -> set[str]:
+def shadow_tables(connection: sqlite3.Connection, relations: list[tuple[str, str, str]]) -> set[str]:
     """Tables that store a virtual table's data (fts5, rtree…): never entities of their own."""
     try:
         return {row[1] for row in connection.execute("PRAGMA table_list") if row[2] == "shadow"}
