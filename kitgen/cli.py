@@ -28,6 +28,7 @@ from kitgen.output import (
     print_check,
     print_entities,
     print_event,
+    print_loaded,
     print_pretend,
     print_ran,
     print_rebuild,
@@ -162,7 +163,8 @@ def migrate_command(step: bool, pretend: bool, **project: Any) -> None:
         echo(f"Renamed {old} → {new} (same content)")
     for name in result.new_downs:
         echo(f"Recorded the new down of {name} (rollback runs it)")
-    print_ran("Applied", result.applied, nothing="Nothing to migrate.")
+    print_loaded(config, result.loaded)
+    print_ran("Applied", result.applied, nothing="" if result.loaded else "Nothing to migrate.")
     for name in result.missing:
         warn(f"applied migration {name} has no file (restore it to be able to review it; rollback still works)")
     print_entities(config, result.entities, code=ENTITIES_KEPT)
@@ -331,7 +333,7 @@ def refresh_command(step: bool, force: bool, **project: Any) -> None:
         result = commands.refresh(
             config, step=step, force=force, confirm=terminal_confirm(), on_wait=report_wait, progress=progress
         )
-    print_rebuild(result)
+    print_rebuild(config, result)
     print_entities(config, result.entities, code=ENTITIES_KEPT)
 
 
@@ -346,8 +348,26 @@ def fresh_command(step: bool, force: bool, **project: Any) -> None:
         result = commands.fresh(
             config, step=step, force=force, confirm=terminal_confirm(), on_wait=report_wait, progress=progress
         )
-    print_rebuild(result)
+    print_rebuild(config, result)
     print_entities(config, result.entities, code=ENTITIES_KEPT)
+
+
+@cli.command("schema:dump")
+@click.option("--prune", is_flag=True, help="Then delete the migration files the dump contains (asks first).")
+@force_option
+@project_options
+def dump_command(prune: bool, force: bool, **project: Any) -> None:
+    """Write the database's schema and its applied migrations to database/schema.sql."""
+    config = config_from(**project)
+    result = commands.dump_schema(config, prune=prune, force=force, confirm=terminal_confirm(), on_wait=report_wait)
+    count = f"{result.migrations} migration{'s' if result.migrations != 1 else ''}"
+    where = config.display(result.path)
+    echo(f"{'Wrote' if result.written else 'Unchanged:'} {where} ({count}).")
+    if result.pending:
+        listed = ", ".join(result.pending)
+        warn(f"not in the dump, as they are not applied to {config.database}: {listed}")
+    if result.pruned:
+        echo(f"Deleted {len(result.pruned)} migration file{'s' if len(result.pruned) != 1 else ''} {where} contains.")
 
 
 def usage_message(exc: click.UsageError) -> str:

@@ -56,6 +56,7 @@ class Config:
     database: Path | ServerUrl
     migrations: Path
     entities: Path
+    schema_file: Path = Path("database/schema.sql")  # what schema:dump writes and migrate loads (absolute once loaded)
     protect: bool = False
     lock_timeout: float = 30.0
     model_type: str = "pydantic"
@@ -160,6 +161,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("migrations", "KITGEN_MIGRATIONS", _parse_path, "database/migrations", PATH_REQUIREMENT, "--migrations"),
     Setting("entities", "KITGEN_ENTITIES", _parse_path, "app/entities", PATH_REQUIREMENT, "--entities"),
+    Setting("schema_file", "KITGEN_SCHEMA_FILE", _parse_path, "database/schema.sql", PATH_REQUIREMENT),
     Setting("protect", "KITGEN_PROTECT", _parse_bool, False, "true or false"),
     Setting("lock_timeout", "KITGEN_LOCK_TIMEOUT", _parse_seconds, 30.0, "a number of seconds ≥ 0", "--lock-timeout"),
     Setting("model_type", "KITGEN_MODEL_TYPE", _parse_model_type, "pydantic", "a model type name", "--model-type"),
@@ -169,7 +171,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("schemas", "KITGEN_SCHEMAS", _parse_schemas, [], "a list of schema names"),
     Setting("shadow_database", "KITGEN_SHADOW_DATABASE", _parse_server, "", "a database URL"),
 )
-PATH_SETTINGS = frozenset({"migrations", "entities"})
+PATH_SETTINGS = frozenset({"migrations", "entities", "schema_file"})
 
 
 # --- the project root and its pyproject.toml -------------------------------------------------------

@@ -17,6 +17,7 @@ import click
 from kitgen import commands
 from kitgen.codegen.generate import GenerateResult
 from kitgen.commands import RebuildResult
+from kitgen.commands.session import Loaded
 from kitgen.config import Config
 from kitgen.errors import ENTITIES_LEFT, KitgenError, MigrationFailed, MigrationInterrupted
 from kitgen.migrations.history import MigrationState
@@ -135,7 +136,7 @@ class reporting_partial:
             print_entities(self.config, error.entities, exit_on_flagged=False)
 
 
-VERBS = {"up": "Applying", "down": "Rolling back"}
+VERBS = {"up": "Applying", "down": "Rolling back", "load": "Loading"}
 
 
 class LiveProgress:
@@ -226,7 +227,8 @@ def flagged_message(reasons: list[str], *, suffix: str = "") -> str:
 def print_ran(verb: str, ran: list[Ran], *, nothing: str) -> None:
     """The total of a run whose migrations ``LiveProgress`` showed one by one."""
     if not ran:
-        echo(nothing)
+        if nothing:
+            echo(nothing)
         return
     total = sum(item.milliseconds for item in ran)
     echo(f"{verb} {len(ran)} migration{'s' if len(ran) != 1 else ''} in {total:.0f} ms.")
@@ -269,15 +271,27 @@ def print_pretend(config: Config, verb: str, result: PretendResult) -> None:
     done = f"Would {verb} {count} {noun}" if count else f"Nothing to {verb}"
     if not count and (result.renamed or result.new_downs):
         done = "Would run nothing"
+    if result.loaded is not None:
+        contained = f"{result.loaded.migrations} migration{'s' if result.loaded.migrations != 1 else ''}"
+        then = f" and {verb} {count} {noun}" if count else ""
+        done = f"Would load {config.display(result.loaded.path)} ({contained}){then}"
     echo(f"{done}; pretending: the database and the entities were not changed.")
 
 
-def print_rebuild(result: RebuildResult) -> None:
+def print_rebuild(config: Config, result: RebuildResult) -> None:
     if result.dropped:
         echo(f"Dropped {len(result.dropped)} objects: {', '.join(result.dropped)}")
     if result.rolled_back:
         print_ran("Rolled back", result.rolled_back, nothing="")
-    print_ran("Applied", result.applied, nothing="Nothing to migrate.")
+    print_loaded(config, result.loaded)
+    print_ran("Applied", result.applied, nothing="" if result.loaded else "Nothing to migrate.")
+
+
+def print_loaded(config: Config, loaded: Loaded | None) -> None:
+    """The schema file a command loaded before applying the migrations it does not contain."""
+    if loaded is not None:
+        count = f"{loaded.migrations} migration{'s' if loaded.migrations != 1 else ''}"
+        echo(f"Loaded {config.display(loaded.path)} ({count}) in {loaded.milliseconds:.0f} ms.")
 
 
 STATE_COLORS = {

@@ -8,6 +8,7 @@ Long waits and confirmations go through callbacks the caller supplies (``on_wait
 """
 
 from kitgen.commands.checking import CheckResult, check, replay_schema
+from kitgen.commands.dumping import DumpResult, dump_schema
 from kitgen.commands.migrating import MigrateResult, StatusResult, generate, migrate, nothing_to_migrate, status
 from kitgen.commands.resolving import ResolveResult, resolve
 from kitgen.commands.rolling_back import (
@@ -27,6 +28,7 @@ from kitgen.commands.session import Confirm, OnWait
 __all__ = [
     "CheckResult",
     "Confirm",
+    "DumpResult",
     "InitResult",
     "MigrateResult",
     "OnWait",
@@ -36,6 +38,7 @@ __all__ = [
     "StatusResult",
     "authorize",
     "check",
+    "dump_schema",
     "fresh",
     "generate",
     "init_project",

@@ -13,7 +13,7 @@ from kitgen.config import Config
 from kitgen.driver import AppliedMigration, may_exist, scratch_driver
 from kitgen.driver.url import ServerUrl
 from kitgen.errors import DatabaseError, KitgenError
-from kitgen.migrations import files, history, runner
+from kitgen.migrations import dump, files, history, runner
 from kitgen.migrations.history import MigrationState
 from kitgen.schema.introspect import introspect_schema
 from kitgen.schema.model import Schema
@@ -75,14 +75,21 @@ def _check(config: Config, *, diff: bool, with_database: bool) -> CheckResult:
 
 
 def replay_schema(config: Config, recorded: Sequence[AppliedMigration] = ()) -> Schema:
-    """The schema the migrations build, replayed into a private in-memory database.
+    """The schema the migrations build, replayed into a private in-memory database (the schema file
+    loaded first, when there is one; a file it contains that changed since is refused).
 
     The migrations a database ``recorded`` replay first, in the order it applied them (the columns
     a merged branch added come in the same order as there), then the others in prefix order.
     """
     found = files.discover(config.migrations)
+    schema = dump.read_dump(config.schema_file)
+    if schema is not None:  # loaded first, then the migrations it does not contain
+        history.ensure_unchanged(history.reconcile(found, schema.rows, schema.names))
+        found = [file for file in found if file.name not in schema.names]
     pending = runner.replay_order(found, recorded)
     with scratch_driver(config.database, shadow=config.shadow_database, schemas=config.schemas) as driver:
         driver.ensure_tracking_table()
+        if schema is not None:
+            runner.load_dump(driver, schema)
         runner.apply_all(driver, pending, first_batch=1, step=False)
         return introspect_schema(driver, config.types)

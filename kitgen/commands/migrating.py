@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from kitgen.codegen import files as entity_files
 from kitgen.codegen.generate import GenerateResult
 from kitgen.commands.session import (
+    Loaded,
     OnWait,
     apply_pending,
     connected,
+    dumped_names,
     entity_plan,
     ignore,
     regenerate,
@@ -33,6 +35,7 @@ class MigrateResult:
     entities: GenerateResult = field(default_factory=GenerateResult)
     renamed: list[tuple[str, str]] = field(default_factory=list)  # (recorded name, new file name), not run
     new_downs: list[str] = field(default_factory=list)  # applied migrations whose edited down was recorded
+    loaded: Loaded | None = None  # the schema file, loaded first into a database with no migration applied
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ def migrate(
             driver,
             lambda: apply_pending(config, driver, step=step, allow_out_of_order=allow_out_of_order, progress=progress),
         )
-        on_disk = {file.name for file in files.discover(config.migrations)}
+        on_disk = {file.name for file in files.discover(config.migrations)} | dumped_names(config)
         missing = [row.name for row in driver.applied_migrations() if row.name not in on_disk]
         try:
             entities = regenerate(config, driver)
@@ -85,7 +88,7 @@ def migrate(
             if error is unexpected:
                 raise
             raise error from unexpected
-        return MigrateResult(done.ran, missing, entities, done.renamed, done.new_downs)
+        return MigrateResult(done.ran, missing, entities, done.renamed, done.new_downs, done.loaded)
 
 
 def _unexpected(exc: Exception) -> KitgenError:
@@ -117,7 +120,8 @@ def nothing_to_migrate(config: Config) -> bool:
         return False
     quick = dataclasses.replace(config, lock_timeout=0)  # busy: not sure, and the full command waits
     with connected(quick) as driver, driver.lock("kitgen migrate", ignore, timeout=0):
-        if not history.all_applied(files.discover(config.migrations), driver.applied_migrations()):
+        applied = driver.applied_migrations()
+        if not history.all_applied(files.discover(config.migrations), applied, dumped_names(config)):
             return False
         return not config.generate or entity_plan(config, driver).current
 
@@ -126,7 +130,9 @@ def status(config: Config) -> StatusResult:
     """The state of every migration; reads the database without changing it."""
     with connected(config, readonly=True) as driver:
         applied = driver.applied_migrations()
-    states = history.compare(files.discover(config.migrations), applied, out_of_order=config.out_of_order)
+    states = history.compare(
+        files.discover(config.migrations), applied, out_of_order=config.out_of_order, covered=dumped_names(config)
+    )
     return StatusResult(str(config.database), [_with_options(config, state) for state in states], applied)
 
 

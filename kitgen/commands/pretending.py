@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kitgen.commands.session import Applied, OnWait, apply_pending, connected, entity_plan, ignore
+from kitgen.commands.session import Applied, Loaded, OnWait, apply_pending, connected, entity_plan, ignore
 from kitgen.config import Config
 from kitgen.driver import Driver
 from kitgen.errors import KitgenError, UsageError
@@ -48,6 +48,7 @@ class PretendResult:
     warnings: list[str] = field(default_factory=list)  # what generating the entities would warn about
     renamed: list[tuple[str, str]] = field(default_factory=list)  # renames the real run would record
     new_downs: list[str] = field(default_factory=list)  # new downs the real run would record
+    loaded: Loaded | None = None  # the schema file the real run would load first
 
 
 Rehearsal = Callable[[Driver, Trace], Applied]
@@ -89,7 +90,8 @@ def _rehearse(config: Config, command: str, on_wait: OnWait) -> Callable[[Rehear
             except KitgenError as failure:
                 names = [*failure.done, *(name for name in statements if name not in failure.done)]
                 return PretendResult([Rehearsed(name, statements.get(name, [])) for name in names], failure=failure)
-            rehearsed = [Rehearsed(item.name, statements.get(item.name, [])) for item in done.ran]
+            loaded = [done.loaded.path.name] if done.loaded is not None else []  # the schema file, loaded first
+            rehearsed = [Rehearsed(name, statements.get(name, [])) for name in [*loaded, *(i.name for i in done.ran)]]
             try:
                 changes, warnings = entity_changes(config, copy)
             except KitgenError as failure:  # the real run would keep the migrations and stop at the entities
@@ -98,7 +100,13 @@ def _rehearse(config: Config, command: str, on_wait: OnWait) -> Callable[[Rehear
                     rehearsed, done.ran, failure=failure, renamed=done.renamed, new_downs=done.new_downs
                 )
             return PretendResult(
-                rehearsed, done.ran, changes, warnings=warnings, renamed=done.renamed, new_downs=done.new_downs
+                rehearsed,
+                done.ran,
+                changes,
+                warnings=warnings,
+                renamed=done.renamed,
+                new_downs=done.new_downs,
+                loaded=done.loaded,
             )
 
     return rehearse

@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 from kitgen.codegen import files as entity_files
 from kitgen.codegen.generate import GenerateResult
 from kitgen.commands.session import (
+    Applied,
     Confirm,
+    Loaded,
     OnWait,
     apply_pending,
     connected,
+    dumped_names,
     ignore,
     regenerate,
     regenerating_after_failure,
@@ -46,6 +49,7 @@ class RebuildResult:
     dropped: list[str] = field(default_factory=list)
     applied: list[Ran] = field(default_factory=list)
     entities: GenerateResult = field(default_factory=GenerateResult)
+    loaded: Loaded | None = None  # the schema file, loaded after the drop
 
 
 def authorize(config: Config, command: str, *, force: bool, confirm: Confirm | None, question: str) -> None:
@@ -83,7 +87,7 @@ def rollback(
     """Roll back the last batch, or the last ``steps`` migrations, newest first."""
     if steps is not None and steps < 1:
         raise UsageError(f"--step must be at least 1, got {steps}", "pass the number of migrations to roll back")
-    _refuse_if_prohibited(config, "migrate:rollback")
+    refuse_if_prohibited(config, "migrate:rollback")
     with connected(config) as driver, driver.lock("kitgen migrate:rollback", on_wait):
         applied = driver.applied_migrations()
         chosen = last_migrations(applied, steps)
@@ -99,7 +103,7 @@ def rollback(
         return RollbackResult(rolled_back, regenerate(config, driver))
 
 
-def _refuse_if_prohibited(config: Config, command: str) -> None:
+def refuse_if_prohibited(config: Config, command: str) -> None:
     if config.destructive_prohibited:
         authorize(config, command, force=True, confirm=None, question="")
 
@@ -112,6 +116,28 @@ def last_migrations(applied: list[AppliedMigration], steps: int | None) -> list[
     return [row for row in newest_first if row.batch == last_batch]
 
 
+def refuse_past_dump(config: Config, rows: list[AppliedMigration], command: str) -> None:
+    """Refuse to roll back a migration the schema file contains: the file has no down, and after a prune
+    neither has the migration; the migrations newer than it can be rolled back."""
+    covered = dumped_names(config)
+    inside = [row.name for row in rows if row.name in covered]
+    if not inside:
+        return
+    newer = [row.name for row in rows if row.name not in covered]
+    listed = ", ".join(inside[:3]) + (f" and {len(inside) - 3} more" if len(inside) > 3 else "")
+    can = (
+        f"kitgen migrate:rollback --step {len(newer)} rolls back the {len(newer)} newer one"
+        f"{'s' if len(newer) != 1 else ''}; "
+        if newer and command == "migrate:rollback"
+        else ""
+    )
+    raise IrreversibleMigration(
+        f"{command} would roll back {listed}, which {config.display(config.schema_file)} contains: a schema file "
+        "is where the history starts, it is not rolled back",
+        f"{can}kitgen migrate:fresh rebuilds the database from the schema file; nothing was rolled back",
+    )
+
+
 def _roll_back(
     config: Config,
     driver: Driver,
@@ -122,6 +148,7 @@ def _roll_back(
     question: str,
     progress: Progress | None = None,
 ) -> list[Ran]:
+    refuse_past_dump(config, rows, command)
     loaded = load_for_rollback(config, rows)
     authorize(config, command, force=force, confirm=confirm, question=f"{question} on {config.database}?")
     return runner.roll_back_all(driver, loaded, {row.name: row.batch for row in rows}, progress=progress)
@@ -145,7 +172,7 @@ def redo_last_batch(config: Config, changed: tuple[str, ...], *, on_wait: OnWait
     The recorded ``down`` of each runs, newest first; the following ``migrate`` applies the files
     as they are now. A changed migration outside the last batch is refused as ``migrate`` would.
     """
-    _refuse_if_prohibited(config, "watch --redo")
+    refuse_if_prohibited(config, "watch --redo")
     with connected(config) as driver, driver.lock("kitgen watch --redo", on_wait):
         applied = driver.applied_migrations()
         last = last_migrations(applied, None)
@@ -165,7 +192,7 @@ def reset(
     progress: Progress | None = None,
 ) -> RollbackResult:
     """Roll back every applied migration, newest first."""
-    _refuse_if_prohibited(config, "migrate:reset")
+    refuse_if_prohibited(config, "migrate:reset")
     with connected(config) as driver, driver.lock("kitgen migrate:reset", on_wait):
         rows = list(reversed(driver.applied_migrations()))
         if not rows:
@@ -189,20 +216,34 @@ def refresh(
     progress: Progress | None = None,
 ) -> RebuildResult:
     """Roll back every migration, then apply them all again."""
-    _refuse_if_prohibited(config, "migrate:refresh")
+    refuse_if_prohibited(config, "migrate:refresh")
     with connected(config) as driver, driver.lock("kitgen migrate:refresh", on_wait):
         runner.load_pending(files.discover(config.migrations), [])  # every file must load first
-        rows = list(reversed(driver.applied_migrations()))
-        question = f"Roll back all {len(rows)} migrations and apply them again"
+        covered = dumped_names(config)
+        applied_rows = driver.applied_migrations()
+        rows = [row for row in reversed(applied_rows) if row.name not in covered]
+        below = len(applied_rows) - len(rows)  # what the schema file contains: dropped, then loaded again
+        question = (
+            f"Roll back {len(rows)} migrations and apply them again"
+            if below
+            else (f"Roll back all {len(rows)} migrations and apply them again")
+        )
+        if below:
+            question += f" (the {below} that {config.display(config.schema_file)} contains: drop all, load it again)"
 
-        def rebuild() -> tuple[list[Ran], list[Ran]]:
+        def rebuild() -> tuple[list[Ran], list[str], Applied]:
+            if below and not rows:
+                authorize(config, "migrate:refresh", force=force, confirm=confirm, question=f"{question}?")
             rolled_back = (
                 _roll_back(config, driver, rows, "migrate:refresh", force, confirm, question, progress) if rows else []
             )
-            return rolled_back, apply_pending(config, driver, step=step, progress=progress).ran
+            dropped = driver.drop_all() if below else []
+            return rolled_back, dropped, apply_pending(config, driver, step=step, progress=progress)
 
-        rolled_back, applied = regenerating_after_failure(config, driver, rebuild, changed_before=bool(rows))
-        return RebuildResult(rolled_back=rolled_back, applied=applied, entities=regenerate(config, driver))
+        rolled_back, dropped, applied = regenerating_after_failure(
+            config, driver, rebuild, changed_before=bool(applied_rows)
+        )
+        return RebuildResult(rolled_back, dropped, applied.ran, regenerate(config, driver), applied.loaded)
 
 
 def fresh(
@@ -215,7 +256,7 @@ def fresh(
     progress: Progress | None = None,
 ) -> RebuildResult:
     """Drop every table, view, trigger and index, then apply every migration."""
-    _refuse_if_prohibited(config, "migrate:fresh")
+    refuse_if_prohibited(config, "migrate:fresh")
     with connected(config) as driver, driver.lock("kitgen migrate:fresh", on_wait):
         runner.load_pending(files.discover(config.migrations), [])  # every file must load first
         question = f"Drop every table, view, trigger and index in {config.database} and migrate again?"
@@ -225,7 +266,7 @@ def fresh(
             applied = regenerating_after_failure(
                 config,
                 driver,
-                lambda: apply_pending(config, driver, step=step, progress=progress).ran,
+                lambda: apply_pending(config, driver, step=step, progress=progress),
                 changed_before=True,
             )
         except MigrationFailed as failure:  # what was dropped first stays dropped: say so
@@ -239,7 +280,8 @@ def fresh(
                 )
             failure.hint = f"{failure.hint}; the {count} migrate:fresh dropped before migrating stay dropped"
             raise
-        return RebuildResult(dropped=dropped, applied=applied, entities=regenerate(config, driver))
+        entities = regenerate(config, driver)
+        return RebuildResult(dropped=dropped, applied=applied.ran, entities=entities, loaded=applied.loaded)
 
 
 def redo_newest_migration(config: Config, name: str, *, on_wait: OnWait = ignore) -> list[Ran]:
@@ -259,6 +301,7 @@ def redo_newest_migration(config: Config, name: str, *, on_wait: OnWait = ignore
             return []
         # The new version must load before anything is rolled back: a half-saved file changes nothing.
         runner.load_pending(found, applied[:-1])
+        refuse_past_dump(config, [newest], f"watch re-applying {name}")
         try:
             recorded = load_for_rollback(config, [newest])
         except IrreversibleMigration as error:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TypeVar
 
 from kitgen import interrupts
@@ -16,7 +17,7 @@ from kitgen.codegen.plan import plan_entities
 from kitgen.config import Config
 from kitgen.driver import AppliedMigration, Driver, open_driver
 from kitgen.errors import MigrationFailed, OtherBranch, OutOfOrderError
-from kitgen.migrations import files, history, runner
+from kitgen.migrations import dump, files, history, runner
 from kitgen.migrations.runner import Ran
 from kitgen.schema.introspect import introspect_schema
 
@@ -85,6 +86,22 @@ class Applied:
     ran: list[Ran] = field(default_factory=list)
     renamed: list[tuple[str, str]] = field(default_factory=list)  # (recorded name, new file name)
     new_downs: list[str] = field(default_factory=list)  # applied migrations whose new down was recorded
+    loaded: Loaded | None = None  # the schema file, loaded first into a database with no migration applied
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The schema file a command loaded: where, how many migrations it contains, how long it took."""
+
+    path: Path
+    migrations: int
+    milliseconds: float
+
+
+def dumped_names(config: Config) -> frozenset[str]:
+    """The migrations the schema file contains (none without one)."""
+    schema = dump.read_dump(config.schema_file)
+    return schema.names if schema is not None else frozenset()
 
 
 def apply_pending(
@@ -103,7 +120,10 @@ def apply_pending(
     """
     applied = driver.applied_migrations()
     found = files.discover(config.migrations)
-    reconciled = history.reconcile(found, applied)
+    schema = dump.read_dump(config.schema_file)
+    covered = schema.names if schema is not None else frozenset()
+    loading = schema if schema is not None and not applied and schema.rows else None
+    reconciled = history.reconcile(found, loading.rows if loading else applied, covered)
     history.ensure_unchanged(reconciled)
     if not (allow_out_of_order or config.out_of_order):
         history.ensure_in_order(reconciled)
@@ -115,18 +135,28 @@ def apply_pending(
             newer_names(reconciled.out_of_order),
             branch=_other_branch(applied, reconciled),
         )
-    if pending and config.generate:
+    if (pending or loading) and config.generate:
         entity_files.ensure_writable(config.entities)  # the entities will follow: check before changing anything
+    loaded = None
+    if loading is not None:
+        driver.ensure_tracking_table()
+        took = runner.load_dump(driver, loading, trace=trace, progress=progress).milliseconds
+        loaded = Loaded(loading.path, len(loading.rows), took)
     runner.record_updates(driver, reconciled.bookkeeping)
     renamed = [(update.row.name, update.file.name) for update in reconciled.renamed]
     new_downs = [update.file.name for update in reconciled.new_downs]
     if not pending:
-        return Applied([], renamed, new_downs)
+        return Applied([], renamed, new_downs, loaded)
     driver.ensure_tracking_table()
-    ran = runner.apply_all(
-        driver, pending, first_batch=runner.next_batch(applied), step=step, trace=trace, progress=progress
-    )
-    return Applied(ran, renamed, new_downs)
+    try:
+        ran = runner.apply_all(
+            driver, pending, first_batch=runner.next_batch(applied), step=step, trace=trace, progress=progress
+        )
+    except MigrationFailed as failure:
+        if loaded is not None:  # the schema file stays loaded: the entities follow it too
+            failure.done = (loaded.path.name, *failure.done)
+        raise
+    return Applied(ran, renamed, new_downs, loaded)
 
 
 def _other_branch(applied: list[AppliedMigration], reconciled: history.Reconciliation) -> OtherBranch | None:

@@ -88,12 +88,17 @@ class Reconciliation:
         return [*self.renamed, *self.new_downs, *self.upgraded]
 
 
-def reconcile(files: Sequence[MigrationFile], applied: Sequence[AppliedMigration]) -> Reconciliation:
-    """Compare every file with its tracking row; pair renamed files with the rows they were applied as."""
+def reconcile(
+    files: Sequence[MigrationFile], applied: Sequence[AppliedMigration], covered: frozenset[str] = frozenset()
+) -> Reconciliation:
+    """Compare every file with its tracking row; pair renamed files with the rows they were applied as.
+
+    A row without a file is missing, unless the schema file contains it (``covered``: its file was pruned).
+    """
     rows = {row.name: row for row in applied}
     on_disk = {file.name for file in files}
     result = Reconciliation(newest=max(rows, default=None))
-    unmatched = [row for row in applied if row.name not in on_disk]
+    unmatched = [row for row in applied if row.name not in on_disk and row.name not in covered]
     for file in files:
         row = rows.get(file.name)
         if row is None:
@@ -138,6 +143,8 @@ def _compare(file: MigrationFile, row: AppliedMigration) -> str:
         source = decode_source(data, file.path)
         if fmt.checksum(source) != up_checksum(row):
             return CHANGED
+        if not row.source:  # loaded from the schema file, which keeps no source: the file's is recorded
+            return SAME
         down = fmt.down_checksum(source)
         if down == fmt.down_checksum(row.source):
             return SAME
@@ -260,12 +267,17 @@ def _label(name: str) -> str:
 
 
 def compare(
-    files: Sequence[MigrationFile], applied: Sequence[AppliedMigration], *, out_of_order: bool = False
+    files: Sequence[MigrationFile],
+    applied: Sequence[AppliedMigration],
+    *,
+    out_of_order: bool = False,
+    covered: frozenset[str] = frozenset(),
 ) -> list[MigrationState]:
     """The state of every migration, from the files and the tracking rows; a renamed file is listed under
     its new name (``renamed``: the next ``migrate`` records it), its old name not at all; a file ``migrate``
-    would refuse is ``refused`` (a rename that reorders is allowed ``out_of_order``)."""
-    reconciled = reconcile(files, applied)
+    would refuse is ``refused`` (a rename that reorders is allowed ``out_of_order``). A row whose file was
+    pruned is applied when the schema file contains it (``covered``), else missing."""
+    reconciled = reconcile(files, applied, covered)
     refused = {update.file.name for update in [*reconciled.clashes, *([] if out_of_order else reconciled.reordered)]}
     renamed = {update.file.name: update.row for update in reconciled.renamed if update.file.name not in refused}
     gone = {row.name for row in renamed.values()}
@@ -282,15 +294,22 @@ def compare(
         elif row is None:
             states.append(MigrationState(name, PENDING))
         else:
-            state = MISSING if file is None else (CHANGED if _compare(file, row) == CHANGED else APPLIED)
+            if file is None:
+                state = APPLIED if name in covered else MISSING
+            else:
+                state = CHANGED if _compare(file, row) == CHANGED else APPLIED
             states.append(MigrationState(name, state, row.batch, row.applied_at, row.transactional))
     return states
 
 
-def all_applied(files: Sequence[MigrationFile], applied: Sequence[AppliedMigration]) -> bool:
-    """True when the files are exactly the applied migrations, byte for byte (raw hashes alone decide)."""
+def all_applied(
+    files: Sequence[MigrationFile], applied: Sequence[AppliedMigration], covered: frozenset[str] = frozenset()
+) -> bool:
+    """True when the files are exactly the applied migrations, byte for byte (raw hashes alone decide);
+    the rows the schema file contains (``covered``) need no file."""
     rows = {row.name: row for row in applied}
-    if len(rows) != len(files):
+    on_disk = {file.name for file in files}
+    if any(name not in on_disk and name not in covered for name in rows) or len(on_disk) > len(rows):
         return False
     return all(file.name in rows and file.raw_hash() == rows[file.name].raw_hash for file in files)
 

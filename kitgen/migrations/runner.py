@@ -27,6 +27,7 @@ from kitgen.errors import (
 from kitgen.interrupts import Interrupted
 from kitgen.migrations import history
 from kitgen.migrations.base import Database
+from kitgen.migrations.dump import DUMP_BATCH, SchemaDump
 from kitgen.migrations.files import MigrationFile, decode_source
 from kitgen.migrations.formats import CHECKSUM_SCHEME, LoadedMigration, Step, format_for, raw_hash
 from kitgen.migrations.history import Update, reconcile
@@ -168,9 +169,10 @@ class _Step:
     """One migration to run in one direction; ``statements`` collects what ran outside a transaction."""
 
     migration: LoadedMigration
-    direction: str  # "up" or "down"
+    direction: str  # "up", "down", or "load" (the schema file)
     batch: int
     run: Callable[[list[str]], None]
+    recorded_as: str = ""  # the tracking row that tells it committed, when not the migration's own
 
 
 def apply_all(
@@ -263,7 +265,7 @@ def _completed(driver: Driver, item: _Step) -> bool:
     """Whether the step committed after all (its tracking row says so), once anything left open is rolled back."""
     driver.reset_session()
     recorded = {row.name for row in driver.applied_migrations()}
-    return (item.migration.name in recorded) == (item.direction == "up")
+    return ((item.recorded_as or item.migration.name) in recorded) == (item.direction != "down")
 
 
 def _statements_run(exc: BaseException, statements: list[str]) -> list[str]:
@@ -320,7 +322,7 @@ def _ran_statements(statements: Sequence[str], limit: int = 10) -> str:
 
 
 def _transactional(migration: LoadedMigration, direction: str) -> bool:
-    return migration.transactional if direction == "up" else migration.down_transactional
+    return migration.down_transactional if direction == "down" else migration.transactional
 
 
 def _collecting(driver: Driver, trace: Trace | None, name: str, into: list[str]) -> AbstractContextManager[None]:
@@ -392,6 +394,31 @@ def _apply_one(
     relations.known = after  # committed
 
 
+def load_dump(driver: Driver, dump: SchemaDump, *, trace: Trace | None = None, progress: Progress | None = None) -> Ran:
+    """Run the schema file's script and record the migrations it contains, in one transaction.
+
+    Only into a database with no migration applied (the caller decides); the tracking table exists.
+    """
+    script = LoadedMigration(dump.path.name, "sql", _unused, None, True, None, dump.path)
+    run = functools.partial(_load_one, driver, dump, trace)
+    last = max(dump.names, default="")
+    return _run_each(driver, [_Step(script, "load", DUMP_BATCH, run, last)], progress)[0]
+
+
+def _unused(db: Database) -> None:
+    raise AssertionError("a schema file is run by _load_one")
+
+
+def _load_one(driver: Driver, dump: SchemaDump, trace: Trace | None, statements: list[str]) -> None:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    driver.reset_session()
+    with driver.transaction() as db:
+        with _traced(driver, trace, dump.path.name):
+            db.executescript(dump.script, 1)
+        for row in dump.rows:
+            driver.record_applied(db, replace(row, batch=DUMP_BATCH, applied_at=now))
+
+
 def _roll_back_one(
     driver: Driver, migration: LoadedMigration, down: Step, trace: Trace | None, statements: list[str]
 ) -> None:
@@ -453,6 +480,12 @@ def _failure(
 
     line = exc.line if isinstance(exc, StatementError) and exc.line else line_in(exc, migration.path)
     where = f" at line {line}" if line else ""
+    if step == "load":
+        return MigrationFailed(
+            f"loading {migration.path} failed{where}: {_what(exc)}",
+            f"{_fix_dump(exc)}; nothing was loaded: the database is as it was before",
+            done=tuple(item.name for item in ran),
+        )
     if _transactional(migration, step):
         state = "the database is as it was before it"
     elif isinstance(exc, SchemaChangeRefused):
@@ -508,6 +541,15 @@ def _fix(migration: LoadedMigration, step: str, exc: Exception) -> str:
     if isinstance(exc, StatementError) and exc.hint:
         return exc.hint
     return "fix the migration and run the command again"
+
+
+def _fix_dump(exc: Exception) -> str:
+    if isinstance(exc, StatementError) and "already exists" in exc.message:
+        return (
+            "the schema file builds the whole schema, so it loads only into an empty database: point --database at "
+            "one, or empty this one with kitgen migrate:fresh"
+        )
+    return "write the schema file again with kitgen schema:dump from a database the migrations built"
 
 
 def _run_outside_transaction(migration: LoadedMigration, step: str) -> str:
