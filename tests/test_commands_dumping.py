@@ -93,7 +93,9 @@ def test_two_dumps_are_byte_identical_and_a_dump_loads_into_the_same_schema(engi
     assert again.stdout == "Unchanged: database/schema.sql (3 migrations).\n"
     assert schema_file(project).read_bytes() == first
     text = first.decode()
-    assert "Dumped" not in text and "\\restrict" not in text and "kitgen_migrations (" not in text.split("-- kitgen:")[0]
+    assert (
+        "Dumped" not in text and "\\restrict" not in text and "kitgen_migrations (" not in text.split("-- kitgen:")[0]
+    )
     with other_database(project) as other:
         loaded = project.run("migrate", "--database", other)
         assert loaded.returncode == 0, loaded.stderr
@@ -151,11 +153,13 @@ def test_a_database_with_a_migration_applied_never_loads_the_dump(engine_project
     project.run("migrate")
     project.run("schema:dump")
     with other_database(project) as other:
+        schema_file(project).rename(project.root / "schema.sql")  # a teammate migrated before the dump came
         (project.migrations / f"{POSTS}.sql").rename(project.root / "posts.sql")
         (project.migrations / f"{BIO}.sql").rename(project.root / "bio.sql")
         assert project.run("migrate", "--database", other, "--no-generate").returncode == 0
         (project.root / "posts.sql").rename(project.migrations / f"{POSTS}.sql")
         (project.root / "bio.sql").rename(project.migrations / f"{BIO}.sql")
+        (project.root / "schema.sql").rename(schema_file(project))
         result = project.run("migrate", "--database", other, "--no-generate")
         assert result.returncode == 0, result.stderr
         assert "Loaded" not in result.stdout and "Loading" not in result.stdout
@@ -215,15 +219,15 @@ def test_rollback_stops_at_the_dump_and_changes_nothing(engine_project: Project)
         engine = type(project.engine)(project.engine.name, other)
         before = (engine.dump(), engine.applied())
         for args in (["migrate:rollback", "--step", "2"], ["migrate:reset"]):
-            result = project.run(*args, "--database", other, "--force", "--no-generate")
+            result = project.run(*args, "--database", other, "--force")
             assert_one_error(result, "database/schema.sql contains", "nothing was rolled back")
             assert (engine.dump(), engine.applied()) == before
-        step = project.run("migrate:rollback", "--step", "2", "--database", other, "--force", "--no-generate")
+        step = project.run("migrate:rollback", "--step", "2", "--database", other, "--force")
         assert "migrate:rollback --step 1 rolls back the 1 newer one" in step.stderr
-        newer = project.run("migrate:rollback", "--database", other, "--force", "--no-generate")
+        newer = project.run("migrate:rollback", "--database", other, "--force")
         assert newer.returncode == 0, newer.stderr
         assert engine.applied() == [(USERS, 0), (POSTS, 0), (BIO, 0)]
-        floor = project.run("migrate:rollback", "--database", other, "--force", "--no-generate")
+        floor = project.run("migrate:rollback", "--database", other, "--force")
         assert_one_error(floor, f"would roll back {BIO}", "migrate:fresh rebuilds the database from the schema file")
         assert engine.applied() == [(USERS, 0), (POSTS, 0), (BIO, 0)]
 
@@ -278,7 +282,7 @@ def test_an_edited_migration_the_dump_contains_is_refused_not_loaded_past(projec
     result = project.run("migrate")
     assert_one_error(result, "changed since it ran", POSTS)
     assert not project.database.exists() or project.tables() == []
-    assert_one_error(project.run("check"), "changed since it ran", POSTS)
+    assert_one_error(project.run("check"), "changed since it ran", POSTS, code=2)
     reformatted = project.migrations / f"{USERS}.sql"
     edited.write_text(edited.read_text().replace("headline TEXT", "title TEXT"))
     reformatted.write_text("-- a comment\n" + reformatted.read_text())
@@ -334,7 +338,7 @@ def test_pretend_says_it_would_load_the_dump(project: Project) -> None:
     [
         lambda text: text.replace("-- kitgen: the migrations this schema contains", "-- rows"),
         lambda text: text.replace("'sql', 1,", "'sql', one,", 1),
-        lambda text: text.replace('\'["users"]\'', "'[users'", 1),
+        lambda text: text.replace("'[\"users\"]'", "'[users'", 1),
     ],
 )
 def test_a_damaged_schema_file_is_named_with_how_to_fix_it(project: Project, damage: object) -> None:
@@ -344,5 +348,5 @@ def test_a_damaged_schema_file_is_named_with_how_to_fix_it(project: Project, dam
     path = schema_file(project)
     assert callable(damage)
     path.write_text(damage(path.read_text()))
-    for command in ("migrate", "migrate:status", "check"):
-        assert_one_error(project.run(command), "database/schema.sql is not a schema file kitgen can read")
+    for command, code in (("migrate", 1), ("migrate:status", 1), ("check", 2)):
+        assert_one_error(project.run(command), "database/schema.sql is not a schema file kitgen can read", code=code)
