@@ -350,3 +350,52 @@ def test_a_damaged_schema_file_is_named_with_how_to_fix_it(project: Project, dam
     path.write_text(damage(path.read_text()))
     for command, code in (("migrate", 1), ("migrate:status", 1), ("check", 2)):
         assert_one_error(project.run(command), "database/schema.sql is not a schema file kitgen can read", code=code)
+
+
+SAMPLE_MIGRATIONS = Path(__file__).resolve().parent.parent / "database" / "migrations"
+
+
+def many_migrations(project: Project, count: int) -> None:
+    """``count`` migrations: a table each, keyed to the one before; every 7th adds a column to an older
+    table, every 10th a view (every 50th a view on a view), every 20th a trigger."""
+    engine = project.engine
+    for index in range(count):
+        parent = f", parent_id INTEGER REFERENCES t{index - 1}(id)" if index else ""
+        up = [f"CREATE TABLE t{index} ({engine.key}, name TEXT NOT NULL, touched INTEGER{parent});"]
+        if index % 7 == 6:
+            up.append(f"ALTER TABLE t{index // 2} ADD COLUMN extra_{index} TEXT;")
+        if index % 10 == 9:
+            up.append(
+                f"CREATE VIEW v{index} AS SELECT t{index}.id, t{index - 1}.name FROM t{index} JOIN t{index - 1} "
+                f"ON t{index - 1}.id = t{index}.parent_id;"
+            )
+        if index % 50 == 49:
+            up.append(f"CREATE VIEW w{index} AS SELECT id FROM v{index - 10};")
+        if index % 20 == 19:
+            up.append(trigger(engine.name, f"t{index}", f"touch_{index}"))
+        project.sql(f"2026_01_01_{index:06d}_step_{index}", "\n".join(up), f"DROP TABLE t{index};")
+
+
+@pytest.mark.parametrize("source", ["sample app", "200 migrations"])
+def test_loading_the_dump_gives_the_schema_replaying_every_migration_gives(
+    engine_project: Project, source: str
+) -> None:
+    project = engine_project
+    if source == "sample app":
+        for path in SAMPLE_MIGRATIONS.iterdir():
+            (project.migrations / path.name).write_bytes(path.read_bytes())
+    else:
+        many_migrations(project, 200)
+    assert project.run("migrate", "--no-generate").returncode == 0
+    dumped = project.run("schema:dump")
+    assert dumped.returncode == 0, dumped.stderr
+    replayed = schema_of(project, project.engine.database)
+    assert len(replayed[1].tables) == (4 if source == "sample app" else 200 + 20 + 4)
+    with other_database(project) as other:
+        loaded = project.run("migrate", "--database", other, "--no-generate")
+        assert loaded.returncode == 0, loaded.stderr
+        assert "Applying" not in loaded.stdout
+        assert schema_of(project, other) == replayed
+        assert project.run("schema:dump", "--database", other).stdout.startswith("Unchanged:")
+    assert project.run("generate").returncode == 0
+    assert project.run("check").stdout.endswith(" ok.\n")
