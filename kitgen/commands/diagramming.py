@@ -34,8 +34,9 @@ class DiagramResult:
 def diagram(config: Config, *, format: str | None = None, output: Path | None = None) -> DiagramResult:
     """Draw the schema; with ``output``, write it there unless the file already holds it.
 
-    The schema is the configured database's when it exists (read only), else the one the migrations
-    build, replayed in a scratch database (a fresh clone, CI).
+    The schema is the configured database's when migrations were applied to it (read only), else the
+    one the migrations build, replayed in a scratch database (a fresh clone, CI, a server database
+    created but not migrated yet).
     """
     chosen = diagram_format(format, output)
     schema, source = diagram_schema(config)
@@ -63,10 +64,10 @@ def diagram_format(requested: str | None, output: Path | None) -> str:
 
 
 def diagram_schema(config: Config) -> tuple[Schema, str]:
-    """The configured database's schema when that database exists, else the migrations' (replayed)."""
+    """The configured database's schema when it exists and has migrations applied, else the migrations'."""
     if may_exist(config.database):
         with connected(config, readonly=True) as driver:
-            if driver.exists:
+            if driver.exists and driver.applied_migrations():
                 return introspect_schema(driver, config.types), FROM_DATABASE
     return replay_schema(config), FROM_MIGRATIONS
 
@@ -75,7 +76,7 @@ def _nothing_to_draw(config: Config, source: str) -> KitgenError:
     if source == FROM_DATABASE:
         return KitgenError(
             f"the database {config.display(config.database)} has no tables or views to draw",
-            "run kitgen migrate first (or point --database at another database)",
+            "add a migration that creates one (kitgen make:migration create_users_table), then run kitgen migrate",
         )
     return KitgenError(
         f"the migrations in {config.display(config.migrations)} create no tables or views to draw",

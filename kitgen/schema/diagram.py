@@ -222,18 +222,19 @@ def _quoted(text: str) -> str:
 
 
 def _distinct(wanted: dict[str, str], numbered: Callable[[str, int], str] | None = None) -> dict[str, str]:
-    """``wanted`` with repeated values told apart (``_2``, ``_3``… in the keys' order)."""
+    """``wanted`` with repeated values told apart (``_2``, ``_3``…): names written as they are keep
+    them, then the cleaned ones are numbered in the keys' order."""
     number = numbered or (lambda text, n: f"{text}_{n}")
     taken: set[str] = set()
     result: dict[str, str] = {}
-    for key, text in wanted.items():
-        candidate, n = text, 1
+    for key in sorted(wanted, key=lambda key: wanted[key] != key):  # stable: the keys' order otherwise
+        candidate, n = wanted[key], 1
         while candidate in taken:
             n += 1
-            candidate = number(text, n)
+            candidate = number(wanted[key], n)
         taken.add(candidate)
         result[key] = candidate
-    return result
+    return {key: result[key] for key in wanted}
 
 
 # --- Graphviz DOT ----------------------------------------------------------------------------------
