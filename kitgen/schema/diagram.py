@@ -150,9 +150,9 @@ MERMAID_KEYWORDS = frozenset(
 )
 BARE_ENTITY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 # Attribute names and types: a letter, then letters, digits and underscores (types also ( ) [ ]) —
-# what every Mermaid version since 9 accepts. PK, FK and UK as whole words are read as keys.
-BARE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-BARE_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_()\[\]]*")
+# what Mermaid 10 and 11 accept unquoted. PK, FK and UK as whole words are read as keys.
+NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_]+")
+NOT_IN_TYPE = re.compile(r"[^A-Za-z0-9_()\[\]]+")
 KEY_WORD = re.compile(r"\b(PK|FK|UK)\b", re.IGNORECASE)
 UNQUOTABLE = re.compile(r"[\x00-\x1f\x7f]")  # control characters: a quoted text is one line
 
@@ -182,21 +182,21 @@ def _mermaid_entities(schema: Schema) -> dict[str, str]:
     for name in names:
         table = kinds.get(name)
         if table is not None and table.kind == "view":
-            wanted[name] = _quoted(f"{name} ({view_kind(table)})")
+            wanted[name] = _quoted_entity(f"{name} ({view_kind(table)})")
         elif BARE_ENTITY.fullmatch(name) and name.lower() not in MERMAID_KEYWORDS:
             wanted[name] = name
         else:
-            wanted[name] = _quoted(name.replace("%", "_").replace("\\", "/"))
+            wanted[name] = _quoted_entity(name)
     return _distinct(wanted, lambda text, n: f'{text[:-1]} ({n})"' if text.endswith('"') else f"{text}_{n}")
 
 
 def _mermaid_entity(entity: str, table: Table) -> list[str]:
     if not table.columns:
         return [f"    {entity}"]
-    names = _distinct({column.name: _bare(column.name, BARE_NAME, "column_") for column in table.columns})
+    names = _distinct({column.name: _bare(column.name, NOT_IN_NAME, "column_") for column in table.columns})
     lines = [f"    {entity} {{"]
     for column in table.columns:
-        shown_type = _bare(column.declared_type, BARE_TYPE, "type_") if column.declared_type else "untyped"
+        shown_type = _bare(column.declared_type, NOT_IN_TYPE, "type_") if column.declared_type else "untyped"
         notes = [f"column {column.name}"] if names[column.name] != column.name else []
         notes += [f"type {column.declared_type}"] if column.declared_type and shown_type != column.declared_type else []
         notes += unique_groups(table, column)
@@ -206,14 +206,24 @@ def _mermaid_entity(entity: str, table: Table) -> list[str]:
     return [*lines, "    }"]
 
 
-def _bare(text: str, allowed: re.Pattern[str], prefix: str) -> str:
-    """``text`` as Mermaid accepts it unquoted: each run of other characters becomes ``_``."""
-    if allowed.fullmatch(text) and not KEY_WORD.search(text):
-        return text
-    cleaned = re.sub(r"[^A-Za-z0-9_()\[\]]+" if allowed is BARE_TYPE else r"[^A-Za-z0-9_]+", "_", text)
-    cleaned = cleaned.strip("_") or "_"
-    cleaned = cleaned if cleaned[0].isascii() and cleaned[0].isalpha() else prefix + cleaned
+def _bare(text: str, other: re.Pattern[str], prefix: str) -> str:
+    """``text`` as Mermaid accepts it unquoted: each run of ``other`` characters becomes ``_`` (none
+    left at either end), and ``prefix`` goes before what does not start with a letter."""
+    cleaned = other.sub("_", text)
+    if cleaned != text or not _starts_with_letter(text):
+        cleaned = cleaned.strip("_") or "_"
+    if not _starts_with_letter(cleaned):
+        cleaned = prefix + cleaned
     return KEY_WORD.sub(lambda found: found[0] + "_", cleaned)
+
+
+def _starts_with_letter(text: str) -> bool:
+    return text[:1].isascii() and text[:1].isalpha()
+
+
+def _quoted_entity(name: str) -> str:
+    """A quoted entity name: Mermaid's also refuses ``%`` and backslashes in it."""
+    return _quoted(name.replace("%", "_").replace("\\", "/"))
 
 
 def _quoted(text: str) -> str:
