@@ -26,6 +26,7 @@ from kitgen.output import (
     fail,
     interrupted,
     print_check,
+    print_diagram,
     print_entities,
     print_event,
     print_loaded,
@@ -368,6 +369,30 @@ def dump_command(prune: bool, force: bool, **project: Any) -> None:
         warn(f"not in the dump, as they are not applied to {config.database}: {listed}")
     if result.pruned:
         echo(f"Deleted {len(result.pruned)} migration file{'s' if len(result.pruned) != 1 else ''} {where} contains.")
+
+
+@cli.command("schema:diagram")
+@click.option(
+    "--format",
+    "diagram_format",
+    type=click.Choice(["mermaid", "dot"]),
+    help="mermaid: a Markdown document with an erDiagram (the default); dot: Graphviz "
+    "(the default for an --output ending .dot or .gv).",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the diagram to this file (left as it is when unchanged) instead of printing it.",
+)
+@project_options
+def diagram_command(diagram_format: str | None, output: Path | None, **project: Any) -> None:
+    """Draw the tables, views and foreign keys: from the database, or without one from the migrations."""
+    from kitgen.commands.diagramming import diagram
+
+    config = config_from(**project)
+    with terminated_cleanly():  # a scratch database on a server is dropped whatever ends the replay
+        result = diagram(config, format=diagram_format, output=output)
+    print_diagram(config, result)
 
 
 def usage_message(exc: click.UsageError) -> str:

@@ -24,6 +24,7 @@ from kitgen.migrations.history import MigrationState
 from kitgen.migrations.runner import Ran
 
 if TYPE_CHECKING:
+    from kitgen.commands.diagramming import DiagramResult
     from kitgen.commands.pretending import PretendResult
 
 
@@ -31,8 +32,8 @@ def _color() -> bool | None:
     return False if os.environ.get("NO_COLOR") else None
 
 
-def echo(message: str = "", *, err: bool = False) -> None:
-    click.echo(message, err=err, color=_color())
+def echo(message: str = "", *, err: bool = False, nl: bool = True) -> None:
+    click.echo(message, err=err, nl=nl, color=_color())
 
 
 def style(text: str, **styles: Any) -> str:
@@ -276,6 +277,19 @@ def print_pretend(config: Config, verb: str, result: PretendResult) -> None:
         then = f" and {verb} {count} {noun}" if count else ""
         done = f"Would load {config.display(result.loaded.path)} ({contained}){then}"
     echo(f"{done}; pretending: the database and the entities were not changed.")
+
+
+def print_diagram(config: Config, result: DiagramResult) -> None:
+    """The diagram itself; or, written to a file, one line saying where and from what."""
+    if result.output is None:
+        echo(result.text, nl=False)
+        return
+    where = config.display(result.output.resolve())
+    if not result.written:
+        echo(f"{where} is up to date (unchanged).")
+        return
+    source = f"the database {config.display(config.database)}" if result.source == "database" else "the migrations"
+    echo(f"Wrote {where} ({result.format} diagram, from {source}).")
 
 
 def print_rebuild(config: Config, result: RebuildResult) -> None:

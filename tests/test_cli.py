@@ -88,6 +88,7 @@ def test_help_lists_every_command() -> None:
         "migrate:reset",
         "migrate:refresh",
         "migrate:fresh",
+        "schema:diagram",
     ):
         assert f"  {command} " in result.stdout
 

@@ -128,14 +128,14 @@ def read_text(path: Path) -> str:
         raise EntitiesFolderError(f"cannot read {path}: {exc.strerror}", "check its permissions") from exc
 
 
-def write_atomically(path: Path, text: str, *, folder: str = "the entities folder") -> None:
+def write_atomically(path: Path, text: str, *, hint: str = "make the entities folder writable") -> None:
     """Write to a temporary file in the same folder, then rename over the target."""
     import tempfile
 
     try:
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
-        raise EntitiesFolderError(f"cannot write in {path.parent}: {exc.strerror}", f"make {folder} writable") from exc
+        raise EntitiesFolderError(f"cannot write in {path.parent}: {exc.strerror}", hint) from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)

@@ -83,7 +83,7 @@ def _write_if_changed(path: Path, text: str) -> bool:
     except (FileNotFoundError, UnicodeDecodeError):
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, text, folder="the schema file's folder")
+    write_atomically(path, text, hint="make the schema file's folder writable")
     return True
 
 
