@@ -45,11 +45,7 @@ def leftover_temporaries(folder: Path) -> list[Path]:
 
 def scan(folder: Path) -> dict[str, ExistingFile]:
     """Module name → file, for every ``.py`` file directly in the folder except ``__init__.py``."""
-    if not folder.is_dir():
-        raise EntitiesFolderError(
-            f"the entities folder {folder} does not exist",
-            "run kitgen init, or set entities in [tool.kitgen] or --entities",
-        )
+    require_folder(folder)
     found = {}
     for entry in sorted(os.listdir(folder)):
         path = folder / entry
@@ -59,6 +55,15 @@ def scan(folder: Path) -> dict[str, ExistingFile]:
                 header = headers.parse(head)
                 found[path.stem] = ExistingFile(path, header, _class_name(path, head) if _names_a_table(head) else None)
     return found
+
+
+def require_folder(folder: Path) -> None:
+    """A missing entities folder is the first thing to fix."""
+    if not folder.is_dir():
+        raise EntitiesFolderError(
+            f"the entities folder {folder} does not exist",
+            "run kitgen init, or set entities in [tool.kitgen] or --entities",
+        )
 
 
 def _names_a_table(head: str) -> bool:
@@ -85,7 +90,9 @@ def existing_names(folder: Path, display: Callable[[Path], str] = str) -> dict[s
             claim = EntityNames(file.module, file.class_name, display(file.path))
             claims.setdefault(file.header.source, []).append(claim)
     return {
-        table: min(found, key=lambda names: (not _given_to(table, names.module), natural_key(names.module)))
+        table: found[0]
+        if len(found) == 1
+        else min(found, key=lambda names: (not _given_to(table, names.module), natural_key(names.module)))
         for table, found in claims.items()
     }
 
@@ -100,7 +107,7 @@ def ensure_writable(folder: Path) -> None:
     """Fail before anything changes when the entities cannot be written (missing or read-only folder)."""
     import tempfile
 
-    scan(folder)  # a missing folder is an error naming it
+    require_folder(folder)
     try:
         with tempfile.TemporaryFile(dir=folder):
             pass

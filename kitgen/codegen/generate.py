@@ -8,6 +8,7 @@ nothing else back; a file kitgen did not generate is never touched.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ class GenerateResult:
     warnings: list[str] = field(default_factory=list)  # about the entities written, one per column
 
 
+@functools.cache
 def support_text(engine: str = "sqlite") -> str:
     """The support module for the entities of a database of ``engine``, with its header."""
     body = support_body(engine)
@@ -292,12 +294,9 @@ def exports_goal(
     blocked = {spec.module for spec in conflicts}
     gone = {orphan.module for orphan in orphans} - {orphan.module for orphan in kept_orphans}
     read = exports.read_exports(source)
-    present = os.listdir(folder)  # module.py, module.pyi, module.cpython-311-….so, module/ all count
-    dangling = {
-        module
-        for module, _ in (read.imports if read is not None else ())
-        if not any(entry == module or entry.startswith(f"{module}.") for entry in present)
-    }
+    # module.py, module.pyi, module.cpython-311-….so, module/ all count
+    present = {entry.split(".", 1)[0] for entry in os.listdir(folder)}
+    dangling = {module for module, _ in (read.imports if read is not None else ()) if module not in present}
     wanted = [(spec.module, spec.class_name) for spec in specs if spec.module not in blocked]
     return exports.ExportsGoal.of(wanted, gone | dangling)
 

@@ -116,6 +116,15 @@ def last_migrations(applied: list[AppliedMigration], steps: int | None) -> list[
     return [row for row in newest_first if row.batch == last_batch]
 
 
+def load_what_runs(config: Config) -> frozenset[str]:
+    """Load every migration file a rebuild will run before anything changes, so a broken one stops nothing
+    halfway: all of them but those the schema file contains, which it loads instead. Returns those."""
+    covered = dumped_names(config)
+    found = files.discover(config.migrations)
+    runner.load_files(found, [file for file in found if file.name not in covered])
+    return covered
+
+
 def refuse_past_dump(config: Config, rows: list[AppliedMigration], command: str) -> None:
     """Refuse to roll back a migration the schema file contains: the file has no down, and after a prune
     neither has the migration; the migrations newer than it can be rolled back."""
@@ -218,8 +227,7 @@ def refresh(
     """Roll back every migration, then apply them all again."""
     refuse_if_prohibited(config, "migrate:refresh")
     with connected(config) as driver, driver.lock("kitgen migrate:refresh", on_wait):
-        runner.load_pending(files.discover(config.migrations), [])  # every file must load first
-        covered = dumped_names(config)
+        covered = load_what_runs(config)
         applied_rows = driver.applied_migrations()
         rows = [row for row in reversed(applied_rows) if row.name not in covered]
         below = len(applied_rows) - len(rows)  # what the schema file contains: dropped, then loaded again
@@ -258,7 +266,7 @@ def fresh(
     """Drop every table, view, trigger and index, then apply every migration."""
     refuse_if_prohibited(config, "migrate:fresh")
     with connected(config) as driver, driver.lock("kitgen migrate:fresh", on_wait):
-        runner.load_pending(files.discover(config.migrations), [])  # every file must load first
+        load_what_runs(config)
         question = f"Drop every table, view, trigger and index in {config.database} and migrate again?"
         authorize(config, "migrate:fresh", force=force, confirm=confirm, question=question)
         dropped = driver.drop_all()

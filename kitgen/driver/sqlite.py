@@ -49,23 +49,24 @@ LATER_COLUMNS = {"created": "'[]'", "checksum_scheme": "'1'"}
 def split_script(script: str, first_line: int = 1) -> list[tuple[int, str]]:
     """Split SQL into complete statements, each with the line it starts on."""
     statements: list[tuple[int, str]] = []
-    start = 0
+    start, line = 0, first_line  # the line ``start`` is on
     position = script.find(";")
     while position != -1:
         candidate = script[start : position + 1]
         if sqlite3.complete_statement(candidate):
-            _append_statement(statements, script, start, candidate, first_line)
+            _append_statement(statements, candidate, line)
+            line += candidate.count("\n")
             start = position + 1
         position = script.find(";", position + 1)
-    _append_statement(statements, script, start, script[start:], first_line)
+    _append_statement(statements, script[start:], line)
     return statements
 
 
-def _append_statement(statements: list[tuple[int, str]], script: str, start: int, text: str, first_line: int) -> None:
+def _append_statement(statements: list[tuple[int, str]], text: str, line: int) -> None:
+    """Add ``text``, which starts on ``line``, unless it holds no code."""
     if not _has_code(text):
         return
-    offset = start + _leading_noise(text)
-    statements.append((first_line + script.count("\n", 0, offset), text.strip()))
+    statements.append((line + text.count("\n", 0, _leading_noise(text)), text.strip()))
 
 
 def _leading_noise(text: str) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kitgen.driver import AppliedMigration
@@ -39,10 +39,10 @@ class SchemaDump:
     path: Path
     script: str
     rows: tuple[AppliedMigration, ...]
+    names: frozenset[str] = field(init=False)  # the rows' names
 
-    @property
-    def names(self) -> frozenset[str]:
-        return frozenset(row.name for row in self.rows)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "names", frozenset(row.name for row in self.rows))
 
 
 def dumped_row(row: AppliedMigration) -> AppliedMigration:

@@ -9,6 +9,7 @@ hash of an entity that does not use them stays what it was before they existed.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
@@ -85,16 +86,25 @@ class Schema:
     enums: tuple[EnumType, ...] = ()  # the enum types the columns use, sorted by name
 
 
+SCALARS = (str, int, bool, type(None))  # their repr is their stable_repr
+
+
 def stable_repr(value: Any) -> str:
     """``repr(value)``, without the ``ADDED`` fields of its dataclasses that hold their defaults."""
-    if is_dataclass(value) and not isinstance(value, type):
-        shown = [
-            f"{item.name}={stable_repr(getattr(value, item.name))}"
-            for item in fields(value)
-            if item.repr and not (item.metadata.get("added") and getattr(value, item.name) == item.default)
-        ]
-        return f"{type(value).__qualname__}({', '.join(shown)})"
     if isinstance(value, tuple):
         items = [stable_repr(item) for item in value]
         return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+    if is_dataclass(value) and not isinstance(value, type):
+        shown = []
+        for name, added, default in _shown_fields(type(value)):
+            item = getattr(value, name)
+            if not (added and item == default):
+                shown.append(f"{name}={repr(item) if type(item) in SCALARS else stable_repr(item)}")
+        return f"{type(value).__qualname__}({', '.join(shown)})"
     return repr(value)
+
+
+@functools.cache
+def _shown_fields(kind: type) -> tuple[tuple[str, bool, Any], ...]:
+    """(name, added, default) of each field a dataclass's repr shows."""
+    return tuple((item.name, bool(item.metadata.get("added")), item.default) for item in fields(kind) if item.repr)
