@@ -15,6 +15,7 @@ import bench_foreign_keys
 import bench_generate
 import bench_noop_migrate
 import bench_postgres
+import bench_schema_dump
 import bench_watch
 from harness import compile_kitgen
 
@@ -31,6 +32,7 @@ def main() -> None:
     bench_foreign_keys.main()
     bench_generate.main()
     bench_watch.main()
+    bench_schema_dump.main()
     bench_postgres.main()
 
 
