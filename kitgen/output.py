@@ -320,6 +320,8 @@ STATE_COLORS = {
 
 def state_label(state: MigrationState) -> str:
     label = f"{state.state} (batch {state.batch})" if state.state == "applied" else state.state
+    if state.in_schema_file:
+        label = f"{label} (in the schema file: migrate loads it)"
     if state.state == "refused":
         label = "refused (kitgen migrate says why and the ways out)"
     if state.renamed_from:
@@ -353,6 +355,7 @@ def status_document(config: Config, result: commands.StatusResult) -> dict[str, 
             "batch": state.batch,
             "applied_at": state.applied_at,
             "transaction": state.transactional,
+            "in_schema_file": state.in_schema_file,
         }
         for state in result.migrations
     ]

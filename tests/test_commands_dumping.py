@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -399,3 +400,21 @@ def test_loading_the_dump_gives_the_schema_replaying_every_migration_gives(
         assert project.run("schema:dump", "--database", other).stdout.startswith("Unchanged:")
     assert project.run("generate").returncode == 0
     assert project.run("check").stdout.endswith(" ok.\n")
+
+
+def test_status_of_an_empty_database_says_the_dump_will_be_loaded(project: Project) -> None:
+    blog(project)
+    project.run("migrate")
+    project.run("schema:dump", "--prune", "--force")
+    project.sql("2026_01_01_000004_add_slug", "ALTER TABLE posts ADD COLUMN slug TEXT;", "SELECT 1;")
+    project.database.unlink()
+    status = project.run("migrate:status")
+    assert status.stdout.splitlines()[2:] == [
+        f"{USERS}  pending (in the schema file: migrate loads it)",
+        f"{POSTS}  pending (in the schema file: migrate loads it)",
+        f"{BIO}       pending (in the schema file: migrate loads it)",
+        "2026_01_01_000004_add_slug      pending",
+        "4 pending.",
+    ]
+    document = json.loads(project.run("migrate:status", "--format", "json").stdout)
+    assert [entry["in_schema_file"] for entry in document["migrations"]] == [True, True, True, False]

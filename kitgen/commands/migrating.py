@@ -21,7 +21,7 @@ from kitgen.commands.session import (
 from kitgen.config import Config
 from kitgen.driver import AppliedMigration, may_exist
 from kitgen.errors import ENTITIES_LEFT, DatabaseError, KitgenError, MigrationFileError, ModelNameTaken
-from kitgen.migrations import files, history
+from kitgen.migrations import dump, files, history
 from kitgen.migrations.files import decode_source
 from kitgen.migrations.formats import formats
 from kitgen.migrations.history import MigrationState
@@ -130,9 +130,18 @@ def status(config: Config) -> StatusResult:
     """The state of every migration; reads the database without changing it."""
     with connected(config, readonly=True) as driver:
         applied = driver.applied_migrations()
-    states = history.compare(
-        files.discover(config.migrations), applied, out_of_order=config.out_of_order, covered=dumped_names(config)
-    )
+    found = files.discover(config.migrations)
+    schema = dump.read_dump(config.schema_file)
+    if schema is not None and not applied and schema.rows:  # what migrate would do: load it first
+        states = [
+            dataclasses.replace(state, state=history.PENDING, batch=None, applied_at=None, in_schema_file=True)
+            if state.state == history.APPLIED
+            else state
+            for state in history.compare(found, schema.rows, out_of_order=config.out_of_order, covered=schema.names)
+        ]
+    else:
+        covered = schema.names if schema is not None else frozenset()
+        states = history.compare(found, applied, out_of_order=config.out_of_order, covered=covered)
     return StatusResult(str(config.database), [_with_options(config, state) for state in states], applied)
 
 
@@ -147,5 +156,5 @@ def _with_options(config: Config, state: MigrationState) -> MigrationState:
                 description = fmt.describe(decode_source(path.read_bytes(), path), path)
             except (MigrationFileError, OSError):
                 return state
-            return MigrationState(state.name, state.state, transactional=description.transactional)
+            return dataclasses.replace(state, transactional=description.transactional)
     return state

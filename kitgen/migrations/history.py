@@ -33,6 +33,7 @@ class MigrationState:
     applied_at: str | None = None
     transactional: bool = True
     renamed_from: str | None = None
+    in_schema_file: bool = False  # pending, and the schema file contains it: migrate loads it from there
 
 
 @dataclass(frozen=True)
