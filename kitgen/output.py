@@ -245,8 +245,9 @@ def print_pretend(config: Config, verb: str, result: PretendResult) -> None:
         echo(f"Would record the rename {old} → {new} (same content)")
     for name in result.new_downs:
         echo(f"Would record the new down of {name} (rollback runs it)")
-    for migration in result.migrations:
-        echo(style(f"Would {verb} {migration.name}:", bold=True))
+    for index, migration in enumerate(result.migrations):
+        loading = index == 0 and result.loaded is not None  # the schema file comes first
+        echo(style(f"Would {'load' if loading else verb} {migration.name}:", bold=True))
         for statement in migration.statements:
             echo(statement.strip().rstrip(";") + ";")
     for change in result.entities:
