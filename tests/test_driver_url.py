@@ -42,6 +42,18 @@ def test_a_password_in_the_query_is_hidden_too() -> None:
     assert url.hide("hunter2") == "***"
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("postgresql://app:p%40ss@db:5433/shop?sslmode=require", "postgresql://app@db:5433/shop?sslmode=require"),
+        ("postgresql://db/shop?password=hunter2&search_path=app", "postgresql://db/shop"),
+        ("postgresql:///shop?host=/run/pg", "postgresql:///shop?host=%2Frun%2Fpg"),
+    ],
+)
+def test_a_url_for_another_program_command_line_has_no_password(value: str, expected: str) -> None:
+    assert parse_server_url(value).without_password == expected
+
+
 def test_search_path_is_taken_out_of_the_url_for_libpq() -> None:
     url = parse_server_url("postgresql://u@h/db?search_path=app,%20public&sslmode=disable")
     assert url.search_path == ("app", "public")

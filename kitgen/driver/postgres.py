@@ -395,6 +395,16 @@ class PostgresDriver:
             self._ensure_schemas_exist()
             return read_schema(self.connection, self.schemas)
 
+    def dump_schema(self) -> str:
+        """pg_dump's text of the managed schemas, normalised (``postgres_dump``); "" before the database exists."""
+        from kitgen.driver.postgres_dump import dump_schema
+
+        if not self.exists:
+            return ""
+        with self.guard():
+            self._ensure_schemas_exist()
+            return dump_schema(self.connection, self.url, self.schemas, (self.home, TRACKING_TABLE), self.lock_timeout)
+
     def _ensure_schemas_exist(self) -> None:
         """A configured schema that does not exist is a mistake, not a schema without tables: entities
         would be deleted."""

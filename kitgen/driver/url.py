@@ -49,6 +49,16 @@ class ServerUrl:
         shown = _join(urlsplit(self.shown)._replace(path="/" + quote(name)))
         return ServerUrl(self.engine, conninfo, shown, self.search_path, self.password)
 
+    @property
+    def without_password(self) -> str:
+        """``conninfo`` with its password taken out (of the user part and of the query): what may be
+        written on another program's command line, which ``ps`` shows to every user of the machine."""
+        parts = urlsplit(self.conninfo)
+        user, at, host = parts.netloc.rpartition("@")
+        netloc = f"{user.partition(':')[0]}@{host}" if at else host
+        query = [(key, text) for key, text in parse_qsl(parts.query, keep_blank_values=True) if key != "password"]
+        return _join(parts._replace(netloc=netloc, query=urlencode(query, quote_via=quote)))
+
     def hide(self, text: str) -> str:
         """``text`` with the password, raw or URL-encoded, replaced (for messages that echo it).
 
