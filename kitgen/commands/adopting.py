@@ -122,7 +122,8 @@ def rehearse(config: Config, draft: MigrationFile, schema: str) -> tuple[str, ..
     headers name as created by it.
     """
     pending = runner.load_files([draft], [draft])
-    with scratch_driver(config.database, shadow=config.shadow_database, schemas=config.schemas) as replay:
+    scratch = scratch_driver(config.database, shadow=config.shadow_database, schemas=config.schemas, committed=True)
+    with scratch as replay:
         replay.ensure_tracking_table()
         try:
             runner.apply_all(replay, pending, first_batch=FIRST_BATCH, step=False)
