@@ -219,9 +219,13 @@ def render_adoption(schema: str, drop: str) -> str:
     from kitgen.migrations.sql import parse_sql_migration
 
     text = f"{ADOPTION_HEADER}-- migrate:up\n{schema.strip()}\n\n-- migrate:down\n{drop.strip()}\n"
-    parsed = parse_sql_migration(text, Path(f"{ADOPTION_LABEL}.sql"))
-    down = parsed.down.text.strip() if parsed.down is not None else ""
-    if parsed.up.text.strip() != schema.strip() or down != drop.strip() or parsed.model is not None:
+    try:
+        parsed = parse_sql_migration(text, Path(f"{ADOPTION_LABEL}.sql"))
+        down = parsed.down.text.strip() if parsed.down is not None else ""
+        read_back = parsed.up.text.strip() == schema.strip() and down == drop.strip() and parsed.model is None
+    except MigrationFileError:
+        read_back = False
+    if not read_back:
         raise MigrationFileError(
             "the schema's text holds a line that reads as a '-- migrate:' section marker or a "
             "'-- kitgen:model' line, so it cannot be written as one .sql migration",
