@@ -278,3 +278,20 @@ def test_the_adoption_text_reads_back_as_its_two_sections() -> None:
     parsed = parse_sql_migration(text, Path("x.sql"))
     assert parsed.up.text.strip() == schema.strip()
     assert parsed.down is not None and parsed.down.text.strip() == 'DROP TABLE IF EXISTS "a";'
+
+
+def test_a_shadow_database_rehearses_the_adoption_and_is_left_empty(pg_url: str, project: Project) -> None:
+    project.engine = engines.Engine("postgresql", pg_url)
+    engines.configure(project.root, project.engine)
+    legacy_database(project)
+    server, _, _ = pg_url.rpartition("/")
+    shadow = engines.Engine("postgresql", f"{server}/{pg_server.new_database_name()}")
+    engines.Engine("postgresql", f"{server}/postgres").query(f'CREATE DATABASE "{shadow.database.rpartition("/")[2]}"')
+    try:
+        ok(project.run("init", "--from-database", env={"KITGEN_SHADOW_DATABASE": shadow.database}))
+        assert shadow.tables() == []
+        assert len(project.engine.applied()) == 1
+    finally:
+        engines.Engine("postgresql", f"{server}/postgres").query(
+            f'DROP DATABASE IF EXISTS "{shadow.database.rpartition("/")[2]}" WITH (FORCE)'
+        )

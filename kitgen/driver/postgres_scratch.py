@@ -283,9 +283,10 @@ def _ensure_empty(driver: PostgresDriver) -> None:
     from kitgen.driver.postgres_drop import RELATIONS
 
     with driver.guard():
-        found = driver.connection.execute(RELATIONS.encode(), (list(driver.schemas),)).fetchall()
+        managed = {"schemas": list(driver.schemas), "kept": None}
+        found = driver.connection.execute(RELATIONS.encode(), managed).fetchall()
     if found:
-        names = ", ".join(name for _, name in found[:5])
+        names = ", ".join(row[1] for row in found[:5])
         raise ConfigError(
             f"the shadow database {driver.url} is not empty ({names}{'…' if len(found) > 5 else ''})",
             "point shadow_database at an empty database: check replays the migrations there and never commits",
