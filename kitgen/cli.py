@@ -82,16 +82,34 @@ def cli(traceback: bool) -> None:
 
 
 @cli.command("init")
+@click.option(
+    "--from-database",
+    "from_database",
+    is_flag=True,
+    help="Adopt the existing --database: its schema becomes the first migration, recorded as applied there.",
+)
 @project_options
-def init_command(**project: Any) -> None:
+def init_command(from_database: bool, **project: Any) -> None:
     """Create the project's folders, packages and .gitignore line (never overwrites)."""
     config = load_config(options=project, new_project=True)
+    if from_database:
+        adopted = commands.adopt_database(config, on_wait=report_wait)
+        print_created(config, adopted.init)
+        schema = f"the schema of {config.database}, tables and views: {len(adopted.relations)}"
+        echo(f"Wrote {config.display(adopted.migration)} ({schema})")
+        echo(f"Recorded it as applied on {config.database}, without running it")
+        print_entities(config, adopted.entities, quiet=False, code=ENTITIES_KEPT)
+        return
     result = commands.init_project(config)
+    print_created(config, result)
+    if not result.created:
+        echo("Nothing to create: the project is already set up.")
+
+
+def print_created(config: Config, result: commands.InitResult) -> None:
     echo(f"Project root: {config.root}")
     for created in result.created:
         echo(f"Created {created}")
-    if not result.created:
-        echo("Nothing to create: the project is already set up.")
 
 
 @cli.command("make:migration")

@@ -706,3 +706,29 @@ def test_an_enum_label_added_before_one_with_the_same_member_name_does_not_move_
     assert after.index('OK_3 = "OK"') < after.index('OK = "ok"')  # the type's order
     check = pg.run("check")
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_drop_script_lists_what_fresh_drops_but_the_tracking_table_and_its_sequence(pg: Project, pg_url: str) -> None:
+    pg.create_table(
+        "2026_01_01_000001_create_users_table", "users", "id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+    )
+    pg.run("migrate")
+    query(
+        pg_url,
+        "CREATE TYPE mood AS ENUM ('a'); CREATE VIEW v AS SELECT 1 AS one; CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+    )
+    from kitgen.driver.postgres import PostgresDriver
+    from kitgen.driver.url import parse_server_url
+
+    driver = PostgresDriver(parse_server_url(pg_url), lock_timeout=5)
+    try:
+        script = driver.drop_script()
+    finally:
+        driver.close()
+    assert script == (
+        "DROP VIEW IF EXISTS public.v CASCADE;\n"
+        "DROP TABLE IF EXISTS public.users CASCADE;\n"
+        "DROP SEQUENCE IF EXISTS public.users_id_seq CASCADE;\n"
+        "DROP FUNCTION IF EXISTS public.f() CASCADE;\n"
+        "DROP TYPE IF EXISTS public.mood CASCADE;\n"
+    )

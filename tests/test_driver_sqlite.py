@@ -74,6 +74,22 @@ def test_drop_all_removes_everything_even_when_referenced(driver: SQLiteDriver) 
     assert driver.connection.execute("PRAGMA foreign_keys").fetchone() == (1,)
 
 
+def test_drop_script_drops_views_then_tables_and_keeps_the_tracking_table(driver: SQLiteDriver) -> None:
+    driver.ensure_tracking_table()
+    driver.connection.executescript(
+        """
+        CREATE TABLE "odd name" (id INTEGER PRIMARY KEY);
+        CREATE TABLE users (id INTEGER PRIMARY KEY);
+        CREATE INDEX users_id ON users (id);
+        CREATE VIEW everyone AS SELECT * FROM users;
+        CREATE TRIGGER touch AFTER INSERT ON users BEGIN SELECT 1; END;
+        """
+    )
+    assert driver.drop_script() == (
+        'DROP VIEW IF EXISTS "everyone";\nDROP TABLE IF EXISTS "users";\nDROP TABLE IF EXISTS "odd name";\n'
+    )
+
+
 def test_not_a_database_is_explained(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite"
     path.write_bytes(b"this is not a database, just some text padding it out" * 20)

@@ -7,6 +7,7 @@ Long waits and confirmations go through callbacks the caller supplies (``on_wait
 ``confirm``), so the CLI, ``watch`` and tests can all drive them.
 """
 
+from kitgen.commands.adopting import AdoptResult, adopt_database
 from kitgen.commands.checking import CheckResult, check, replay_schema
 from kitgen.commands.dumping import DumpResult, dump_schema
 from kitgen.commands.migrating import MigrateResult, StatusResult, generate, migrate, nothing_to_migrate, status
@@ -26,6 +27,7 @@ from kitgen.commands.scaffolding import InitResult, init_project, make_migration
 from kitgen.commands.session import Confirm, OnWait
 
 __all__ = [
+    "AdoptResult",
     "CheckResult",
     "Confirm",
     "DumpResult",
@@ -36,6 +38,7 @@ __all__ = [
     "ResolveResult",
     "RollbackResult",
     "StatusResult",
+    "adopt_database",
     "authorize",
     "check",
     "dump_schema",

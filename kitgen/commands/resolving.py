@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from kitgen.commands.rolling_back import authorize
 from kitgen.commands.session import OnWait, connected, ignore
@@ -95,19 +94,7 @@ def _mark_applied(
             "kitgen migrate records its new name; nothing was recorded",
         )
     batch = runner.next_batch(applied)
-    blank = AppliedMigration(
-        name=name,
-        batch=batch,
-        checksum="",
-        raw_hash="",
-        source="",
-        format="",
-        transactional=True,
-        model=None,
-        applied_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        created=_created_by(config, file, found, applied),
-    )
-    record = runner.recorded(file, blank)
+    record = runner.recorded_without_running(file, batch, _created_by(config, file, found, applied))
     driver.ensure_tracking_table()
     with driver.transaction() as db:
         driver.record_applied(db, record)

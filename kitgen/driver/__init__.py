@@ -64,14 +64,19 @@ def open_driver(
 
 
 def scratch_driver(
-    database: Path | ServerUrl, *, shadow: ServerUrl | None = None, schemas: tuple[str, ...] = ()
+    database: Path | ServerUrl,
+    *,
+    shadow: ServerUrl | None = None,
+    schemas: tuple[str, ...] = (),
+    committed: bool = False,
 ) -> AbstractContextManager[Driver]:
     """An empty private database of the same engine to replay migrations in, thrown away after the block:
-    SQLite's in memory; on a server, ``shadow`` emptied or a temporary database."""
+    SQLite's in memory; on a server, ``shadow`` emptied or a temporary database. ``committed``: what the
+    replay builds is committed, for ``dump_schema`` to see (a server's dump runs in another session)."""
     if isinstance(database, ServerUrl):
         from kitgen.driver.postgres_scratch import scratch
 
-        return scratch(database, shadow, schemas)
+        return scratch(database, shadow, schemas, committed=committed)
     return _memory()
 
 

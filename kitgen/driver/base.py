@@ -143,6 +143,13 @@ class Driver(Protocol):
         out. Identical schemas give identical text (no dates, versions or random names)."""
         ...
 
+    def drop_script(self) -> str:
+        """The script that drops every object ``dump_schema`` creates, in the reverse order of their
+        dependencies, as the down of a migration whose up is that dump: it runs with kitgen's defaults
+        for a ``.sql`` down (in a transaction; on SQLite with foreign keys suspended). What the dump
+        only ensures exists (PostgreSQL's schemas and extensions) stays, as with ``drop_all``."""
+        ...
+
 
 @dataclass(frozen=True)
 class RawColumn:

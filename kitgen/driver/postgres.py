@@ -421,6 +421,14 @@ class PostgresDriver:
                 "correct schemas in [tool.kitgen] (names are case-sensitive), or create the schema in a migration",
             )
 
+    def drop_script(self) -> str:
+        from kitgen.driver.postgres_drop import drop_script
+
+        if not self.exists:
+            return ""
+        with self.guard():
+            return drop_script(self.autocommit(), self.schemas, self.tracking_table)
+
     def drop_all(self) -> list[str]:
         from kitgen.driver.postgres_drop import drop_managed
 

@@ -18,9 +18,13 @@ NOT_IN_EXTENSION = (
     "AND d.deptype = 'e')"
 )
 RELATIONS = """
-SELECT c.relkind, quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+SELECT c.relkind, quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+       COALESCE(c.oid = to_regclass(%(kept)s::text) OR EXISTS (
+         SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass AND o.objid = c.oid
+           AND o.refclassid = 'pg_class'::regclass AND o.refobjid = to_regclass(%(kept)s::text)
+           AND o.deptype IN ('a', 'i')), false)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = ANY(%s) AND c.relkind IN ('v', 'm', 'r', 'p', 'f', 'S') AND NOT c.relispartition
+WHERE n.nspname = ANY(%(schemas)s) AND c.relkind IN ('v', 'm', 'r', 'p', 'f', 'S') AND NOT c.relispartition
   AND {not_in_extension}
 ORDER BY 2
 """.format(not_in_extension=NOT_IN_EXTENSION.format(catalog="'pg_class'", oid="c.oid"))
@@ -46,20 +50,40 @@ ROUTINE_KINDS = {"f": "FUNCTION", "w": "FUNCTION", "p": "PROCEDURE", "a": "AGGRE
 
 def drop_managed(db: Database, schemas: tuple[str, ...]) -> list[str]:
     """Drop every object of ``schemas`` but the extensions' (see the module docstring); return their names."""
-    relations = [(kind, name) for kind, name in db.execute(RELATIONS, (list(schemas),)).fetchall()]
-    dropped: list[str] = []
-    for wanted, keyword in (*RELATION_ORDER, ("S", "SEQUENCE")):
-        for kind, name in relations:
-            if kind == wanted:
-                db.execute(f"DROP {keyword} IF EXISTS {name} CASCADE")
-                dropped.append(name)
-    for kind, name in db.execute(ROUTINES, (list(schemas),)).fetchall():
-        db.execute(f"DROP {ROUTINE_KINDS.get(kind, 'FUNCTION')} IF EXISTS {name} CASCADE")
-        dropped.append(name)
-    for kind, name in _types(db, schemas):
-        db.execute(f"DROP {'DOMAIN' if kind == 'd' else 'TYPE'} IF EXISTS {name} CASCADE")
-        dropped.append(name)
-    return dropped
+    objects = managed_objects(db, schemas)
+    for statement in drop_statements(objects):
+        db.execute(statement)
+    return [name for _, name in objects]
+
+
+def drop_script(db: Database, schemas: tuple[str, ...], kept: str) -> str:
+    """The statements ``drop_managed`` would run now, as a script (the down of an adopted schema); the table
+    ``kept`` (the tracking table) and the sequences it owns are left out."""
+    objects = managed_objects(db, schemas, kept)
+    return "".join(f"{statement};\n" for statement in drop_statements(objects))
+
+
+def drop_statements(objects: list[tuple[str, str]]) -> list[str]:
+    """``DROP … IF EXISTS … CASCADE`` of each (keyword, name): an object an earlier one took with it is skipped."""
+    return [f"DROP {keyword} IF EXISTS {name} CASCADE" for keyword, name in objects]
+
+
+def managed_objects(db: Database, schemas: tuple[str, ...], kept: str | None = None) -> list[tuple[str, str]]:
+    """(DROP keyword, qualified name) of every object of ``schemas`` but the extensions', in the order to drop
+    them: views, materialized views, foreign tables, tables, sequences, routines, then types. The table
+    ``kept`` (a qualified name), if any, and the sequences it owns are left out."""
+    rows = db.execute(RELATIONS, {"schemas": list(schemas), "kept": kept}).fetchall()
+    relations = [(kind, name) for kind, name, left_out in rows if not left_out]
+    objects = [
+        (keyword, name)
+        for wanted, keyword in (*RELATION_ORDER, ("S", "SEQUENCE"))
+        for kind, name in relations
+        if kind == wanted
+    ]
+    routines = db.execute(ROUTINES, (list(schemas),)).fetchall()
+    objects += [(ROUTINE_KINDS.get(kind, "FUNCTION"), name) for kind, name in routines]
+    objects += [("DOMAIN" if kind == "d" else "TYPE", name) for kind, name in _types(db, schemas)]
+    return objects
 
 
 def _types(db: Database, schemas: tuple[str, ...]) -> list[Any]:

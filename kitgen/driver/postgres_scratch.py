@@ -210,11 +210,19 @@ def _rolled_back(database: PostgresDriver) -> Iterator[PostgresDriver]:
 
 @contextmanager
 def scratch(
-    url: ServerUrl, shadow: ServerUrl | None, schemas: tuple[str, ...], *, command: str = "kitgen check"
+    url: ServerUrl,
+    shadow: ServerUrl | None,
+    schemas: tuple[str, ...],
+    *,
+    command: str = "kitgen check",
+    committed: bool = False,
 ) -> Iterator[PostgresDriver]:
     """An empty database to replay migrations in, inside one transaction that is never committed (what a
     migration does to the server itself, a role, is undone too): ``shadow``, which must be empty, or a
-    temporary database, always dropped."""
+    temporary database, always dropped.
+
+    With ``committed``, the replay's transactions commit, so that another session sees what it built
+    (pg_dump dumping it); ``shadow`` is then emptied again afterwards (``drop_all``)."""
     if shadow is not None:
         if same_database(url, shadow):
             raise ConfigError(
@@ -224,7 +232,7 @@ def scratch(
         driver = PostgresDriver(shadow, lock_timeout=0, schemas=schemas, command=command)
         try:
             _ensure_empty(driver)
-            with _rolled_back(driver) as replay:
+            with _replaying(driver, committed=committed, empty_after=True) as replay:
                 _create_schemas(replay)
                 yield replay
         finally:
@@ -237,7 +245,7 @@ def scratch(
         _create_database(admin, name, url)
         driver = PostgresDriver(url.with_database(name), lock_timeout=0, schemas=schemas, command=command)
         try:
-            with _rolled_back(driver) as replay:
+            with _replaying(driver, committed=committed, empty_after=False) as replay:
                 _create_schemas(replay)
                 yield replay
         finally:
@@ -245,6 +253,21 @@ def scratch(
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         admin.close()
+
+
+@contextmanager
+def _replaying(driver: PostgresDriver, *, committed: bool, empty_after: bool) -> Iterator[PostgresDriver]:
+    """``driver`` in a transaction rolled back at the end; or, ``committed``, as it is (emptied afterwards
+    when ``empty_after``)."""
+    if not committed:
+        with _rolled_back(driver) as replay:
+            yield replay
+        return
+    try:
+        yield driver
+    finally:
+        if empty_after:
+            driver.drop_all()
 
 
 def same_database(one: ServerUrl, other: ServerUrl) -> bool:
@@ -260,9 +283,10 @@ def _ensure_empty(driver: PostgresDriver) -> None:
     from kitgen.driver.postgres_drop import RELATIONS
 
     with driver.guard():
-        found = driver.connection.execute(RELATIONS.encode(), (list(driver.schemas),)).fetchall()
+        managed = {"schemas": list(driver.schemas), "kept": None}
+        found = driver.connection.execute(RELATIONS.encode(), managed).fetchall()
     if found:
-        names = ", ".join(name for _, name in found[:5])
+        names = ", ".join(row[1] for row in found[:5])
         raise ConfigError(
             f"the shadow database {driver.url} is not empty ({names}{'…' if len(found) > 5 else ''})",
             "point shadow_database at an empty database: check replays the migrations there and never commits",

@@ -570,6 +570,14 @@ class SQLiteDriver:
         with self.guard():
             return schema_text(self.connection)
 
+    def drop_script(self) -> str:
+        from kitgen.driver.sqlite_dump import drop_text
+
+        if not self.exists:
+            return ""
+        with self.guard():
+            return drop_text(self.connection)
+
     def forget_applied(self, db: Database, name: str) -> None:
         db.execute(f"DELETE FROM {TRACKING_TABLE} WHERE name = ?", (name,))
 

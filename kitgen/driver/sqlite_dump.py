@@ -12,6 +12,7 @@ keeps its data in, and kitgen's tracking table are left out.
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 
 from kitgen.driver.base import TRACKING_TABLE
 from kitgen.driver.sqlite_schema import shadow_tables
@@ -23,8 +24,17 @@ WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
 """
 
 
-def schema_statements(connection: sqlite3.Connection) -> list[str]:
-    """Every CREATE statement of the schema, in the order they load in (see the module's docstring)."""
+@dataclass(frozen=True)
+class SchemaObject:
+    """One object of the dump: its kind (``KINDS``), name and CREATE statement."""
+
+    kind: str
+    name: str
+    sql: str
+
+
+def schema_objects(connection: sqlite3.Connection) -> list[SchemaObject]:
+    """Every object of the schema, in the order they load in (see the module's docstring)."""
     rows = connection.execute(OBJECTS).fetchall()
     relations = [(name, kind, sql) for kind, name, _, sql in rows if kind in ("table", "view")]
     left_out = shadow_tables(connection, relations) | {TRACKING_TABLE}
@@ -33,9 +43,22 @@ def schema_statements(connection: sqlite3.Connection) -> list[str]:
         for kind, name, table, sql in rows
         if kind in KINDS and name not in left_out and table not in left_out
     ]
-    return [sql for _, _, sql in sorted(kept)]
+    return [SchemaObject(KINDS[kind], name, sql) for kind, name, sql in sorted(kept)]
 
 
 def schema_text(connection: sqlite3.Connection) -> str:
     """The statements as one script: each ends with ``;`` and a blank line follows it."""
-    return "".join(f"{statement};\n\n" for statement in schema_statements(connection))
+    return "".join(f"{item.sql};\n\n" for item in schema_objects(connection))
+
+
+def drop_text(connection: sqlite3.Connection) -> str:
+    """The script that drops what ``schema_text`` creates, in the reverse order: views, then tables (a
+    table's indexes and triggers go with it, a view's triggers with the view). It runs with foreign
+    keys suspended, as kitgen runs a ``.sql`` down on SQLite: no table's rows are deleted one by one
+    first, and the order between tables does not matter."""
+    dropped = [item for item in reversed(schema_objects(connection)) if item.kind in ("view", "table")]
+    return "".join(f"DROP {item.kind.upper()} IF EXISTS {quote_name(item.name)};\n" for item in dropped)
+
+
+def quote_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

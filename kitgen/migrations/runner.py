@@ -106,6 +106,24 @@ def recorded(file: MigrationFile, row: AppliedMigration) -> AppliedMigration:
     )
 
 
+def recorded_without_running(file: MigrationFile, batch: int, created: tuple[str, ...]) -> AppliedMigration:
+    """The tracking row of ``file`` recorded as applied in ``batch`` without running it (``migrate:resolve
+    --applied``, an adopted database), ``created`` being the relations it creates when it runs."""
+    blank = AppliedMigration(
+        name=file.name,
+        batch=batch,
+        checksum="",
+        raw_hash="",
+        source="",
+        format="",
+        transactional=True,
+        model=None,
+        applied_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        created=created,
+    )
+    return recorded(file, blank)
+
+
 def record_updates(driver: Driver, updates: Sequence[Update]) -> None:
     """Bring tracking rows up to date with their files (renames, new downs, checksum schemes), in one
     transaction."""

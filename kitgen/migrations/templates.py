@@ -201,3 +201,53 @@ def _link_under_free_prefix(folder: Path, label: str, suffix: str, temporary: st
             return target
         moment += timedelta(seconds=1)
     raise MigrationFileError("no free timestamp prefix within an hour", "remove stray migration files")
+
+
+ADOPTION_LABEL = "adopt_existing_schema"
+ADOPTION_HEADER = (
+    "-- The schema of the database kitgen init --from-database adopted, as it was then: recorded as applied\n"
+    "-- there without running. Its up builds that schema in an empty database; its down drops all of it.\n"
+)
+
+
+def render_adoption(schema: str, drop: str) -> str:
+    """The adoption migration: the schema's script as its up, the script that drops it as its down.
+
+    Refused when the file would not read back as those two sections (a line of the schema's own text,
+    a comment inside a CREATE statement, that reads as a section marker or a ``kitgen:model`` line).
+    """
+    from kitgen.migrations.sql import parse_sql_migration
+
+    text = f"{ADOPTION_HEADER}-- migrate:up\n{schema.strip()}\n\n-- migrate:down\n{drop.strip()}\n"
+    try:
+        parsed = parse_sql_migration(text, Path(f"{ADOPTION_LABEL}.sql"))
+        down = parsed.down.text.strip() if parsed.down is not None else ""
+        read_back = parsed.up.text.strip() == schema.strip() and down == drop.strip() and parsed.model is None
+    except MigrationFileError:
+        read_back = False
+    if not read_back:
+        raise MigrationFileError(
+            "the schema's text holds a line that reads as a '-- migrate:' section marker or a "
+            "'-- kitgen:model' line, so it cannot be written as one .sql migration",
+            "change that comment in the database (recreate the object without it), then adopt again; "
+            "nothing was written",
+        )
+    return text
+
+
+def write_new_file(folder: Path, filename: str, data: bytes) -> Path:
+    """Write ``data`` as ``folder/filename`` at once (a temporary file linked into place, so it is never seen
+    half-written), and never over a file that exists."""
+    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".kitgen-", suffix=".tmp")
+    target = folder / filename
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temporary, target)
+    except FileExistsError as exc:
+        raise MigrationFileError(f"{target} already exists", "move it away and run the command again") from exc
+    finally:
+        os.unlink(temporary)
+    return target
