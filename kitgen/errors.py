@@ -89,6 +89,38 @@ class OtherBranch:
     with_files: tuple[str, ...]
 
 
+class ChangedSinceDumpError(KitgenError):
+    """Migrations the schema file contains whose files changed since it was written: loading the file would
+    build the old version and never run the new one."""
+
+    def __init__(self, names: tuple[str, ...], schema_file: str) -> None:
+        listed = ", ".join(names)
+        noun = "migration" if len(names) == 1 else "migrations"
+        super().__init__(
+            f"{noun} {listed} changed since {schema_file} was written, and it holds the version before",
+            "restore the file (git checkout) and put the change in a new migration (kitgen make:migration); if the "
+            "change is meant to be part of the schema file, write it again with kitgen schema:dump from a "
+            "database that has it; nothing was applied",
+        )
+        self.names = names
+
+
+class UnreachableMigrationsError(KitgenError):
+    """Migrations the schema file contains that this database never applied, and whose files were pruned."""
+
+    def __init__(self, names: tuple[str, ...], schema_file: str) -> None:
+        listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        noun = "migration" if len(names) == 1 else "migrations"
+        super().__init__(
+            f"{schema_file} contains {noun} {listed}, which this database never applied, and "
+            f"{'its file is' if len(names) == 1 else 'their files are'} gone (pruned)",
+            "restore the files from git history (git log --diff-filter=D -- database/migrations) and run kitgen "
+            "migrate, or rebuild this database from the schema file with kitgen migrate:fresh (it drops "
+            "everything); nothing was applied",
+        )
+        self.names = names
+
+
 class OutOfOrderError(KitgenError):
     """Pending migrations older than the newest applied one (a merged branch), refused by default."""
 
@@ -99,15 +131,16 @@ class OutOfOrderError(KitgenError):
         renamed_to: tuple[str, ...],
         *,
         branch: OtherBranch | None = None,
+        newest_in: str | None = None,
     ) -> None:
         noun = "migration" if len(older) == 1 else "migrations"
         listed = ", ".join(older)
         are = "is" if len(older) == 1 else "are"
         allow = "--allow-out-of-order (out_of_order = true in [tool.kitgen]) to apply as they are"
+        newest_is = f"the newest migration {newest_in} contains" if newest_in else "the newest applied migration"
         if branch is None:
             super().__init__(
-                f"pending {noun} {listed} {are} older than {newest}, the newest applied migration "
-                "(merged from another branch?)",
+                f"pending {noun} {listed} {are} older than {newest}, {newest_is} (merged from another branch?)",
                 f"if no other database applied {'it' if len(older) == 1 else 'them'} yet, give "
                 f"{'it' if len(older) == 1 else 'them'} a newer prefix (rename to {', '.join(renamed_to)}) so every "
                 f"database applies the migrations in the same order; otherwise pass {allow}; nothing was applied",

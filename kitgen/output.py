@@ -90,6 +90,9 @@ MIGRATION_HINTS = {
     "missing": "applied, but the file is gone; restore it (from version control, or the branch it came from), "
     "or roll it back (rollback works without its file)",
     "renamed": "an applied migration renamed; kitgen migrate records its new name",
+    "refused": "kitgen migrate refuses it; it says why and the ways out",
+    "pruned": "the schema file contains it, but this database never applied it and its file is gone; restore "
+    "the file from version control and run kitgen migrate, or rebuild the database with kitgen migrate:fresh",
 }
 
 
@@ -316,6 +319,7 @@ STATE_COLORS = {
     "refused": "red",
     "changed": "red",
     "missing": "red",
+    "pruned": "red",
 }
 
 
@@ -325,6 +329,8 @@ def state_label(state: MigrationState) -> str:
         label = f"{label} (in the schema file: migrate loads it)"
     if state.state == "refused":
         label = "refused (kitgen migrate says why and the ways out)"
+    if state.state == "pruned":
+        label = "pruned (in the schema file, never applied here; kitgen migrate says the ways out)"
     if state.renamed_from:
         label = f"renamed from {state.renamed_from} (batch {state.batch}; kitgen migrate records it)"
     return label if state.transactional else f"{label}, no transaction"

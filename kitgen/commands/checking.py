@@ -12,7 +12,7 @@ from kitgen.commands.migrating import status
 from kitgen.config import Config
 from kitgen.driver import AppliedMigration, may_exist, scratch_driver
 from kitgen.driver.url import ServerUrl
-from kitgen.errors import DatabaseError, KitgenError
+from kitgen.errors import ChangedSinceDumpError, DatabaseError, KitgenError
 from kitgen.migrations import dump, files, history, runner
 from kitgen.migrations.history import MigrationState
 from kitgen.schema.introspect import introspect_schema
@@ -84,7 +84,9 @@ def replay_schema(config: Config, recorded: Sequence[AppliedMigration] = ()) -> 
     found = files.discover(config.migrations)
     schema = dump.read_dump(config.schema_file)
     if schema is not None:  # loaded first, then the migrations it does not contain
-        history.ensure_unchanged(history.reconcile(found, schema.rows, schema.names))
+        changed = history.reconcile(found, schema.rows, schema.names).changed
+        if changed:
+            raise ChangedSinceDumpError(tuple(changed), config.display(schema.path))
         found = [file for file in found if file.name not in schema.names]
     pending = runner.replay_order(found, recorded)
     with scratch_driver(config.database, shadow=config.shadow_database, schemas=config.schemas) as driver:

@@ -49,6 +49,7 @@ def dump_schema(
         previous = dump.read_dump(config.schema_file)
         reconciled = history.reconcile(found, applied, previous.names if previous else frozenset())
         _ensure_files_agree(reconciled)
+        history.ensure_reachable(reconciled, config.display(config.schema_file))  # it would drop them
         text = dump.render_dump(driver.dump_schema(), applied)
     contained = [file for file in found if file.name in {row.name for row in applied}]
     if prune and contained:

@@ -15,6 +15,7 @@ from kitgen.commands.session import (
     connected,
     dumped_names,
     ignore,
+    plan_pending,
     regenerate,
     regenerating_after_failure,
 )
@@ -31,6 +32,7 @@ from kitgen.errors import (
     UsageError,
 )
 from kitgen.migrations import files, runner
+from kitgen.migrations.dump import DUMP_BATCH
 from kitgen.migrations.formats import LoadedMigration, raw_hash
 from kitgen.migrations.runner import Progress, Ran
 
@@ -116,23 +118,14 @@ def last_migrations(applied: list[AppliedMigration], steps: int | None) -> list[
     return [row for row in newest_first if row.batch == last_batch]
 
 
-def load_what_runs(config: Config) -> frozenset[str]:
-    """Load every migration file a rebuild will run before anything changes, so a broken one stops nothing
-    halfway: all of them but those the schema file contains, which it loads instead. Returns those."""
-    covered = dumped_names(config)
-    found = files.discover(config.migrations)
-    runner.load_files(found, [file for file in found if file.name not in covered])
-    return covered
-
-
 def refuse_past_dump(config: Config, rows: list[AppliedMigration], command: str) -> None:
     """Refuse to roll back a migration the schema file contains: the file has no down, and after a prune
     neither has the migration; the migrations newer than it can be rolled back."""
     covered = dumped_names(config)
-    inside = [row.name for row in rows if row.name in covered]
+    inside = [row.name for row in rows if row.name in covered or row.batch == DUMP_BATCH]
     if not inside:
         return
-    newer = [row.name for row in rows if row.name not in covered]
+    newer = [row.name for row in rows if row.name not in inside]
     listed = ", ".join(inside[:3]) + (f" and {len(inside) - 3} more" if len(inside) > 3 else "")
     can = (
         f"kitgen migrate:rollback --step {len(newer)} rolls back the {len(newer)} newer one"
@@ -140,9 +133,14 @@ def refuse_past_dump(config: Config, rows: list[AppliedMigration], command: str)
         if newer and command == "migrate:rollback"
         else ""
     )
+    where = (
+        f"which {config.display(config.schema_file)} contains"
+        if all(name in covered for name in inside)
+        else "loaded from a schema file"
+    )
     raise IrreversibleMigration(
-        f"{command} would roll back {listed}, which {config.display(config.schema_file)} contains: a schema file "
-        "is where the history starts, it is not rolled back",
+        f"{command} would roll back {listed}, {where}: a schema file is where the history starts, it is not "
+        "rolled back",
         f"{can}kitgen migrate:fresh rebuilds the database from the schema file; nothing was rolled back",
     )
 
@@ -227,7 +225,8 @@ def refresh(
     """Roll back every migration, then apply them all again."""
     refuse_if_prohibited(config, "migrate:refresh")
     with connected(config) as driver, driver.lock("kitgen migrate:refresh", on_wait):
-        covered = load_what_runs(config)
+        plan_pending(config, [])  # what the rebuild will apply: every refusal before anything changes
+        covered = dumped_names(config)
         applied_rows = driver.applied_migrations()
         rows = [row for row in reversed(applied_rows) if row.name not in covered]
         below = len(applied_rows) - len(rows)  # what the schema file contains: dropped, then loaded again
@@ -266,7 +265,7 @@ def fresh(
     """Drop every table, view, trigger and index, then apply every migration."""
     refuse_if_prohibited(config, "migrate:fresh")
     with connected(config) as driver, driver.lock("kitgen migrate:fresh", on_wait):
-        load_what_runs(config)
+        plan_pending(config, [])  # what the rebuild will apply: every refusal before anything is dropped
         question = f"Drop every table, view, trigger and index in {config.database} and migrate again?"
         authorize(config, "migrate:fresh", force=force, confirm=confirm, question=question)
         dropped = driver.drop_all()

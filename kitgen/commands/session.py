@@ -16,7 +16,7 @@ from kitgen.codegen.generate import GenerateResult
 from kitgen.codegen.plan import plan_entities
 from kitgen.config import Config
 from kitgen.driver import AppliedMigration, Driver, open_driver
-from kitgen.errors import MigrationFailed, OtherBranch, OutOfOrderError
+from kitgen.errors import ChangedSinceDumpError, MigrationFailed, OtherBranch, OutOfOrderError
 from kitgen.migrations import dump, files, history, runner
 from kitgen.migrations.runner import Ran
 from kitgen.schema.introspect import introspect_schema
@@ -104,6 +104,48 @@ def dumped_names(config: Config) -> frozenset[str]:
     return schema.names if schema is not None else frozenset()
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What applying would do, every refusal checked: load the schema file first (``loading``), record
+    ``reconciled``'s bookkeeping, then run ``pending``."""
+
+    applied: list[AppliedMigration]
+    reconciled: history.Reconciliation
+    pending: list[runner.Pending]
+    loading: dump.SchemaDump | None
+
+
+def plan_pending(config: Config, applied: list[AppliedMigration], *, allow_out_of_order: bool = False) -> Plan:
+    """Decide what to apply onto a database that recorded ``applied`` ([] for one about to be emptied),
+    refusing as ``migrate`` would: a changed migration, one out of order, one the schema file contains that
+    this database never applied and whose file is gone, a file that does not load, an entities folder that
+    cannot be written. Nothing is changed."""
+    found = files.discover(config.migrations)
+    schema = dump.read_dump(config.schema_file)
+    covered = schema.names if schema is not None else frozenset()
+    loading = schema if schema is not None and not applied and schema.rows else None
+    reconciled = history.reconcile(found, loading.rows if loading else applied, covered)
+    if loading is not None and reconciled.changed:
+        raise ChangedSinceDumpError(tuple(reconciled.changed), config.display(loading.path))
+    history.ensure_unchanged(reconciled)
+    history.ensure_reachable(reconciled, config.display(config.schema_file))
+    allowed = allow_out_of_order or config.out_of_order
+    if not allowed:
+        history.ensure_in_order(reconciled)
+    pending = runner.load_files(found, reconciled.pending)
+    if reconciled.out_of_order and not allowed:
+        raise OutOfOrderError(
+            tuple(file.name for file in reconciled.out_of_order),
+            reconciled.newest or "",
+            newer_names(reconciled.out_of_order),
+            branch=_other_branch(applied, reconciled),
+            newest_in=config.display(loading.path) if loading is not None else None,
+        )
+    if (pending or loading) and config.generate:
+        entity_files.ensure_writable(config.entities)  # the entities will follow: check before changing anything
+    return Plan(applied, reconciled, pending, loading)
+
+
 def apply_pending(
     config: Config,
     driver: Driver,
@@ -113,44 +155,25 @@ def apply_pending(
     allow_out_of_order: bool = False,
     progress: runner.Progress | None = None,
 ) -> Applied:
-    """Apply what is pending, in prefix order; first record renamed files and new downs.
-
-    Everything that can refuse (a changed migration, one out of order, a file that does not load,
-    an entities folder that cannot be written) is checked before the database changes.
-    """
-    applied = driver.applied_migrations()
-    found = files.discover(config.migrations)
-    schema = dump.read_dump(config.schema_file)
-    covered = schema.names if schema is not None else frozenset()
-    loading = schema if schema is not None and not applied and schema.rows else None
-    reconciled = history.reconcile(found, loading.rows if loading else applied, covered)
-    history.ensure_unchanged(reconciled)
-    if not (allow_out_of_order or config.out_of_order):
-        history.ensure_in_order(reconciled)
-    pending = runner.load_files(found, reconciled.pending)
-    if reconciled.out_of_order and not (allow_out_of_order or config.out_of_order):
-        raise OutOfOrderError(
-            tuple(file.name for file in reconciled.out_of_order),
-            reconciled.newest or "",
-            newer_names(reconciled.out_of_order),
-            branch=_other_branch(applied, reconciled),
-        )
-    if (pending or loading) and config.generate:
-        entity_files.ensure_writable(config.entities)  # the entities will follow: check before changing anything
+    """Apply what is pending, in prefix order; first load the schema file into a database with no migration
+    applied, and record renamed files and new downs. Everything that can refuse is checked before the
+    database changes (``plan_pending``)."""
+    plan = plan_pending(config, driver.applied_migrations(), allow_out_of_order=allow_out_of_order)
     loaded = None
-    if loading is not None:
+    if plan.loading is not None:
         driver.ensure_tracking_table()
-        took = runner.load_dump(driver, loading, trace=trace, progress=progress).milliseconds
-        loaded = Loaded(loading.path, len(loading.rows), took)
+        took = runner.load_dump(driver, plan.loading, trace=trace, progress=progress).milliseconds
+        loaded = Loaded(plan.loading.path, len(plan.loading.rows), took)
+    reconciled = plan.reconciled
     runner.record_updates(driver, reconciled.bookkeeping)
     renamed = [(update.row.name, update.file.name) for update in reconciled.renamed]
     new_downs = [update.file.name for update in reconciled.new_downs]
-    if not pending:
+    if not plan.pending:
         return Applied([], renamed, new_downs, loaded)
     driver.ensure_tracking_table()
     try:
         ran = runner.apply_all(
-            driver, pending, first_batch=runner.next_batch(applied), step=step, trace=trace, progress=progress
+            driver, plan.pending, first_batch=runner.next_batch(plan.applied), step=step, trace=trace, progress=progress
         )
     except MigrationFailed as failure:
         if loaded is not None:  # the schema file stays loaded: the entities follow it too

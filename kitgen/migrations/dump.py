@@ -12,6 +12,7 @@ migrations gives the same bytes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ HEADER = (
     "-- that are not listed at the end.\n\n"
 )
 ROWS_MARKER = "-- kitgen: the migrations this schema contains"
+CHECKSUM_LINE = re.compile(r"\n-- kitgen: checksum ([0-9a-f]{64})\b[^\n]*\s*$")
 ROW_COLUMNS = ("name", "checksum", "raw_hash", "format", "transactional", "model", "created", "checksum_scheme")
 DUMP_BATCH = 0  # the batch of the rows recorded by loading the file: below every batch migrate gives
 LITERAL = re.compile(r"\s*(?:'((?:[^']|'')*)'|(NULL)|(-?\d+))\s*(,|\))")
@@ -34,11 +36,12 @@ LITERAL = re.compile(r"\s*(?:'((?:[^']|'')*)'|(NULL)|(-?\d+))\s*(,|\))")
 
 @dataclass(frozen=True)
 class SchemaDump:
-    """A schema file: its script (from the file's first line on), and the migrations it contains."""
+    """A schema file: its script, where the script starts in the file, and the migrations it contains."""
 
     path: Path
     script: str
     rows: tuple[AppliedMigration, ...]
+    first_line: int = 1  # the script's first line in the file
     names: frozenset[str] = field(init=False)  # the rows' names
 
     def __post_init__(self) -> None:
@@ -66,7 +69,15 @@ def render_dump(script: str, rows: list[AppliedMigration]) -> str:
     """The file's text: the header, the schema's script, then the rows sorted by name."""
     values = ",\n".join(_values(dumped_row(row)) for row in sorted(rows, key=lambda row: row.name))
     insert = f"INSERT INTO {TRACKING_TABLE} ({', '.join(ROW_COLUMNS)}) VALUES\n{values};\n" if rows else ""
-    return f"{HEADER}{script.rstrip()}\n\n{ROWS_MARKER} (kitgen records them when it loads this file)\n{insert}"
+    text = f"{HEADER}{script.rstrip()}\n\n{ROWS_MARKER} (kitgen records them when it loads this file)\n{insert}"
+    return f"{text}-- kitgen: checksum {_checksum(text)} (of the text above: an edit by hand is refused)\n"
+
+
+def _checksum(text: str) -> str:
+    """The hash of a schema file's text, blind to what editors and git change: line endings, a byte order mark,
+    spaces at the ends of lines, blank lines at the end."""
+    lines = [line.rstrip() for line in text.lstrip("\ufeff").replace("\r\n", "\n").split("\n")]
+    return hashlib.sha256("\n".join(lines).rstrip("\n").encode("utf-8")).hexdigest()
 
 
 def _values(row: AppliedMigration) -> str:
@@ -95,11 +106,25 @@ def read_dump(path: Path) -> SchemaDump | None:
 
 
 def parse_dump(text: str, path: Path) -> SchemaDump:
-    """The script and the rows of a schema file's text."""
-    script, marker, tail = text.partition(f"\n{ROWS_MARKER}")
+    """The script and the rows of a schema file's text, once its checksum says it is as kitgen wrote it."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n")
+    sealed = CHECKSUM_LINE.search(text)
+    if sealed is None:
+        raise _unreadable(path, "its last line, '-- kitgen: checksum …', is missing")
+    body = text[: sealed.start() + 1]
+    if _checksum(body) != sealed.group(1):
+        raise MigrationFileError(
+            f"{path} was changed since kitgen schema:dump wrote it (its checksum does not match): loading it "
+            "would build a schema the migrations do not",
+            "write it again with kitgen schema:dump from a database the migrations built (after a merge "
+            "conflict in it: take either side, migrate, and dump again), or restore it from git",
+        )
+    script, marker, tail = body.partition(f"\n{ROWS_MARKER}")
     if not marker:
         raise _unreadable(path, f"the line {ROWS_MARKER!r} is missing")
     rows = tuple(_parse_row(line, path) for line in tail.splitlines()[2:] if line.strip())
+    if script.startswith(HEADER):  # comments: not statements to show or run
+        return SchemaDump(path, script[len(HEADER) :], rows, HEADER.count("\n") + 1)
     return SchemaDump(path, script, rows)
 
 

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from kitgen.driver import AppliedMigration
-from kitgen.errors import ChangedMigrationsError, MigrationFileError
+from kitgen.errors import ChangedMigrationsError, MigrationFileError, UnreachableMigrationsError
 from kitgen.migrations.files import NAME, MigrationFile, decode_source
 from kitgen.migrations.formats import CHECKSUM_SCHEME, NO_DOWN, format_for, raw_hash
 
 APPLIED, PENDING, CHANGED, MISSING = "applied", "pending", "changed", "missing"
+PRUNED = "pruned"  # the schema file contains it, this database never applied it, and its file is gone
 RENAMED = "renamed"  # a pending file that is an applied migration renamed: recorded by the next migrate
 REFUSED = "refused"  # a pending file that may be an applied migration renamed: migrate refuses it, with ways out
 SAME, DOWN = "same", "down"  # applied: the same statements in other words; only the down changed
@@ -82,6 +83,7 @@ class Reconciliation:
     newest: str | None = None
     clashes: list[Clash] = field(default_factory=list)  # a pending file that may be an applied migration
     reordered: list[Moved] = field(default_factory=list)  # a rename that moves a migration past applied ones
+    pruned: list[str] = field(default_factory=list)  # in the schema file, never applied here, file gone
 
     @property
     def bookkeeping(self) -> list[Update]:
@@ -99,7 +101,7 @@ def reconcile(
     rows = {row.name: row for row in applied}
     on_disk = {file.name for file in files}
     result = Reconciliation(newest=max(rows, default=None))
-    unmatched = [row for row in applied if row.name not in on_disk and row.name not in covered]
+    unmatched = [row for row in applied if row.name not in on_disk]
     for file in files:
         row = rows.get(file.name)
         if row is None:
@@ -117,7 +119,9 @@ def reconcile(
             result.new_downs.append(Update(row, file))
         elif verdict == SAME or row.checksum_scheme != CHECKSUM_SCHEME:
             result.upgraded.append(Update(row, file))
-    result.missing.extend(row.name for row in unmatched)
+    result.missing.extend(row.name for row in unmatched if row.name not in covered)
+    if applied:  # a database with nothing applied loads the schema file: then nothing of it is out of reach
+        result.pruned.extend(sorted(covered - rows.keys() - on_disk))
     result.clashes.extend(_clashes(files, result.pending, applied, result.renamed))
     result.reordered.extend(
         Moved(update.row, update.file, passed) for update in result.renamed if (passed := _passed(update, applied))
@@ -284,7 +288,7 @@ def compare(
     gone = {row.name for row in renamed.values()}
     rows = {row.name: row for row in applied if row.name not in gone}
     on_disk = {file.name: file for file in files}
-    states = []
+    states = [MigrationState(name, PRUNED) for name in reconciled.pruned]
     for name in sorted(rows.keys() | on_disk.keys()):
         row, file = rows.get(name), on_disk.get(name)
         if name in refused:
@@ -300,7 +304,7 @@ def compare(
             else:
                 state = CHANGED if _compare(file, row) == CHANGED else APPLIED
             states.append(MigrationState(name, state, row.batch, row.applied_at, row.transactional))
-    return states
+    return sorted(states, key=lambda state: state.name)
 
 
 def all_applied(
@@ -311,6 +315,8 @@ def all_applied(
     rows = {row.name: row for row in applied}
     on_disk = {file.name for file in files}
     if any(name not in on_disk and name not in covered for name in rows) or len(on_disk) > len(rows):
+        return False
+    if rows and any(name not in rows and name not in on_disk for name in covered):  # pruned, never applied here
         return False
     return all(file.name in rows and file.raw_hash() == rows[file.name].raw_hash for file in files)
 
@@ -354,6 +360,13 @@ def _clash_error(clash: Clash) -> MigrationFileError:
         f"new migration, give it a prefix of its own (kitgen make:migration); if {old}'s effect is gone from "
         f"the database, forget it with kitgen migrate:resolve {old} --rolled-back; {unchanged}",
     )
+
+
+def ensure_reachable(reconciled: Reconciliation, schema_file: str) -> None:
+    """Refuse to go on when the schema file contains migrations this database never applied and whose files
+    were pruned: nothing could apply them, and the database would silently lack them."""
+    if reconciled.pruned:
+        raise UnreachableMigrationsError(tuple(reconciled.pruned), schema_file)
 
 
 def ensure_in_order(reconciled: Reconciliation) -> None:

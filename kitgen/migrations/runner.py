@@ -432,7 +432,7 @@ def _load_one(driver: Driver, dump: SchemaDump, trace: Trace | None, statements:
     driver.reset_session()
     with driver.transaction() as db:
         with _traced(driver, trace, dump.path.name):
-            db.executescript(dump.script, 1)
+            db.executescript(dump.script, dump.first_line)
         for row in dump.rows:
             driver.record_applied(db, replace(row, batch=DUMP_BATCH, applied_at=now))
 
@@ -501,7 +501,7 @@ def _failure(
     if step == "load":
         return MigrationFailed(
             f"loading {migration.path} failed{where}: {_what(exc)}",
-            f"{_fix_dump(exc)}; nothing was loaded: the database is as it was before",
+            f"{_fix_dump(exc)}; nothing of it was loaded",
             done=tuple(item.name for item in ran),
         )
     if _transactional(migration, step):
