@@ -291,6 +291,12 @@ def load_config(
         value, origin = _pick(setting, options, environ, from_file, cwd, root)
         values[setting.name] = _resolve(setting, value, origin)
         origins[setting.name] = origin_phrase(setting, origin)
+    if values["schema_file"].parent == values["migrations"]:
+        raise ConfigError(
+            f"the schema file {values['schema_file']} is in the migrations folder (from {origins['schema_file']}), "
+            "where every .sql file is a migration",
+            'put it beside the folder, e.g. schema_file = "database/schema.sql" in [tool.kitgen]',
+        )
     return Config(root=root, environment=environ.get("KITGEN_ENV", "").strip().lower(), origins=origins, **values)
 
 

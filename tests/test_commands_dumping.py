@@ -428,3 +428,89 @@ def test_status_of_an_empty_database_says_the_dump_will_be_loaded(project: Proje
     ]
     document = json.loads(project.run("migrate:status", "--format", "json").stdout)
     assert [entry["in_schema_file"] for entry in document["migrations"]] == [True, True, True, False]
+
+
+@pytest.mark.parametrize("command", ["migrate:fresh", "migrate:refresh"])
+def test_a_rebuild_refuses_before_dropping_when_a_migration_the_dump_contains_changed(
+    engine_project: Project, command: str
+) -> None:
+    project = engine_project
+    blog(project)
+    project.run("migrate")
+    project.run("schema:dump")
+    project.engine.query("INSERT INTO users (email) VALUES ('ada@example.com')")
+    before = (project.engine.dump(), project.engine.applied())
+    edited = project.migrations / f"{POSTS}.sql"
+    edited.write_text(edited.read_text().replace("title TEXT", "headline TEXT"))
+    result = project.run(command, "--force")
+    assert_one_error(result, f"{POSTS} changed since database/schema.sql was written", "nothing was applied")
+    assert (project.engine.dump(), project.engine.applied()) == before
+
+
+def test_a_database_behind_a_pruned_dump_is_told_what_it_lacks_and_cannot_dump_it_away(project: Project) -> None:
+    blog(project)
+    with other_database(project) as behind:  # a teammate who applied the first two, one by one
+        (project.migrations / f"{BIO}.sql").rename(project.root / "bio.sql")
+        assert project.run("migrate", "--database", behind, "--no-generate").returncode == 0
+        (project.root / "bio.sql").rename(project.migrations / f"{BIO}.sql")
+        project.run("migrate")
+        project.run("schema:dump", "--prune", "--force")
+        written = schema_file(project).read_bytes()
+        migrate = project.run("migrate", "--database", behind, "--no-generate")
+        assert_one_error(migrate, f"contains migration {BIO}, which this database never applied", "migrate:fresh")
+        status = project.run("migrate:status", "--database", behind, "--exit-code")
+        assert status.returncode == 1
+        assert re.search(rf"{BIO}\s+pruned \(in the schema file, never applied here", status.stdout)
+        check = project.run("check", "--database", behind)
+        assert check.returncode == 1 and f"{BIO}: pruned" in check.stdout
+        dump = project.run("schema:dump", "--database", behind)
+        assert_one_error(dump, f"contains migration {BIO}, which this database never applied")
+        assert schema_file(project).read_bytes() == written
+        fresh = project.run("migrate:fresh", "--database", behind, "--force")
+        assert fresh.returncode == 0, fresh.stderr
+        assert project.run("migrate", "--database", behind).stdout == "Nothing to migrate.\n"
+
+
+def test_a_renamed_migration_the_dump_contains_is_recorded_as_renamed(project: Project) -> None:
+    blog(project)
+    project.run("migrate")
+    project.run("schema:dump")
+    renamed = f"{USERS}_table"
+    (project.migrations / f"{USERS}.sql").rename(project.migrations / f"{renamed}.sql")
+    result = project.run("migrate")
+    assert result.returncode == 0, result.stderr
+    assert f"Renamed {USERS} → {renamed} (same content)" in result.stdout
+    with other_database(project) as other:
+        loaded = project.run("migrate", "--database", other)
+        assert loaded.returncode == 0, loaded.stderr
+        assert f"Renamed {USERS} → {renamed}" in loaded.stdout
+        assert "Loaded database/schema.sql (3 migrations)" in loaded.stdout
+
+
+def test_rows_loaded_from_a_schema_file_are_never_rolled_back_even_once_the_file_is_gone(project: Project) -> None:
+    blog(project)
+    project.run("migrate")
+    project.run("schema:dump", "--prune", "--force")
+    project.run("migrate:fresh", "--force")
+    schema_file(project).unlink()
+    before = project.dump()
+    result = project.run("migrate:rollback", "--force")
+    assert_one_error(result, "loaded from a schema file", "nothing was rolled back")
+    assert project.dump() == before
+
+
+def test_pruning_every_migration_keeps_the_folder_for_git(project: Project) -> None:
+    blog(project)
+    project.run("migrate")
+    project.run("schema:dump", "--prune", "--force")
+    assert [path.name for path in project.migrations.iterdir()] == [".gitkeep"]
+    project.database.unlink()
+    assert project.run("migrate").returncode == 0
+    assert project.run("check").returncode == 0
+
+
+def test_a_schema_file_in_the_migrations_folder_is_refused(project: Project) -> None:
+    blog(project)
+    result = project.run("migrate", env={"KITGEN_SCHEMA_FILE": str(project.migrations / "schema.sql")})
+    assert_one_error(result, "is in the migrations folder", 'schema_file = "database/schema.sql"')
+    assert not project.database.exists()

@@ -110,6 +110,20 @@ def test_a_dump_loads_into_an_empty_database_and_dumps_back_identically(source: 
         target.close()
 
 
+def test_a_loaded_materialized_view_is_readable_as_the_migrations_left_it(
+    source: PostgresDriver, other_url: str
+) -> None:
+    text = source.dump_schema()
+    assert text.rstrip().endswith("REFRESH MATERIALIZED VIEW public.counts;")
+    assert "-- Name: counts; Type: MATERIALIZED VIEW DATA; Schema: public; Owner: -" in text
+    target = driver(other_url, ("public", "App"))
+    try:
+        load(target, text)
+        assert target.connection.execute("SELECT count(*) FROM counts").fetchone() == (0,)
+    finally:
+        target.close()
+
+
 def test_a_dump_loads_again_after_migrate_fresh_kept_the_schemas_and_extensions(source: PostgresDriver) -> None:
     text = source.dump_schema()
     source.drop_all()

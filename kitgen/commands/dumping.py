@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,4 +107,6 @@ def _prune(contained: list[MigrationFile]) -> list[Path]:
     against its tracking row before: the file records the rows)."""
     for file in contained:
         file.path.unlink(missing_ok=True)
+    if contained and not any(files.is_candidate(entry) for entry in os.listdir(contained[0].path.parent)):
+        (contained[0].path.parent / ".gitkeep").touch()  # git keeps no empty folder: a clone would lack it
     return [file.path for file in contained]

@@ -234,7 +234,7 @@ def normalise(raw: str, extensions: Sequence[Extension] = ()) -> str:
     head = sum(1 for _ in _leading(blocks, HEAD_STATEMENT))
     created = {block.statement for block in blocks[:head]}
     added = [block for block in extension_blocks(extensions) if block.statement not in created]
-    return render([*blocks[:head], *added, *blocks[head:]])
+    return render([*blocks[:head], *added, *blocks[head:], *refresh_blocks(blocks)])
 
 
 def parse_blocks(raw: str) -> list[Block]:
@@ -282,6 +282,23 @@ def extension_blocks(extensions: Sequence[Extension]) -> list[Block]:
         header = f"-- Name: {extension.name}; Type: EXTENSION; Schema: -; Owner: -"
         blocks.append(Block(header, f"CREATE EXTENSION IF NOT EXISTS {extension.name} WITH SCHEMA {extension.schema};"))
     return blocks
+
+
+IDENTIFIER = r'(?:"(?:[^"]|"")*"|[^\s."(]+)'
+MATERIALIZED_VIEW = re.compile(rf"CREATE MATERIALIZED VIEW ({IDENTIFIER}\.{IDENTIFIER})\s.*\sWITH NO DATA;", re.DOTALL)
+
+
+def refresh_blocks(blocks: Sequence[Block]) -> list[Block]:
+    """A ``REFRESH`` for each materialized view, last, as a full pg_dump writes them: a schema-only dump
+    creates them ``WITH NO DATA``, unreadable until refreshed, where the migrations left them readable."""
+    refreshes = []
+    for block in blocks:
+        if (found := MATERIALIZED_VIEW.fullmatch(block.statement)) is not None:
+            header = block.header and block.header.replace(
+                "; Type: MATERIALIZED VIEW;", "; Type: MATERIALIZED VIEW DATA;"
+            )
+            refreshes.append(Block(header, f"REFRESH MATERIALIZED VIEW {found.group(1)};"))
+    return refreshes
 
 
 def render(blocks: Sequence[Block]) -> str:
