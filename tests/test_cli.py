@@ -50,7 +50,15 @@ def test_status_json_and_exit_code(project: Project) -> None:
         ("2026_01_01_000001_create_users_table", "applied", 1),
         ("2026_01_01_000002_create_posts_table", "pending", None),
     ]
-    assert document["summary"] == {"applied": 1, "renamed": 0, "pending": 1, "refused": 0, "changed": 0, "missing": 0}
+    assert document["summary"] == {
+        "applied": 1,
+        "renamed": 0,
+        "pending": 1,
+        "refused": 0,
+        "changed": 0,
+        "missing": 0,
+        "pruned": 0,
+    }
 
 
 def test_rollback_without_terminal_or_force_is_refused(project: Project) -> None:
