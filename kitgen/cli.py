@@ -93,7 +93,9 @@ def init_command(from_database: bool, **project: Any) -> None:
     """Create the project's folders, packages and .gitignore line (never overwrites)."""
     config = load_config(options=project, new_project=True)
     if from_database:
-        adopted = commands.adopt_database(config, on_wait=report_wait)
+        from kitgen.commands.adopting import adopt_database
+
+        adopted = adopt_database(config, on_wait=report_wait)
         print_created(config, adopted.init)
         schema = f"the schema of {config.database}, tables and views: {len(adopted.relations)}"
         echo(f"Wrote {config.display(adopted.migration)} ({schema})")

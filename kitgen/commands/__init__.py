@@ -1,13 +1,13 @@
 """One typed function per command. They never print: they return what they did.
 
-``--pretend`` lives in ``kitgen.commands.pretending``, imported only when asked for (the no-op
-``migrate`` path imports this package).
+``--pretend`` lives in ``kitgen.commands.pretending``, ``init --from-database`` in ``adopting``,
+``schema:diagram`` in ``diagramming``: each imported only when asked for (the no-op ``migrate`` path
+imports this package).
 
 Long waits and confirmations go through callbacks the caller supplies (``on_wait``,
 ``confirm``), so the CLI, ``watch`` and tests can all drive them.
 """
 
-from kitgen.commands.adopting import AdoptResult, adopt_database
 from kitgen.commands.checking import CheckResult, check, replay_schema
 from kitgen.commands.dumping import DumpResult, dump_schema
 from kitgen.commands.migrating import MigrateResult, StatusResult, generate, migrate, nothing_to_migrate, status
@@ -27,7 +27,6 @@ from kitgen.commands.scaffolding import InitResult, init_project, make_migration
 from kitgen.commands.session import Confirm, OnWait
 
 __all__ = [
-    "AdoptResult",
     "CheckResult",
     "Confirm",
     "DumpResult",
@@ -38,7 +37,6 @@ __all__ = [
     "ResolveResult",
     "RollbackResult",
     "StatusResult",
-    "adopt_database",
     "authorize",
     "check",
     "dump_schema",

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kitgen import stamps
 from kitgen.codegen import files as entity_files
 from kitgen.codegen.plan import plan_entities
 from kitgen.commands.migrating import status
@@ -20,6 +24,8 @@ from kitgen.schema.model import Schema
 
 if TYPE_CHECKING:
     from kitgen.codegen.check import EntityState
+
+CHECK_STAMP = "check"  # the entities matched what the migrations build
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,9 @@ def check(config: Config, *, diff: bool = False, with_database: bool = False) ->
 
 
 def _check(config: Config, *, diff: bool, with_database: bool) -> CheckResult:
-    from kitgen.codegen.check import check_entities
+    """The migrations' states, then the entities against the replayed schema: the comparison is skipped when a
+    stamp says it found them current and nothing it read changed since (SQLite; see ``kitgen.stamps``)."""
+    from kitgen.codegen.check import EntityState, check_entities
 
     recorded: list[AppliedMigration] = []
     migrations: list[MigrationState] = []
@@ -65,12 +73,30 @@ def _check(config: Config, *, diff: bool, with_database: bool) -> CheckResult:
         result = status(config)
         recorded = result.applied
         migrations = [state for state in result.migrations if state.state != history.APPLIED]
+    origin = config.origins.get("model_type", "")
+    paths = [config.migrations, config.entities, config.schema_file]
+    seen = stamps.folder_states(paths)
+    key = stamps.stamp_key(
+        CHECK_STAMP,
+        *map(str, paths),
+        config.model_type,
+        origin,
+        repr(sorted(config.types.items())),
+        repr([(row.name, row.checksum, row.format) for row in recorded]),  # what decides the replay's order
+        sqlite3.sqlite_version,  # the replay's engine
+    )
+    name = stamps.stamp_name(CHECK_STAMP, config.database)
+    if isinstance(config.database, Path) and (verdict := stamps.confirmed(config.root, name, key, paths)):
+        files = json.loads(verdict)  # every entity was found current, and nothing it depends on changed since
+        return CheckResult([EntityState(Path(path), table, "ok", "") for path, table in files], migrations)
     existing = entity_files.existing_names(config.entities, config.display)  # their names never move
     specs = plan_entities(
         replay_schema(config, recorded), config.model_type, existing, entity_files.existing_members(config.entities)
     )
-    origin = config.origins.get("model_type", "")
     entities = check_entities(config.entities, specs, with_diffs=diff, model_type_from=origin)
+    if isinstance(config.database, Path) and all(entry.state == "ok" for entry in entities):
+        verdict = json.dumps([[str(entry.path), entry.table] for entry in entities])
+        stamps.record(config.root, name, key, paths, verdict, seen)
     return CheckResult(entities, migrations)
 
 

@@ -13,7 +13,7 @@ from kitgen.commands.session import (
     apply_pending,
     connected,
     dumped_names,
-    entity_plan,
+    entities_current,
     ignore,
     regenerate,
     regenerating_after_failure,
@@ -123,7 +123,7 @@ def nothing_to_migrate(config: Config) -> bool:
         applied = driver.applied_migrations()
         if not history.all_applied(files.discover(config.migrations), applied, dumped_names(config)):
             return False
-        return not config.generate or entity_plan(config, driver).current
+        return not config.generate or entities_current(config, driver)
 
 
 def status(config: Config) -> StatusResult:

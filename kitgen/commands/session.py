@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from kitgen import interrupts
+from kitgen import interrupts, stamps
 from kitgen.codegen import files as entity_files
 from kitgen.codegen import generate as generation
 from kitgen.codegen.generate import GenerateResult
@@ -19,7 +19,8 @@ from kitgen.driver import AppliedMigration, Driver, open_driver
 from kitgen.errors import ChangedSinceDumpError, MigrationFailed, OtherBranch, OutOfOrderError
 from kitgen.migrations import dump, files, history, runner
 from kitgen.migrations.runner import Ran
-from kitgen.schema.introspect import introspect_schema
+from kitgen.schema.introspect import build_schema, introspect_schema, origins
+from kitgen.schema.model import Schema
 
 T = TypeVar("T")
 Confirm = Callable[[str], bool]
@@ -40,16 +41,53 @@ def connected(config: Config, *, readonly: bool = False) -> Iterator[Driver]:
         driver.close()
 
 
-def entity_plan(config: Config, driver: Driver, *, force: bool = False) -> generation.Plan:
+def entity_plan(
+    config: Config, driver: Driver, *, force: bool = False, schema: Schema | None = None
+) -> generation.Plan:
+    """What generating the entities would write, from ``schema`` (by default, the database's)."""
     existing = entity_files.existing_names(config.entities, config.display)  # their names never move
     specs = plan_entities(
-        introspect_schema(driver, config.types),
+        schema or introspect_schema(driver, config.types),
         config.model_type,
         existing,
         entity_files.existing_members(config.entities),
     )
     origin = config.origins.get("model_type", "")
     return generation.plan_generation(config.entities, specs, force=force, model_type_from=origin)
+
+
+ENTITIES_STAMP = "entities"
+
+
+def _current_count(config: Config, driver: Driver, *, force: bool) -> tuple[int | None, generation.Plan | None]:
+    """The number of entities when they are current for the database's schema (a stamp confirms it, or the
+    full comparison finds it and stamps it); else None and the plan that brings them up to date."""
+    applied = driver.applied_migrations()
+    key = stamps.stamp_key(
+        ENTITIES_STAMP,
+        str(config.entities),
+        config.model_type,
+        config.origins.get("model_type", ""),
+        repr(sorted(config.types.items())),
+        driver.schema_fingerprint(),
+        repr(sorted(origins(applied).items())),
+    )
+    folders = [config.entities]
+    seen = stamps.folder_states(folders)
+    name = stamps.stamp_name(ENTITIES_STAMP, config.database)
+    if not force and (count := stamps.confirmed(config.root, name, key, folders)) is not None:
+        return int(count), None
+    schema = build_schema(driver.read_schema(), config.types, origins(applied))
+    plan = entity_plan(config, driver, force=force, schema=schema)
+    if not plan.current:
+        return None, plan
+    stamps.record(config.root, name, key, folders, str(len(plan.specs)), seen)
+    return len(plan.specs), plan
+
+
+def entities_current(config: Config, driver: Driver) -> bool:
+    """Whether ``kitgen generate`` would leave every entity file as it is."""
+    return _current_count(config, driver, force=False)[0] is not None
 
 
 def regenerate(config: Config, driver: Driver, *, force: bool = False, asked: bool = False) -> GenerateResult:
@@ -59,9 +97,10 @@ def regenerate(config: Config, driver: Driver, *, force: bool = False, asked: bo
     """
     if not driver.exists or not (config.generate or asked):
         return GenerateResult()
-    plan = entity_plan(config, driver, force=force)
-    if plan.current:
-        return GenerateResult(unchanged=len(plan.specs))
+    count, plan = _current_count(config, driver, force=force)
+    if count is not None:
+        return GenerateResult(unchanged=count)
+    assert plan is not None
     return generation.execute(plan, force=force)
 
 

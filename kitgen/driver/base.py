@@ -137,6 +137,10 @@ class Driver(Protocol):
         """Every table and view with columns, unique indexes and foreign keys (internal ones left out)."""
         ...
 
+    def schema_fingerprint(self) -> str:
+        """A hash that changes whenever anything ``read_schema`` reads does (cheaper than reading it)."""
+        ...
+
     def dump_schema(self) -> str:
         """The schema as a script that builds it in an empty database, in one transaction through
         ``executescript``: every object kitgen manages, in an order they load in, the tracking table left

@@ -386,6 +386,12 @@ class PostgresDriver:
         rows = db.execute(RELATIONS, (list(self.schemas),)).fetchall()
         return frozenset(relation_name(schema, name, self.schemas) for schema, name in rows)
 
+    def schema_fingerprint(self) -> str:
+        """The hash of everything ``read_schema`` reads (the catalog has no cheaper summary of it)."""
+        import hashlib
+
+        return hashlib.sha256(repr(self.read_schema()).encode("utf-8", "surrogateescape")).hexdigest()
+
     def read_schema(self) -> RawSchema:
         from kitgen.driver.postgres_schema import read_schema
 

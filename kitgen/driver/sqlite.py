@@ -86,10 +86,15 @@ def _leading_noise(text: str) -> int:
 
 
 def _has_code(text: str) -> bool:
-    """False for text holding only white space and comments."""
-    from kitgen.migrations.sql import strip_comments
-
-    return bool(strip_comments(text).strip(" \t\r\n;"))
+    """False for text holding only white space, comments and semicolons."""
+    index = 0
+    while True:
+        index += _leading_noise(text[index:])
+        if index >= len(text) or text[index:].startswith(("--", "/*")):  # the end, or an unclosed comment
+            return False
+        if text[index] != ";":
+            return True
+        index += 1
 
 
 SQLITE_TRANSACTION = 22  # authorizer action code of BEGIN, COMMIT, END and ROLLBACK
@@ -561,6 +566,18 @@ class SQLiteDriver:
             return RawSchema((), (), (), ())
         with self.guard():
             return read_schema(self.connection)
+
+    def schema_fingerprint(self) -> str:
+        """The hash of ``sqlite_master``: every object's CREATE statement, which is all a SQLite schema is."""
+        import hashlib
+
+        if not self.exists:
+            return ""
+        with self.guard():
+            rows = self.connection.execute(
+                "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY 1, 2"
+            ).fetchall()
+        return hashlib.sha256(repr(rows).encode("utf-8", "surrogateescape")).hexdigest()
 
     def dump_schema(self) -> str:
         from kitgen.driver.sqlite_dump import schema_text

@@ -12,6 +12,7 @@ migrations gives the same bytes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -95,7 +96,18 @@ def _literal(value: str | int | None) -> str:
 
 
 def read_dump(path: Path) -> SchemaDump | None:
-    """The schema file at ``path``; None when there is none."""
+    """The schema file at ``path``; None when there is none. Read once per process while it stays as it was."""
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise _unreadable(path, exc.strerror or str(exc)) from exc
+    return _read(path, (found.st_size, found.st_mtime_ns, found.st_ctime_ns, found.st_ino))
+
+
+@functools.lru_cache(maxsize=4)
+def _read(path: Path, state: tuple[int, int, int, int]) -> SchemaDump | None:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
