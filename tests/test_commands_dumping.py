@@ -480,11 +480,20 @@ def test_a_renamed_migration_the_dump_contains_is_recorded_as_renamed(project: P
     result = project.run("migrate")
     assert result.returncode == 0, result.stderr
     assert f"Renamed {USERS} → {renamed} (same content)" in result.stdout
+    assert project.run("migrate").stdout == "Nothing to migrate.\n"
+    assert project.run("migrate:status", "--exit-code").returncode == 0
+    assert project.run("check").returncode == 0
+    project.database.unlink()
+    assert project.run("check").returncode == 0  # the replay loads the file and does not run the rename again
     with other_database(project) as other:
         loaded = project.run("migrate", "--database", other)
         assert loaded.returncode == 0, loaded.stderr
         assert f"Renamed {USERS} → {renamed}" in loaded.stdout
         assert "Loaded database/schema.sql (3 migrations)" in loaded.stdout
+        assert project.run("migrate", "--database", other).stdout == "Nothing to migrate.\n"
+        redump = project.run("schema:dump", "--database", other)
+        assert redump.returncode == 0, redump.stderr
+        assert f"('{renamed}'," in schema_file(project).read_text()
 
 
 def test_rows_loaded_from_a_schema_file_are_never_rolled_back_even_once_the_file_is_gone(project: Project) -> None:

@@ -124,3 +124,26 @@ def test_check_sees_a_migration_changed_after_a_clean_run_was_stamped(project: P
     path.write_text(path.read_text().replace("name TEXT", "nick TEXT"))  # same size: another column
     check = project.run("check")
     assert check.returncode == 1 and "user.py: stale" in check.stdout
+
+
+def test_check_never_stamps_a_replay_of_python_migrations_which_may_read_any_file(project: Project) -> None:
+    shared = project.root / "database" / "statuses.txt"
+    shared.write_text("'draft', 'published'")
+    project.python(
+        "2026_01_01_000001_create_posts",
+        """
+        from pathlib import Path
+
+        statuses = (Path(__file__).parent.parent / "statuses.txt").read_text()
+        db.execute(f"CREATE TABLE posts (id INTEGER PRIMARY KEY, status TEXT CHECK (status IN ({statuses})))")
+        """,
+    )
+    assert project.run("migrate").returncode == 0
+    project.database.unlink()
+    time.sleep(stamps.RACY_NANOSECONDS / 1e9 + 0.2)
+    assert project.run("check").returncode == 0
+    assert project.run("check").returncode == 0
+    assert not list((project.root / ".kitgen").glob("check-*.json"))
+    shared.write_text("'draft', 'published', 'gone'")
+    check = project.run("check")
+    assert check.returncode == 1 and "post.py: stale" in check.stdout

@@ -64,7 +64,8 @@ def check(config: Config, *, diff: bool = False, with_database: bool = False) ->
 
 def _check(config: Config, *, diff: bool, with_database: bool) -> CheckResult:
     """The migrations' states, then the entities against the replayed schema: the comparison is skipped when a
-    stamp says it found them current and nothing it read changed since (SQLite; see ``kitgen.stamps``)."""
+    stamp says it found them current and nothing it read changed since (SQLite, and no Python migration to
+    replay; see ``kitgen.stamps``)."""
     from kitgen.codegen.check import EntityState, check_entities
 
     recorded: list[AppliedMigration] = []
@@ -86,7 +87,8 @@ def _check(config: Config, *, diff: bool, with_database: bool) -> CheckResult:
         sqlite3.sqlite_version,  # the replay's engine
     )
     name = stamps.stamp_name(CHECK_STAMP, config.database)
-    if isinstance(config.database, Path) and (verdict := stamps.confirmed(config.root, name, key, paths)):
+    stampable = isinstance(config.database, Path) and not _replays_python(config)
+    if stampable and (verdict := stamps.confirmed(config.root, name, key, paths)):
         files = json.loads(verdict)  # every entity was found current, and nothing it depends on changed since
         return CheckResult([EntityState(Path(path), table, "ok", "") for path, table in files], migrations)
     existing = entity_files.existing_names(config.entities, config.display)  # their names never move
@@ -94,10 +96,18 @@ def _check(config: Config, *, diff: bool, with_database: bool) -> CheckResult:
         replay_schema(config, recorded), config.model_type, existing, entity_files.existing_members(config.entities)
     )
     entities = check_entities(config.entities, specs, with_diffs=diff, model_type_from=origin)
-    if isinstance(config.database, Path) and all(entry.state == "ok" for entry in entities):
+    if stampable and all(entry.state == "ok" for entry in entities):
         verdict = json.dumps([[str(entry.path), entry.table] for entry in entities])
         stamps.record(config.root, name, key, paths, verdict, seen)
     return CheckResult(entities, migrations)
+
+
+def _replays_python(config: Config) -> bool:
+    """Whether the replay runs a Python migration: one may read any file, or the environment, so its
+    verdict is never stamped (an SQL migration holds all it runs)."""
+    schema = dump.read_dump(config.schema_file)
+    contained = schema.names if schema is not None else frozenset()
+    return any(file.suffix == ".py" and file.name not in contained for file in files.discover(config.migrations))
 
 
 def replay_schema(config: Config, recorded: Sequence[AppliedMigration] = ()) -> Schema:
@@ -109,15 +119,19 @@ def replay_schema(config: Config, recorded: Sequence[AppliedMigration] = ()) -> 
     """
     found = files.discover(config.migrations)
     schema = dump.read_dump(config.schema_file)
+    renamed: list[history.Update] = []
     if schema is not None:  # loaded first, then the migrations it does not contain
-        changed = history.reconcile(found, schema.rows, schema.names).changed
-        if changed:
-            raise ChangedSinceDumpError(tuple(changed), config.display(schema.path))
-        found = [file for file in found if file.name not in schema.names]
+        reconciled = history.reconcile(found, schema.rows, schema.rows)
+        if reconciled.changed:
+            raise ChangedSinceDumpError(tuple(reconciled.changed), config.display(schema.path))
+        renamed = reconciled.renamed  # recorded under their new names after the load, as migrate does
+        contained = schema.names | {update.file.name for update in renamed}
+        found = [file for file in found if file.name not in contained]
     pending = runner.replay_order(found, recorded)
     with scratch_driver(config.database, shadow=config.shadow_database, schemas=config.schemas) as driver:
         driver.ensure_tracking_table()
         if schema is not None:
             runner.load_dump(driver, schema)
+            runner.record_updates(driver, renamed)
         runner.apply_all(driver, pending, first_batch=1, step=False)
         return introspect_schema(driver, config.types)

@@ -48,7 +48,7 @@ def dump_schema(
             )
         found = files.discover(config.migrations)
         previous = dump.read_dump(config.schema_file)
-        reconciled = history.reconcile(found, applied, previous.names if previous else frozenset())
+        reconciled = history.reconcile(found, applied, previous.rows if previous else ())
         _ensure_files_agree(reconciled)
         history.ensure_reachable(reconciled, config.display(config.schema_file))  # it would drop them
         text = dump.render_dump(driver.dump_schema(), applied)

@@ -121,7 +121,8 @@ def nothing_to_migrate(config: Config) -> bool:
     quick = dataclasses.replace(config, lock_timeout=0)  # busy: not sure, and the full command waits
     with connected(quick) as driver, driver.lock("kitgen migrate", ignore, timeout=0):
         applied = driver.applied_migrations()
-        if not history.all_applied(files.discover(config.migrations), applied, dumped_names(config)):
+        schema = dump.read_dump(config.schema_file)
+        if not history.all_applied(files.discover(config.migrations), applied, schema.rows if schema else ()):
             return False
         return not config.generate or entities_current(config, driver)
 
@@ -137,11 +138,11 @@ def status(config: Config) -> StatusResult:
             dataclasses.replace(state, state=history.PENDING, batch=None, applied_at=None, in_schema_file=True)
             if state.state == history.APPLIED
             else state
-            for state in history.compare(found, schema.rows, out_of_order=config.out_of_order, covered=schema.names)
+            for state in history.compare(found, schema.rows, out_of_order=config.out_of_order, dumped=schema.rows)
         ]
     else:
-        covered = schema.names if schema is not None else frozenset()
-        states = history.compare(found, applied, out_of_order=config.out_of_order, covered=covered)
+        dumped = schema.rows if schema is not None else ()
+        states = history.compare(found, applied, out_of_order=config.out_of_order, dumped=dumped)
     return StatusResult(str(config.database), [_with_options(config, state) for state in states], applied)
 
 

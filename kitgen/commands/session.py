@@ -161,9 +161,9 @@ def plan_pending(config: Config, applied: list[AppliedMigration], *, allow_out_o
     cannot be written. Nothing is changed."""
     found = files.discover(config.migrations)
     schema = dump.read_dump(config.schema_file)
-    covered = schema.names if schema is not None else frozenset()
+    dumped = schema.rows if schema is not None else ()
     loading = schema if schema is not None and not applied and schema.rows else None
-    reconciled = history.reconcile(found, loading.rows if loading else applied, covered)
+    reconciled = history.reconcile(found, loading.rows if loading else applied, dumped)
     if loading is not None and reconciled.changed:
         raise ChangedSinceDumpError(tuple(reconciled.changed), config.display(loading.path))
     history.ensure_unchanged(reconciled)

@@ -92,12 +92,15 @@ class Reconciliation:
 
 
 def reconcile(
-    files: Sequence[MigrationFile], applied: Sequence[AppliedMigration], covered: frozenset[str] = frozenset()
+    files: Sequence[MigrationFile], applied: Sequence[AppliedMigration], dumped: Sequence[AppliedMigration] = ()
 ) -> Reconciliation:
     """Compare every file with its tracking row; pair renamed files with the rows they were applied as.
 
-    A row without a file is missing, unless the schema file contains it (``covered``: its file was pruned).
+    A row without a file is missing, unless the schema file contains it (``dumped``, its rows: the file was
+    pruned). A migration the schema file contains that this database never applied, under its name or
+    renamed, and whose file is gone, is ``pruned``.
     """
+    covered = frozenset(row.name for row in dumped)
     rows = {row.name: row for row in applied}
     on_disk = {file.name for file in files}
     result = Reconciliation(newest=max(rows, default=None))
@@ -121,7 +124,7 @@ def reconcile(
             result.upgraded.append(Update(row, file))
     result.missing.extend(row.name for row in unmatched if row.name not in covered)
     if applied:  # a database with nothing applied loads the schema file: then nothing of it is out of reach
-        result.pruned.extend(sorted(covered - rows.keys() - on_disk))
+        result.pruned.extend(_pruned(dumped, applied, on_disk))
     result.clashes.extend(_clashes(files, result.pending, applied, result.renamed))
     result.reordered.extend(
         Moved(update.row, update.file, passed) for update in result.renamed if (passed := _passed(update, applied))
@@ -133,6 +136,18 @@ def reconcile(
     if result.newest is not None:
         result.out_of_order.extend(file for file in result.pending if file.name < result.newest)
     return result
+
+
+def _pruned(dumped: Sequence[AppliedMigration], applied: Sequence[AppliedMigration], on_disk: set[str]) -> list[str]:
+    """The migrations of the schema file this database never applied, under their name or another (a rename
+    keeps the statements), and whose files are gone."""
+    names = {row.name for row in applied}
+    ran = {(row.format, up_checksum(row)) for row in applied}
+    return sorted(
+        row.name
+        for row in dumped
+        if row.name not in names and row.name not in on_disk and (row.format, up_checksum(row)) not in ran
+    )
 
 
 def _compare(file: MigrationFile, row: AppliedMigration) -> str:
@@ -276,13 +291,14 @@ def compare(
     applied: Sequence[AppliedMigration],
     *,
     out_of_order: bool = False,
-    covered: frozenset[str] = frozenset(),
+    dumped: Sequence[AppliedMigration] = (),
 ) -> list[MigrationState]:
     """The state of every migration, from the files and the tracking rows; a renamed file is listed under
     its new name (``renamed``: the next ``migrate`` records it), its old name not at all; a file ``migrate``
     would refuse is ``refused`` (a rename that reorders is allowed ``out_of_order``). A row whose file was
-    pruned is applied when the schema file contains it (``covered``), else missing."""
-    reconciled = reconcile(files, applied, covered)
+    pruned is applied when the schema file contains it (``dumped``), else missing."""
+    covered = frozenset(row.name for row in dumped)
+    reconciled = reconcile(files, applied, dumped)
     refused = {update.file.name for update in [*reconciled.clashes, *([] if out_of_order else reconciled.reordered)]}
     renamed = {update.file.name: update.row for update in reconciled.renamed if update.file.name not in refused}
     gone = {row.name for row in renamed.values()}
@@ -308,15 +324,16 @@ def compare(
 
 
 def all_applied(
-    files: Sequence[MigrationFile], applied: Sequence[AppliedMigration], covered: frozenset[str] = frozenset()
+    files: Sequence[MigrationFile], applied: Sequence[AppliedMigration], dumped: Sequence[AppliedMigration] = ()
 ) -> bool:
     """True when the files are exactly the applied migrations, byte for byte (raw hashes alone decide);
-    the rows the schema file contains (``covered``) need no file."""
+    the rows the schema file contains (``dumped``) need no file."""
+    covered = {row.name for row in dumped}
     rows = {row.name: row for row in applied}
     on_disk = {file.name for file in files}
     if any(name not in on_disk and name not in covered for name in rows) or len(on_disk) > len(rows):
         return False
-    if rows and any(name not in rows and name not in on_disk for name in covered):  # pruned, never applied here
+    if rows and any(name not in rows and name not in on_disk for name in covered):  # pruned or renamed: look closer
         return False
     return all(file.name in rows and file.raw_hash() == rows[file.name].raw_hash for file in files)
 
