@@ -124,6 +124,24 @@ def test_a_loaded_materialized_view_is_readable_as_the_migrations_left_it(
         target.close()
 
 
+def test_a_materialized_view_made_with_no_data_is_loaded_with_no_data(pg_url: str, other_url: str) -> None:
+    run(
+        pg_url,
+        "CREATE TABLE items (id int); CREATE MATERIALIZED VIEW empty AS SELECT count(*) FROM items WITH NO DATA;",
+    )
+    source = driver(pg_url)
+    target = driver(other_url)
+    try:
+        text = source.dump_schema()
+        assert "REFRESH" not in text
+        load(target, text)
+        row = target.connection.execute("SELECT ispopulated FROM pg_matviews WHERE matviewname = 'empty'").fetchone()
+        assert row == (False,)
+    finally:
+        source.close()
+        target.close()
+
+
 def test_a_dump_loads_again_after_migrate_fresh_kept_the_schemas_and_extensions(source: PostgresDriver) -> None:
     text = source.dump_schema()
     source.drop_all()

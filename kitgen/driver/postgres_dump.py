@@ -130,7 +130,18 @@ def dump_schema(
         return ""
     program = find_pg_dump(server_major(connection))
     raw = run_pg_dump(program, url, pg_dump_arguments(existing, exclude, lock_timeout))
-    return normalise(raw, required_extensions(connection, existing))
+    return normalise(raw, required_extensions(connection, existing), populated_views(connection, existing))
+
+
+POPULATED_VIEWS = """
+SELECT quote_ident(schemaname) || '.' || quote_ident(matviewname) FROM pg_matviews WHERE ispopulated AND schemaname = ANY(%s)
+"""
+
+
+def populated_views(connection: psycopg.Connection[Any], schemas: Sequence[str]) -> frozenset[str]:
+    """The materialized views holding data (qualified and quoted as pg_dump writes them): a migration may have
+    made one ``WITH NO DATA``, and a loaded schema must leave it so."""
+    return frozenset(row[0] for row in connection.execute(POPULATED_VIEWS, (list(schemas),)).fetchall())
 
 
 def server_major(connection: psycopg.Connection[Any]) -> int:
@@ -227,14 +238,14 @@ def required_extensions(connection: psycopg.Connection[Any], schemas: Sequence[s
 # --- normalising the text ---
 
 
-def normalise(raw: str, extensions: Sequence[Extension] = ()) -> str:
+def normalise(raw: str, extensions: Sequence[Extension] = (), populated: frozenset[str] = frozenset()) -> str:
     """pg_dump's text made loadable in kitgen's transaction and identical for identical schemas (see
     the module docstring)."""
     blocks = [kept for block in parse_blocks(raw) if (kept := load_in_transaction(block)) is not None]
     head = sum(1 for _ in _leading(blocks, HEAD_STATEMENT))
     created = {block.statement for block in blocks[:head]}
     added = [block for block in extension_blocks(extensions) if block.statement not in created]
-    return render([*blocks[:head], *added, *blocks[head:], *refresh_blocks(blocks)])
+    return render([*blocks[:head], *added, *blocks[head:], *refresh_blocks(blocks, populated)])
 
 
 def parse_blocks(raw: str) -> list[Block]:
@@ -288,12 +299,13 @@ IDENTIFIER = r'(?:"(?:[^"]|"")*"|[^\s."(]+)'
 MATERIALIZED_VIEW = re.compile(rf"CREATE MATERIALIZED VIEW ({IDENTIFIER}\.{IDENTIFIER})\s.*\sWITH NO DATA;", re.DOTALL)
 
 
-def refresh_blocks(blocks: Sequence[Block]) -> list[Block]:
-    """A ``REFRESH`` for each materialized view, last, as a full pg_dump writes them: a schema-only dump
-    creates them ``WITH NO DATA``, unreadable until refreshed, where the migrations left them readable."""
+def refresh_blocks(blocks: Sequence[Block], populated: frozenset[str]) -> list[Block]:
+    """A ``REFRESH`` for each materialized view that holds data (``populated``), last, as a full pg_dump
+    writes them: a schema-only dump creates every one ``WITH NO DATA``, unreadable until refreshed."""
     refreshes = []
     for block in blocks:
-        if (found := MATERIALIZED_VIEW.fullmatch(block.statement)) is not None:
+        found = MATERIALIZED_VIEW.fullmatch(block.statement)
+        if found is not None and found.group(1) in populated:
             header = block.header and block.header.replace(
                 "; Type: MATERIALIZED VIEW;", "; Type: MATERIALIZED VIEW DATA;"
             )
