@@ -898,3 +898,19 @@ def test_migrations_applied_then_entities_that_cannot_be_written_exit_3_and_say_
 
     assert_one_error(result, "1 migration was applied, but the entities were not brought up to date", code=3)
     assert project.tables() == ["a", "b", "kitgen_migrations"]
+
+
+def test_a_support_module_edited_by_hand_is_never_overwritten_without_force(project: Project) -> None:
+    project.create_table("2026_01_01_000001_create_users", "users", "id INTEGER PRIMARY KEY, name TEXT")
+    assert project.run("migrate").returncode == 0
+    support = project.entities / "_kitgen.py"
+    edited = support.read_text() + "\n\ndef my_helper() -> int:\n    return 42\n"
+    support.write_text(edited)
+    generate = project.run("generate")
+    assert generate.returncode == 1 and "_kitgen.py: edited" in generate.stderr
+    project.create_table("2026_01_01_000002_create_tags", "tags")
+    migrate = project.run("migrate")
+    assert migrate.returncode == 3 and "_kitgen.py: edited" in migrate.stderr
+    assert support.read_text() == edited
+    assert project.run("generate", "--force").returncode == 0
+    assert "my_helper" not in support.read_text()

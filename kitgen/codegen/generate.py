@@ -201,7 +201,11 @@ def compose(plan: Plan, *, force: bool = False) -> Outputs:
         elif not path.exists() or files.read_text(path) != text:
             outputs[path] = text
     if plan.support is not None:
-        outputs[plan.folder / f"{SUPPORT_MODULE}.py"] = plan.support
+        support = plan.folder / f"{SUPPORT_MODULE}.py"
+        if not force and support.exists() and headers.is_edited(current := files.read_text(support)):
+            flagged.append(Flagged(support, "edited", files.unified_diff(support.name, current, plan.support)))
+        else:
+            outputs[support] = plan.support
     if plan.enums is not None:
         outputs[plan.folder / f"{ENUMS_MODULE}.py"] = plan.enums
     deleted, kept = _orphans(plan, force, flagged)

@@ -134,7 +134,8 @@ def dump_schema(
 
 
 POPULATED_VIEWS = """
-SELECT quote_ident(schemaname) || '.' || quote_ident(matviewname) FROM pg_matviews WHERE ispopulated AND schemaname = ANY(%s)
+SELECT quote_ident(schemaname) || '.' || quote_ident(matviewname) FROM pg_matviews
+WHERE ispopulated AND schemaname = ANY(%s)
 """
 
 
