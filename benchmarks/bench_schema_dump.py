@@ -75,7 +75,7 @@ def main(runs: int = 5) -> None:
                 ),
                 Command("check, schema.sql, no database, stamped", [KITGEN, "check"], dumped, env=absent),
                 Command("check, schema.sql and the database, stamped", [KITGEN, "check"], dumped),
-                Command(f"check, {COUNT} migrations, no database, stamped", [KITGEN, "check"], plain, env=absent),
+                Command(f"check, {COUNT} .py migrations, no database", [KITGEN, "check"], plain, env=absent),
             ],
             runs=runs,
         )
