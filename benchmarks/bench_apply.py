@@ -19,23 +19,14 @@ from pathlib import Path
 
 from bench_generate import clear_entities
 from bench_noop_migrate import alembic_available, build_alembic_project
-from harness import KITGEN, Command, Timing, new_project, print_table, time_in_turns
+from harness import KITGEN, Command, Timing, new_project, print_table, time_in_turns, write_table_migrations
 
 COUNT = 500
 
 
 def build_kitgen_project(root: Path) -> None:
     """The same chain as kitgen Python migrations (alembic's revisions are Python too); not applied."""
-    migrations = new_project(root)
-    for index in range(COUNT):
-        (migrations / f"2026_01_01_{index:06d}_create_table_{index}.py").write_text(
-            "from kitgen import Database, Migration\n\n\n"
-            f"class CreateTable{index}(Migration):\n"
-            "    def up(self, db: Database) -> None:\n"
-            f'        db.execute("CREATE TABLE t{index} (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")\n\n'
-            "    def down(self, db: Database) -> None:\n"
-            f'        db.execute("DROP TABLE t{index}")\n'
-        )
+    write_table_migrations(new_project(root), COUNT, "id INTEGER PRIMARY KEY, name TEXT NOT NULL")
 
 
 def count_tables(database: Path) -> int:

@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from bench_apply import count_tables
-from harness import KITGEN, Command, Timing, new_project, print_table, time_in_turns
+from harness import KITGEN, Command, Timing, new_project, print_table, time_in_turns, write_table_migrations
 
 COUNT = 1000
 COLUMNS = ", ".join(
@@ -35,16 +35,7 @@ COLUMNS = ", ".join(
 
 def build_project(root: Path) -> None:
     """1,000 one-table migrations, applied, with their entities."""
-    migrations = new_project(root)
-    for index in range(COUNT):
-        (migrations / f"2026_01_01_{index:06d}_create_table_{index}.py").write_text(
-            "from kitgen import Database, Migration\n\n\n"
-            f"class CreateTable{index}(Migration):\n"
-            "    def up(self, db: Database) -> None:\n"
-            f'        db.execute("CREATE TABLE t{index} ({COLUMNS})")\n\n'
-            "    def down(self, db: Database) -> None:\n"
-            f'        db.execute("DROP TABLE t{index}")\n'
-        )
+    write_table_migrations(new_project(root), COUNT, COLUMNS)
     subprocess.run([KITGEN, "migrate"], cwd=root, check=True, capture_output=True)
 
 

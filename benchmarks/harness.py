@@ -26,6 +26,19 @@ def new_project(root: Path) -> Path:
     return migrations
 
 
+def write_table_migrations(migrations: Path, count: int, columns: str) -> None:
+    """``count`` kitgen Python migrations, each creating one table ``tN`` with ``columns``."""
+    for index in range(count):
+        (migrations / f"2026_01_01_{index:06d}_create_table_{index}.py").write_text(
+            "from kitgen import Database, Migration\n\n\n"
+            f"class CreateTable{index}(Migration):\n"
+            "    def up(self, db: Database) -> None:\n"
+            f'        db.execute("CREATE TABLE t{index} ({columns})")\n\n'
+            "    def down(self, db: Database) -> None:\n"
+            f'        db.execute("DROP TABLE t{index}")\n'
+        )
+
+
 def compile_kitgen() -> None:
     """Byte-compile kitgen as an installed package would be, even under PYTHONDONTWRITEBYTECODE."""
     import compileall

@@ -135,6 +135,18 @@ def read_text(path: Path) -> str:
         raise EntitiesFolderError(f"cannot read {path}: {exc.strerror}", "check its permissions") from exc
 
 
+def write_if_changed(path: Path, text: str, *, hint: str) -> bool:
+    """Write ``text`` atomically unless the file holds it already (a file that is not UTF-8 text is replaced);
+    whether it was written. ``hint`` says what to do when the folder cannot be written."""
+    try:
+        if path.read_bytes().decode("utf-8") == text:
+            return False
+    except (FileNotFoundError, UnicodeDecodeError):
+        pass
+    write_atomically(path, text, hint=hint)
+    return True
+
+
 def write_atomically(path: Path, text: str, *, hint: str = "make the entities folder writable") -> None:
     """Write to a temporary file in the same folder, then rename over the target."""
     import tempfile

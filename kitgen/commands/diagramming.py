@@ -45,13 +45,11 @@ def diagram(config: Config, *, format: str | None = None, output: Path | None = 
     text = RENDERERS[chosen](schema)
     if output is None:
         return DiagramResult(text, chosen, source)
-    if _current_text(output) == text:
-        return DiagramResult(text, chosen, source, output)
     try:
-        files.write_atomically(output, text, hint="create the folder, or pass another --output")
+        written = files.write_if_changed(output, text, hint="create the folder, or pass another --output")
     except OSError as exc:
         raise KitgenError(f"cannot write {output}: {exc.strerror}", "pass another --output") from exc
-    return DiagramResult(text, chosen, source, output, written=True)
+    return DiagramResult(text, chosen, source, output, written=written)
 
 
 def diagram_format(requested: str | None, output: Path | None) -> str:
@@ -82,13 +80,3 @@ def _nothing_to_draw(config: Config, source: str) -> KitgenError:
         f"the migrations in {config.display(config.migrations)} create no tables or views to draw",
         "create one with kitgen make:migration create_users_table",
     )
-
-
-def _current_text(path: Path) -> str | None:
-    """The output file's text, or None when there is none yet (or it is not text kitgen could have written)."""
-    try:
-        return path.read_bytes().decode("utf-8")
-    except (FileNotFoundError, UnicodeDecodeError):
-        return None
-    except OSError as exc:
-        raise KitgenError(f"cannot read {path}: {exc.strerror}", "pass another --output") from exc

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kitgen.codegen.files import write_atomically
+from kitgen.codegen.files import write_if_changed
 from kitgen.commands.rolling_back import refuse_if_prohibited
 from kitgen.commands.session import Confirm, OnWait, connected, ignore
 from kitgen.config import Config
@@ -55,7 +55,8 @@ def dump_schema(
     contained = [file for file in found if file.name in {row.name for row in applied}]
     if prune and contained:
         _confirm_prune(config, len(contained), force, confirm)
-    written = _write_if_changed(config.schema_file, text)
+    config.schema_file.parent.mkdir(parents=True, exist_ok=True)
+    written = write_if_changed(config.schema_file, text, hint="make the schema file's folder writable")
     pruned = _prune(contained) if prune else []
     return DumpResult(config.schema_file, len(applied), written, [file.name for file in reconciled.pending], pruned)
 
@@ -76,17 +77,6 @@ def _ensure_files_agree(reconciled: history.Reconciliation) -> None:
             "some applied migrations were renamed or reworded since they ran, and their records are not updated yet",
             "run kitgen migrate first (it records them without running anything); nothing was written",
         )
-
-
-def _write_if_changed(path: Path, text: str) -> bool:
-    try:
-        if path.read_text(encoding="utf-8") == text:
-            return False
-    except (FileNotFoundError, UnicodeDecodeError):
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, text, hint="make the schema file's folder writable")
-    return True
 
 
 def _confirm_prune(config: Config, count: int, force: bool, confirm: Confirm | None) -> None:
