@@ -634,3 +634,33 @@ def read_terminal(primary: int, enough: Callable[[str], bool]) -> str:
             break
         chunks.append(chunk)
     return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_a_signal_while_the_schema_file_loads_leaves_nothing_of_it(
+    project: Project, running: Callable[..., Running]
+) -> None:
+    from kitgen.migrations import dump
+
+    project.create_table(AUTHORS, "authors", "id INTEGER PRIMARY KEY, name TEXT NOT NULL")
+    assert project.run("migrate", env=NO_ENTITIES).returncode == 0
+    assert project.run("schema:dump").returncode == 0
+    path = project.root / "database" / "schema.sql"
+    script, marker, rows_ = path.read_text().rsplit("-- kitgen: checksum", 1)[0].partition("-- kitgen: the")
+    body = f"{script}CREATE TABLE numbers (n INTEGER NOT NULL);\n\n{ENDLESS_INSERT.format(table='numbers')}\n\n"
+    body += marker + rows_  # a schema file that takes long to load, sealed as schema:dump seals one
+    path.write_text(f"{body}-- kitgen: checksum {dump._checksum(body)}\n")
+    project.database.unlink()
+
+    process = running(project, "migrate")
+    process.wait_for_output("stdout", "Loading schema.sql …")
+    busy_for(process, 0.5)
+    process.send(signal.SIGINT)
+    result = process.finish()
+
+    assert_interrupted(result, signal.SIGINT, f"Interrupted during schema.sql: rolled back — {AGAIN}")
+    assert progress_lines(result.stdout) == []
+    assert result.stdout.splitlines()[-1].endswith("interrupted: rolled back")
+    tables = project.tables()
+    assert tables in ([], ["kitgen_migrations"])  # nothing of the file, no tracking row
+    if tables:
+        assert project.applied() == []
