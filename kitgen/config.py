@@ -186,17 +186,25 @@ def find_root(start: Path, *, new_project: bool = False) -> Path:
     pyproject.toml comes first: a package of its own in a repository (a service of a monorepo)
     is set up there, even when a project above it already uses kitgen.
     """
+    return search_root(start, new_project=new_project)[0]
+
+
+def search_root(start: Path, *, new_project: bool = False) -> tuple[Path, list[tuple[str, str]]]:
+    """``find_root``'s answer, and what it looked at to find it: ``("stat", pyproject.toml)`` and
+    ``("exists", .git)`` of each folder up to where the search stopped (the same answer while they stay)."""
     nearest_pyproject: Path | None = None
+    looked: list[tuple[str, str]] = []
     for folder in (start, *start.parents):
         pyproject = folder / PYPROJECT
+        looked += [("stat", str(pyproject)), ("exists", str(folder / ".git"))]
         if pyproject.is_file():
             data = read_pyproject_bytes(pyproject)
             if new_project or (b"kitgen" in data and declares_kitgen(parse_pyproject(data, pyproject))):
-                return folder  # (parsed only when it may declare kitgen)
+                return folder, looked  # (parsed only when it may declare kitgen)
             nearest_pyproject = nearest_pyproject or folder
         if (folder / ".git").exists():
-            return nearest_pyproject or folder  # a repository's files never belong to a project above it
-    return nearest_pyproject or start
+            return nearest_pyproject or folder, looked  # a repository's files never belong to a project above it
+    return nearest_pyproject or start, looked
 
 
 def declares_kitgen(document: Mapping[str, object]) -> bool:

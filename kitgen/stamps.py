@@ -1,139 +1,233 @@
 """Verdicts kept between runs, cheap to confirm: "these entities are current for this schema".
 
 A stamp records a verdict that took a full comparison, the key of everything it depends on (the
-schema, the settings, kitgen's own code) and the state of every file in the folders it read: size,
-modification and change times, inode. A later run that computes the same key and finds every file
-as recorded skips the comparison; any doubt falls back to it. Doubts are: another key; a file added,
-removed, replaced or touched; a file changed less than two seconds before the stamp was taken (an
-edit in the same clock tick could keep its size and times); a stamp that cannot be read. Stamps are an
-optimisation only: one that cannot be written is not an error.
+schema, the settings, kitgen's own code) and the state of every file it read: size, modification and
+change times, inode. A later run that computes the same key and finds every file as recorded skips the
+comparison; any doubt falls back to it. Doubts are: another key; a file added, removed, replaced or
+touched; a file changed less than two seconds before the stamp was taken (an edit in the same clock tick
+could keep its size and times); a stamp that cannot be read. Stamps are an optimisation only: one that
+cannot be written is not an error.
 
-They live in ``.kitgen/`` at the project root, a folder that tells git to ignore it.
+What a stamp watches is a list of ``(kind, path)``: ``"list"`` a folder's entries, each by its state
+(``__pycache__`` left out; a path that is not a folder counts as ``"stat"``), ``"stat"`` the path itself
+(a missing path is a state too), ``"exists"`` only whether it exists. The stamp keeps that list, so the
+no-op ``kitgen migrate`` confirms one (``confirmed_noop``) without loading the configuration.
+
+They live in ``.kitgen/`` at the project root, a folder that tells git to ignore it. This module imports
+only what Python starts with: it is on the path of the no-op ``kitgen migrate``.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import json
 import os
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+import zlib
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    StrPath = str | os.PathLike[str]
 
 FOLDER = ".kitgen"
+FORMAT = "kitgen stamp 2"
 RACY_NANOSECONDS = 2_000_000_000
-FileState = tuple[str, int, int, int, int]  # path, size, mtime_ns, ctime_ns, inode
-
-
-@dataclass(frozen=True)
-class Stamp:
-    key: str
-    files: tuple[FileState, ...]
-    taken: int  # time.time_ns() when the files were read
-    verdict: str  # what the comparison found, as the caller recorded it
+NOOP_VERDICT = "nothing to migrate"
+Watched = tuple[str, str]  # (kind, path): "list", "stat" or "exists"
+FileState = str  # one line: name, size, mtime_ns, ctime_ns, inode, tab-separated
 
 
 def stamp_name(kind: str, database: object) -> str:
     """The name of a stamp of ``kind`` about one database: each database keeps its own."""
+    import hashlib
+
     return f"{kind}-{hashlib.sha256(str(database).encode('utf-8', 'surrogateescape')).hexdigest()[:16]}"
 
 
 def stamp_key(*parts: str) -> str:
     """The key of a verdict: its inputs, and kitgen's own code (a new kitgen may decide otherwise)."""
+    import hashlib
+
     digest = hashlib.sha256(_code_state().encode())
     for part in parts:
         digest.update(b"\0" + part.encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 
-@functools.cache
 def _code_state() -> str:
-    """The Python version, and the size and modification time of each of kitgen's own modules."""
-    package = Path(__file__).parent
-    states = [sys.version]
-    for folder, _, names in sorted(os.walk(package)):
-        for name in sorted(names):
-            if name.endswith(".py"):
-                found = os.stat(os.path.join(folder, name))
-                states.append(
-                    f"{os.path.relpath(os.path.join(folder, name), package)}:{found.st_size}:{found.st_mtime_ns}"
-                )
-    return "\n".join(states)
+    """The Python version, and the state of each of kitgen's own modules."""
+    return "\n".join([sys.version, *states(code_watched())])
 
 
-def folder_states(paths: Sequence[Path]) -> tuple[FileState, ...]:
+def code_watched() -> list[Watched]:
+    """kitgen's own package folders, each listed."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    return [
+        ("list", folder)
+        for folder, subfolders, _ in sorted(os.walk(package))
+        if os.path.basename(folder) != "__pycache__"
+    ]
+
+
+def folder_states(paths: Iterable[StrPath]) -> tuple[FileState, ...]:
     """The state of each file, and of every entry of each folder (not recursing); a missing one is a state too."""
-    states: list[FileState] = []
-    for path in paths:
-        try:
-            entries = sorted(os.listdir(path))
-        except NotADirectoryError:
-            states.append(_state(str(path)))
-            continue
-        except OSError:
-            states.append((str(path), -1, 0, 0, 0))
-            continue
-        states.extend(_state(os.path.join(path, entry)) for entry in entries)
-    return tuple(states)
+    return states([("list", os.fspath(path)) for path in paths])
 
 
-def _state(path: str) -> FileState:
+def states(watched: Iterable[Watched]) -> tuple[FileState, ...]:
+    """The state of everything ``watched``, one line each, in order."""
+    lines: list[FileState] = []
+    for kind, path in watched:
+        if kind == "exists":
+            lines.append(f"{path}\t{int(os.path.lexists(path))}")
+            continue
+        if kind == "list":
+            try:
+                with os.scandir(path) as found:
+                    entries = sorted((entry.name, entry) for entry in found if entry.name != "__pycache__")
+            except NotADirectoryError:
+                pass
+            except OSError:
+                lines.append(f"{path}\t-1")
+                continue
+            else:
+                lines.append(f"{path}\tfolder")
+                lines.extend(_state(entry, name) for name, entry in entries)
+                continue
+        lines.append(_state(path, path))
+    return tuple(lines)
+
+
+def _state(path: str | os.DirEntry[str], name: str) -> FileState:
     try:
-        found = os.stat(path)
+        found = path.stat() if isinstance(path, os.DirEntry) else os.stat(path)
     except OSError:
-        return (path, -1, 0, 0, 0)
-    return (path, found.st_size, found.st_mtime_ns, found.st_ctime_ns, found.st_ino)
+        return f"{name}\t-1"
+    return f"{name}\t{found.st_size}\t{found.st_mtime_ns}\t{found.st_ctime_ns}\t{found.st_ino}"
 
 
-def confirmed(root: Path, name: str, key: str, folders: Sequence[Path]) -> str | None:
+def _racy(lines: Iterable[FileState], taken: int) -> bool:
+    """Whether a file changed less than two seconds before ``taken`` (or after it): an edit in the same
+    clock tick could keep its size and times, so such states vouch for nothing."""
+    limit = taken - RACY_NANOSECONDS
+    for line in lines:
+        fields = line.rsplit("\t", 4)
+        if len(fields) == 5 and max(int(fields[2]), int(fields[3])) >= limit:
+            return True
+    return False
+
+
+def confirmed(root: StrPath, name: str, key: str, folders: Sequence[StrPath]) -> str | None:
     """The verdict of stamp ``name`` when it still holds (same key, every file as it was); else None."""
-    stamp = _read(root / FOLDER / f"{name}.json")
-    if stamp is None or stamp.key != key:
+    stamp = _read(os.path.join(os.fspath(root), FOLDER, f"{name}.stamp"))
+    if stamp is None or stamp[0] != key:
         return None
-    if any(max(mtime, ctime) >= stamp.taken - RACY_NANOSECONDS for _, _, mtime, ctime, _ in stamp.files):
-        return None  # a file changed too close to the stamp: an edit since might not show
-    if folder_states(folders) != stamp.files:
-        return None
-    return stamp.verdict
+    return _holds(stamp, folder_states(folders))
+
+
+def _holds(stamp: tuple[str, int, str, list[Watched], tuple[FileState, ...]], now: tuple[FileState, ...]) -> str | None:
+    """The stamp's verdict when every state is as recorded (a stamp is only written when none was racy)."""
+    return stamp[2] if now == stamp[4] else None
 
 
 def record(
-    root: Path, name: str, key: str, folders: Sequence[Path], verdict: str, files: tuple[FileState, ...]
+    root: StrPath, name: str, key: str, folders: Sequence[StrPath], verdict: str, files: tuple[FileState, ...]
 ) -> None:
     """Keep ``verdict`` as stamp ``name``; ``files`` are the folders' states read before the comparison
     that found it (a file changed during it then fails the next confirmation)."""
-    folder = root / FOLDER
+    watched = [("list", os.fspath(path)) for path in folders]
+    _write(os.fspath(root), name, key, watched, verdict, files)
+
+
+def _write(
+    root: str, name: str, key: str, watched: Sequence[Watched], verdict: str, files: tuple[FileState, ...]
+) -> None:
     taken = time.time_ns()
-    if folder_states(folders) != files:
-        return  # something changed during the comparison: nothing to vouch for
-    document = {"key": key, "files": [list(state) for state in files], "taken": taken, "verdict": verdict}
+    if states(watched) != files or _racy(files, taken):
+        return  # something changed during the comparison, or just before it: nothing to vouch for
+    text = [FORMAT, key.encode("utf-8", "surrogateescape").hex(), str(taken), verdict, str(len(watched))]
+    text += [f"{kind}\t{path}" for kind, path in watched]
+    text += files
+    if any("\n" in line or "\r" in line for line in text):
+        return  # a name that would break the format: no stamp
+    folder = os.path.join(root, FOLDER)
     try:
-        folder.mkdir(exist_ok=True)
-        ignore = folder / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("# kitgen's stamps: local to this checkout\n*\n", encoding="utf-8")
-        temporary = folder / f".{name}.{os.getpid()}.tmp"
-        temporary.write_text(json.dumps(document), encoding="utf-8")
-        os.replace(temporary, folder / f"{name}.json")
+        os.makedirs(folder, exist_ok=True)
+        ignore = os.path.join(folder, ".gitignore")
+        if not os.path.exists(ignore):
+            with open(ignore, "w", encoding="utf-8") as handle:
+                handle.write("# kitgen's stamps: local to this checkout\n*\n")
+        temporary = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
+        with open(temporary, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write("\n".join(text) + "\n")
+        os.replace(temporary, os.path.join(folder, f"{name}.stamp"))
     except OSError:
         return
 
 
-def forget(root: Path, name: str) -> None:
+def forget(root: StrPath, name: str) -> None:
     """Drop stamp ``name`` (its verdict no longer holds)."""
     try:
-        (root / FOLDER / f"{name}.json").unlink(missing_ok=True)
+        os.unlink(os.path.join(os.fspath(root), FOLDER, f"{name}.stamp"))
     except OSError:
         return
 
 
-def _read(path: Path) -> Stamp | None:
+def _read(path: str) -> tuple[str, int, str, list[Watched], tuple[FileState, ...]] | None:
+    """A stamp's key, time taken, verdict, what it watches and the states it found; None when unreadable."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        files = tuple((str(p), int(s), int(m), int(c), int(i)) for p, s, m, c, i in document["files"])
-        return Stamp(str(document["key"]), files, int(document["taken"]), str(document["verdict"]))
-    except (OSError, ValueError, KeyError, TypeError):
+        with open(path, encoding="utf-8", newline="\n") as handle:
+            lines = handle.read().split("\n")
+        if lines[0] != FORMAT or lines[-1] != "":
+            return None
+        count = int(lines[4])
+        watched = [(kind, where) for kind, where in (line.split("\t", 1) for line in lines[5 : 5 + count])]
+        key = bytes.fromhex(lines[1]).decode("utf-8", "surrogateescape")
+        return key, int(lines[2]), lines[3], watched, tuple(lines[5 + count : -1])
+    except (OSError, ValueError, IndexError):
         return None
+
+
+# --- the no-op `kitgen migrate` -----------------------------------------------------------------------
+
+
+def noop_key(environ: Mapping[str, str]) -> str:
+    """What a no-op verdict depends on besides the files it watches: where it ran, the interpreter, and
+    kitgen's environment variables (they select the database, the folders, the settings)."""
+    settings = sorted((name, value) for name, value in environ.items() if name.startswith("KITGEN_"))
+    return "\0".join([os.getcwd(), sys.executable, sys.version, repr(settings)])
+
+
+def noop_name(key: str) -> str:
+    """One no-op stamp per folder and environment that ``kitgen migrate`` runs in."""
+    return f"noop-{zlib.crc32(key.encode('utf-8', 'surrogateescape')):08x}"
+
+
+def interpreter_watched() -> list[Watched]:
+    """The folders Python imports from, each itself: installing or upgrading a package changes one."""
+    return [("stat", entry) for entry in sys.path if entry and os.path.isdir(entry)]
+
+
+def confirmed_noop(environ: Mapping[str, str]) -> bool:
+    """Whether a no-op stamp (found from the current folder upward) says there is nothing to migrate, and
+    everything it watched, its configuration included, is as it was."""
+    key = noop_key(environ)
+    name = f"{noop_name(key)}.stamp"
+    folder = os.getcwd()
+    while True:
+        stamp = _read(os.path.join(folder, FOLDER, name))
+        if stamp is not None:
+            return stamp[0] == key and _holds(stamp, states(stamp[3])) == NOOP_VERDICT
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return False
+        folder = parent
+
+
+def record_noop(
+    root: StrPath, environ: Mapping[str, str], watched: Sequence[Watched], files: tuple[FileState, ...]
+) -> None:
+    """Keep "nothing to migrate" for the current folder and environment; ``files`` as for ``record``."""
+    key = noop_key(environ)
+    _write(os.fspath(root), noop_name(key), key, watched, NOOP_VERDICT, files)

@@ -126,7 +126,8 @@ def test_fresh_clone_of_this_repository_migrates_without_changing_tracked_files(
     assert "Applied 4 migrations" in first.stdout
     assert second.stdout.strip() == "Nothing to migrate."
     status = subprocess.run(["git", "status", "--porcelain", "--ignored"], cwd=clone, capture_output=True, text=True)
-    assert status.stdout.splitlines() == ["!! .kitgen/", "!! database/database.sqlite"]  # stamps ignore themselves
+    ignored = {"!! .kitgen/"} if (clone / ".kitgen").exists() else set()  # stamps, when taken, ignore themselves
+    assert set(status.stdout.splitlines()) == {"!! database/database.sqlite", *ignored}
 
 
 def test_without_a_database_generate_refuses_and_rollback_leaves_the_entities(project: Project) -> None:

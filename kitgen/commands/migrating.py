@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from kitgen import stamps
 from kitgen.codegen import files as entity_files
 from kitgen.codegen.generate import GenerateResult
 from kitgen.commands.session import (
@@ -18,8 +21,8 @@ from kitgen.commands.session import (
     regenerate,
     regenerating_after_failure,
 )
-from kitgen.config import Config
-from kitgen.driver import AppliedMigration, may_exist
+from kitgen.config import Config, search_root
+from kitgen.driver import AppliedMigration, local_files, may_exist
 from kitgen.errors import ENTITIES_LEFT, DatabaseError, KitgenError, MigrationFileError, ModelNameTaken
 from kitgen.migrations import dump, files, history
 from kitgen.migrations.files import decode_source
@@ -114,17 +117,44 @@ def generate(config: Config, *, force: bool = False, on_wait: OnWait = ignore) -
 def nothing_to_migrate(config: Config) -> bool:
     """Whether every migration file is applied and unchanged, and none is missing.
 
-    Decided from raw hashes under the lock, without waiting for it: a held lock means "not sure".
+    Decided from raw hashes under the lock, without waiting for it: a held lock means "not sure". A "yes"
+    about a SQLite database is stamped (see ``noop_watched``), and the next run in the same folder and
+    environment takes it while nothing it watches changed (``kitgen.entry``).
     """
     if not may_exist(config.database):
         return False
+    watched = noop_watched(config)
+    seen = stamps.states(watched) if watched else ()
     quick = dataclasses.replace(config, lock_timeout=0)  # busy: not sure, and the full command waits
     with connected(quick) as driver, driver.lock("kitgen migrate", ignore, timeout=0):
         applied = driver.applied_migrations()
         schema = dump.read_dump(config.schema_file)
         if not history.all_applied(files.discover(config.migrations), applied, schema.rows if schema else ()):
             return False
-        return not config.generate or entities_current(config, driver)
+        if config.generate and not entities_current(config, driver):
+            return False
+    if watched:
+        stamps.record_noop(config.root, os.environ, watched, seen)
+    return True
+
+
+def noop_watched(config: Config) -> list[stamps.Watched]:
+    """Everything "nothing to migrate" depends on, when it is all in local files (a SQLite database): what
+    found the project root and its settings, the database's files, the migrations, the schema file, the
+    entities, kitgen's code and the folders Python imports from. Empty for a server."""
+    database = local_files(config.database)
+    if database is None:
+        return []
+    looked = search_root(Path.cwd().resolve())[1]
+    return [
+        *looked,
+        *(("stat", str(path)) for path in database),
+        ("list", str(config.migrations)),
+        ("stat", str(config.schema_file)),
+        ("list", str(config.entities)),
+        *stamps.code_watched(),
+        *stamps.interpreter_watched(),
+    ]
 
 
 def status(config: Config) -> StatusResult:

@@ -11,6 +11,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from kitgen.driver.base import AppliedMigration, Driver, StatementError
+from kitgen.driver.filelock import LOCK_SUFFIX
 from kitgen.driver.url import ServerUrl, engine_of
 
 __all__ = [
@@ -18,10 +19,19 @@ __all__ = [
     "Driver",
     "StatementError",
     "engine_of",
+    "local_files",
     "may_exist",
     "open_driver",
     "scratch_driver",
 ]
+
+
+def local_files(database: Path | ServerUrl) -> list[Path] | None:
+    """The files a SQLite database's state lives in: the database, its rollback journal and write-ahead log,
+    and the lock file a kitgen command holds beside it. None for a server, whose state no local file shows."""
+    if not isinstance(database, Path):
+        return None
+    return [database.with_name(database.name + suffix) for suffix in ("", "-journal", "-wal", LOCK_SUFFIX)]
 
 
 def may_exist(database: Path | ServerUrl) -> bool:

@@ -19,6 +19,7 @@ from pathlib import Path
 from kitgen.errors import DatabaseError, LockTimeout
 
 UNKNOWN_HOLDER = "another kitgen process"
+LOCK_SUFFIX = ".lock"  # the lock of a SQLite database is a file of its name with this suffix, beside it
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from kitgen.driver.base import TRACKING_TABLE, TRANSACTION_CONTROL_MESSAGE, AppliedMigration, RawSchema, StatementError
-from kitgen.driver.filelock import exclusive_lock
+from kitgen.driver.filelock import LOCK_SUFFIX, exclusive_lock
 from kitgen.errors import DatabaseError, ForeignKeyViolation, LockTimeout
 from kitgen.migrations.base import Database, Params, TableAlteration
 
@@ -373,7 +373,7 @@ class SQLiteDriver:
             raise self.error(exc) from exc
 
     def lock(self, command: str, on_wait: Callable[[str], None], timeout: float | None = None) -> Any:
-        lock_path = self.path.with_name(self.path.name + ".lock")
+        lock_path = self.path.with_name(self.path.name + LOCK_SUFFIX)
         wait = self.lock_timeout if timeout is None else timeout
         return exclusive_lock(lock_path, command=command, timeout=wait, on_wait=on_wait)
 
