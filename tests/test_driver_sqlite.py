@@ -136,3 +136,47 @@ def test_a_tracking_table_from_before_the_created_column_is_read_and_upgraded(tm
     with driver.transaction() as db:
         driver.record_applied(db, row("b"))
     assert [r.name for r in driver.applied_migrations()] == ["a", "b"]
+
+
+def _catalog(driver: SQLiteDriver) -> frozenset[str]:
+    rows = driver.connection.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+    return frozenset(row[0] for row in rows)
+
+
+RELATION_CHANGES = [
+    ["CREATE TABLE b (id INTEGER PRIMARY KEY)", "CREATE VIEW v AS SELECT * FROM b"],
+    ["CREATE TABLE IF NOT EXISTS a (id INTEGER PRIMARY KEY)"],
+    ["DROP TABLE a"],
+    ["ALTER TABLE a RENAME TO c"],
+    ["ALTER TABLE a RENAME TO c", "CREATE TABLE a (x)"],
+    ["SAVEPOINT s", "CREATE TABLE b (id)", "ROLLBACK TO s", "RELEASE s", "CREATE TABLE d (id)"],
+    ["CREATE VIRTUAL TABLE f USING fts5(body)"],
+    ["PRAGMA writable_schema = ON", "UPDATE sqlite_master SET name = 'z', tbl_name = 'z' WHERE name = 'a'"],
+    ["CREATE TEMP TABLE t (id)", "CREATE TABLE e (id)"],
+    ["INSERT INTO a VALUES (1)"],
+]
+
+
+@pytest.mark.parametrize("statements", RELATION_CHANGES, ids=lambda statements: statements[0][:30])
+def test_relation_names_follow_every_change_a_transaction_makes(driver: SQLiteDriver, statements: list[str]) -> None:
+    with driver.transaction() as db:
+        db.execute("CREATE TABLE a (id INTEGER PRIMARY KEY)")
+    with driver.transaction() as db:
+        assert driver.relation_names(db) == _catalog(driver) == {"a"}
+        for statement in statements:
+            db.execute(statement)
+        assert driver.relation_names(db) == _catalog(driver)
+    assert driver.relation_names(driver.autocommit()) == _catalog(driver)
+
+
+def test_relation_names_after_a_rolled_back_transaction_are_read_again(driver: SQLiteDriver) -> None:
+    with driver.transaction() as db:
+        db.execute("CREATE TABLE a (id)")
+    with pytest.raises(StatementError), driver.transaction() as db:
+        assert driver.relation_names(db) == {"a"}
+        db.execute("CREATE TABLE b (id)")
+        assert driver.relation_names(db) == {"a", "b"}  # schema version + 1
+        db.execute("SELECT * FROM missing")
+    with driver.transaction() as db:
+        db.execute("CREATE TABLE c (id)")  # the same schema version as the rolled-back one had
+        assert driver.relation_names(db) == {"a", "c"} == _catalog(driver)

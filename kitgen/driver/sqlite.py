@@ -110,7 +110,7 @@ INSIDE_TRANSACTION = re.compile(r"\b(within|inside) (a )?transaction\b", re.IGNO
 
 
 def _authorizer(written: WrittenTables | None) -> Callable[[int, str | None, str | None, str | None, str | None], int]:
-    """Refuse BEGIN, COMMIT and ROLLBACK inside kitgen's transaction; record what is written, if asked."""
+    """Refuse BEGIN, COMMIT and ROLLBACK inside kitgen's transaction; record what is written."""
 
     def authorize(action: int, first: str | None, second: str | None, database: str | None, _: str | None) -> int:
         if action == SQLITE_TRANSACTION:
@@ -283,6 +283,9 @@ class SQLiteHandle:
 class SQLiteDriver:
     """All of kitgen's access to one SQLite database file."""
 
+    _written: WrittenTables | None = None  # what the transaction in progress changed
+    _relations: tuple[int, frozenset[str]] | None = None  # (schema version, the tables and views)
+
     def __init__(self, path: Path, *, lock_timeout: float, readonly: bool = False) -> None:
         self.path = path
         self.display_name = str(path)
@@ -412,25 +415,29 @@ class SQLiteDriver:
             raise StatementError("BEGIN", LEFT_OPEN)
         with self.guard():
             connection.execute("BEGIN IMMEDIATE")
-        written = sqlite_checks.WrittenTables(TRACKING_TABLE, connection) if check_foreign_keys else None
+            written = sqlite_checks.WrittenTables(TRACKING_TABLE, connection)
+        self._written = written
         connection.set_authorizer(_authorizer(written))
         try:
             yield SQLiteHandle(connection, self.error, self._trace, in_transaction=True)
             if not connection.in_transaction:
                 raise StatementError("COMMIT", TRANSACTION_ENDED)
-            if written is not None:
+            if check_foreign_keys:
                 sqlite_checks.ensure_no_violations(connection, written)
         except BaseException as exc:
+            self._written, self._relations = None, None  # rolled back: what was read inside no longer holds
             connection.set_authorizer(None)
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             if isinstance(exc, ForeignKeyViolation):
                 sqlite_checks.note_earlier_violations(connection, exc)
             raise
+        self._written = None
         connection.set_authorizer(None)
         try:
             connection.execute("COMMIT")
         except sqlite3.Error as exc:  # a deferred constraint, or the database itself
+            self._relations = None
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             if _is_database_level(exc):
@@ -438,6 +445,7 @@ class SQLiteDriver:
             raise StatementError("COMMIT", str(exc)) from exc
 
     def autocommit(self) -> Database:
+        self._relations = None  # its statements may change the schema in any way, and undo it
         return SQLiteHandle(self.connection, self.error, self._trace)
 
     def reset_session(self) -> None:
@@ -556,8 +564,23 @@ class SQLiteDriver:
         )
 
     def relation_names(self, db: Database) -> frozenset[str]:
-        rows = db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").fetchall()
-        return frozenset(row[0] for row in rows)
+        """The tables and views, followed through the transaction in progress when it only created some
+        (see ``WrittenTables``), otherwise read from the catalog; kept with the schema version they are of."""
+        from kitgen.driver import sqlite_checks
+
+        version: int = db.execute("PRAGMA schema_version").fetchone()[0]
+        known, written = self._relations, self._written
+        if written is not None and written.reshaped:
+            known = None  # a drop, a rename, the catalog or its version written: read it
+        if known is not None and known[0] == version:
+            return known[1]
+        if known is not None and written is not None and known[0] == written.schema_version:
+            names = known[1] | frozenset(sqlite_checks.existing(self.connection, written.created, ("table", "view")))
+        else:
+            rows = db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").fetchall()
+            names = frozenset(row[0] for row in rows)
+        self._relations = (version, names)
+        return names
 
     def read_schema(self) -> RawSchema:
         from kitgen.driver.sqlite_schema import read_schema

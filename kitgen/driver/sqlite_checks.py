@@ -9,6 +9,7 @@ did not touch cannot have gained a dangling reference, so a large database is no
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
@@ -16,11 +17,14 @@ from dataclasses import dataclass
 from kitgen.errors import ForeignKeyViolation
 
 # Authorizer action codes (sqlite3.h), by what they can leave pointing at a missing row.
-CREATE_TABLE, DELETE, DROP_INDEX, DROP_TABLE, INSERT, UPDATE, ALTER_TABLE = 2, 9, 10, 11, 18, 23, 26
+CREATE_TABLE, CREATE_VIEW, DELETE, DROP_INDEX, DROP_TABLE = 2, 8, 9, 10, 11
+DROP_VIEW, INSERT, PRAGMA, UPDATE, ALTER_TABLE, CREATE_VTABLE, DROP_VTABLE = 17, 18, 19, 23, 26, 29, 30
 OWN_ROWS = frozenset({CREATE_TABLE, INSERT, UPDATE, ALTER_TABLE})  # the table's own rows (its foreign keys)
 # The rows of tables referencing it: deleted or changed keys (an INSERT too: OR REPLACE deletes the
 # row in its way), a dropped table, a dropped unique index behind a key.
 REFERENCED_ROWS = frozenset({DELETE, DROP_TABLE, INSERT, UPDATE, DROP_INDEX})
+# What can take a name away from a table or view, or add one other than by CREATE TABLE or VIEW.
+RESHAPING = frozenset({DROP_TABLE, DROP_VIEW, ALTER_TABLE, CREATE_VTABLE, DROP_VTABLE})
 CHILDREN = """
 SELECT DISTINCT m.name FROM sqlite_master AS m JOIN pragma_foreign_key_list(m.name) AS f
 WHERE m.type = 'table' AND m.sql NOT LIKE 'CREATE VIRTUAL TABLE%' AND f."table" = ? COLLATE NOCASE
@@ -42,26 +46,44 @@ class Violation:
 
 
 class WrittenTables:
-    """An authorizer that records the tables a transaction writes (``main`` only, SQLite's own left out).
+    """An authorizer that records what a transaction writes (``main`` only, SQLite's own left out): the
+    tables whose rows may now point nowhere, and how it changed the schema.
 
-    It also notes, at the start, where each table's rows live (its root page): a name that no longer
-    names the same table at the end (dropped, renamed away, replaced by a new table of that name)
-    leaves the tables that reference that name to check.
+    A table altered that no longer names the same table at the end (renamed away, or replaced by a new
+    table of that name) leaves the tables that reference that name to check, as a dropped one does. The
+    tables and views it created, and whether anything else reshaped the schema (a drop, a rename, a
+    virtual table, the catalog written under ``PRAGMA writable_schema``), let the driver follow the names
+    of the relations without reading the whole catalog after each migration.
     """
 
     def __init__(self, ignored: str, connection: sqlite3.Connection) -> None:
         self.ignored = ignored  # kitgen's own tracking table
         self.own: set[str] = set()  # tables whose own rows may now point nowhere
         self.referenced: set[str] = set()  # tables whose rows others may have pointed at
-        self.at_start = _root_pages(connection)
+        self.altered: set[str] = set()  # tables an ALTER TABLE named
+        self.created: set[str] = set()  # tables and views a CREATE named
+        self.reshaped = False  # names may have gone, or come by other ways than CREATE TABLE or VIEW
+        self.schema_version: int = connection.execute("PRAGMA schema_version").fetchone()[0]
 
     def record(self, action: int, first: str | None, second: str | None, database: str | None) -> None:
+        if action == PRAGMA:
+            if second is not None and (first or "").lower() in ("schema_version", "writable_schema"):
+                self.reshaped = True  # the catalog, or its version, written directly (reset before each migration)
+            return
         if action == ALTER_TABLE:  # (database name, table name)
             first, second, database = second, None, first
         elif action == DROP_INDEX:  # (index name, table name)
             first = second
-        if database != "main" or not first or first.startswith("sqlite_") or first == self.ignored:
+        if database != "main" or not first:
             return
+        if first.startswith("sqlite_") or first == self.ignored:
+            return
+        if action in (CREATE_TABLE, CREATE_VIEW):
+            self.created.add(first)
+        if action in RESHAPING:
+            self.reshaped = True
+        if action == ALTER_TABLE:
+            self.altered.add(first)
         if action in OWN_ROWS:
             self.own.add(first)
         if action in REFERENCED_ROWS:
@@ -70,23 +92,28 @@ class WrittenTables:
     def to_check(self, connection: sqlite3.Connection) -> list[str]:
         """The tables, still there, whose rows may now reference a row that does not exist."""
         names = set(self.own)
-        now = _root_pages(connection)
-        replaced = {name for name, page in self.at_start.items() if now.get(name) != page}
-        for table in self.referenced | replaced:
+        still = set(existing_tables(connection, self.altered))
+        gone = {name for name in self.altered if name not in still or name in self.created}
+        for table in sorted(self.referenced | gone):
             names.update(row[0] for row in connection.execute(CHILDREN, (table,)))
         return existing_tables(connection, names)
 
 
-def _root_pages(connection: sqlite3.Connection) -> dict[str, int]:
-    return dict(connection.execute("SELECT name, rootpage FROM main.sqlite_master WHERE type = 'table'").fetchall())
-
-
 def existing_tables(connection: sqlite3.Connection, names: set[str]) -> list[str]:
     """Those of ``names`` that are tables of the database now."""
+    return existing(connection, names, ("table",))
+
+
+def existing(connection: sqlite3.Connection, names: set[str], kinds: tuple[str, ...]) -> list[str]:
+    """Those of ``names`` that are relations of ``kinds`` in ``main`` now, sorted."""
     if not names:
         return []
-    existing = _root_pages(connection)
-    return sorted(name for name in names if name in existing)
+    rows = connection.execute(
+        "SELECT name FROM main.sqlite_master WHERE type IN (SELECT value FROM json_each(?)) "
+        "AND name IN (SELECT value FROM json_each(?))",
+        (json.dumps(kinds), json.dumps(sorted(names))),
+    ).fetchall()
+    return sorted(row[0] for row in rows)
 
 
 def foreign_key_violations(connection: sqlite3.Connection, tables: list[str] | None = None) -> Counter[Violation]:

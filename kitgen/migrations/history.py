@@ -224,6 +224,8 @@ def _clashes(
     ``moved``: the statements of an applied migration whose file is gone (renamed twice);
     ``prefix``: the timestamp prefix of an applied migration whose file is gone (renamed and edited).
     """
+    if not applied:
+        return []  # nothing to be a copy of
     on_disk = {file.name for file in files}
     claimed = {update.row.name: update.file.name for update in renamed}
     missing = {row.name for row in applied if row.name not in on_disk and row.name not in claimed}

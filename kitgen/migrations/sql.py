@@ -104,18 +104,23 @@ def has_statements(sql: str) -> bool:
 
 
 def normalize_sql(sql: str) -> str:
-    """SQL without comments; white space outside quotes kept only where it separates words."""
-    parts: list[str] = []
-    pending_space = False
-    for kind, text in _tokens(sql):
-        if kind in ("comment", "space"):
-            pending_space = bool(parts)
-            continue
-        if pending_space and _is_word(parts[-1][-1]) and _is_word(text[0]):
-            parts.append(" ")
-        parts.append(text)
-        pending_space = False
-    return "".join(parts)
+    """SQL without comments; white space outside quotes kept only where it separates words.
+
+    Each run of comments and spacing between two pieces of code becomes one space when the characters on
+    both sides are a word's, and nothing otherwise (or at either end).
+    """
+    if not _QUOTE_OR_COMMENT.search(sql):  # code and spacing only: two passes without a call per piece
+        return _SPACING.sub("", _BETWEEN_WORDS.sub(" ", sql))
+    return SEPARATED.sub(_separator, sql)
+
+
+def _separator(match: re.Match[str]) -> str:
+    quoted, start, end, text = match.group(1), match.start(), match.end(), match.string
+    if quoted is not None:
+        return quoted
+    if start == 0 or end == len(text):
+        return ""
+    return " " if _is_word(text[start - 1]) and _is_word(text[end]) else ""
 
 
 def _is_word(char: str) -> bool:
@@ -135,6 +140,16 @@ TOKEN = re.compile(
     |(?P<code>[^'"`\[\s/-]+|[/-])
     """,
     re.DOTALL | re.VERBOSE,
+)
+
+
+_WORD = r"""(?:[^\s\x00-\x7f]|[A-Za-z0-9_$'"`\[\]])"""  # what _is_word says, for one non-space character
+_BETWEEN_WORDS = re.compile(rf"(?<={_WORD})\s+(?={_WORD})")
+_SPACING = re.compile(rf"(?<!{_WORD})\s+|\s+(?=(?!{_WORD})\S|\Z)")  # what _BETWEEN_WORDS left
+_QUOTE_OR_COMMENT = re.compile(r"""['"`\[]|--|/\*""")
+SEPARATED = re.compile(  # a quoted piece (kept whole), or a run of comments and spacing
+    r"""('(?:[^']|'')*'?|"(?:[^"]|"")*"?|`(?:[^`]|``)*`?|\[[^\]]*\]?)|((?:\s+|--[^\n]*|/\*.*?(?:\*/|\Z))+)""",
+    re.DOTALL,
 )
 
 
