@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,3 +103,18 @@ def test_a_failed_check_rolls_back_and_restores_enforcement(driver: SQLiteDriver
     assert driver.connection.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     with pytest.raises(sqlite3.IntegrityError):
         driver.connection.execute("INSERT INTO children (parent_id) VALUES (5)")
+
+
+def test_both_ways_of_looking_tables_up_by_name_agree(driver: SQLiteDriver) -> None:
+    from kitgen.driver.sqlite_checks import EXISTING, EXISTING_BEFORE_3_37
+
+    connection = driver.connection
+    connection.execute("CREATE VIEW grown AS SELECT * FROM parents")
+    connection.execute("CREATE TEMP TABLE scratch (id)")
+    names = json.dumps(["parents", "grown", "scratch", "missing", "keys"])
+    for kinds in (["table"], ["table", "view"]):
+        found = [
+            sorted(row[0] for row in connection.execute(query, (names, json.dumps(kinds))))
+            for query in (EXISTING, EXISTING_BEFORE_3_37)
+        ]
+        assert found[0] == found[1] == sorted({"parents", "keys", *(["grown"] if "view" in kinds else [])})

@@ -616,3 +616,15 @@ def test_a_function_the_up_uses_through_another_stays_part_of_the_up() -> None:
     edited = source.replace("(id INTEGER PRIMARY KEY)", "(id INTEGER PRIMARY KEY, name TEXT)")
 
     assert python_checksum(edited) != python_checksum(source)
+
+
+def test_the_recursive_and_the_iterative_writers_give_the_same_text() -> None:
+    """Checksums recorded in databases depend on it: the fast recursive writer, and the explicit stack
+    taken for trees too deep for it, on every module of kitgen and a chain deep enough to need the stack."""
+    from kitgen.migrations.canonical import canonical_ast, canonical_ast_iterative
+
+    sources = [path.read_text(encoding="utf-8") for path in sorted((ROOT / "kitgen").rglob("*.py"))]
+    sources.append("x = " + " + ".join(["a"] * 900))
+    for source in sources:
+        tree = ast.parse(source)
+        assert canonical_ast(tree) == canonical_ast_iterative(tree)

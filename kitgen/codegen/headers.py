@@ -126,6 +126,8 @@ def _comments(body: str) -> list[str]:
     import io
     import tokenize
 
+    if "#" not in body:
+        return []  # no comment can be there: no need to tokenize
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(body).readline))
     except (tokenize.TokenError, SyntaxError):

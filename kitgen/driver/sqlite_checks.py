@@ -105,15 +105,26 @@ def existing_tables(connection: sqlite3.Connection, names: set[str]) -> list[str
 
 
 def existing(connection: sqlite3.Connection, names: set[str], kinds: tuple[str, ...]) -> list[str]:
-    """Those of ``names`` that are relations of ``kinds`` in ``main`` now, sorted."""
+    """Those of ``names`` that are relations of ``kinds`` in ``main`` now, as the catalog spells them, sorted.
+
+    Each is looked up by name (``pragma_table_list``, SQLite 3.37 and later), not by reading the whole
+    catalog: its cost does not grow with the schema.
+    """
     if not names:
         return []
-    rows = connection.execute(
-        "SELECT name FROM main.sqlite_master WHERE type IN (SELECT value FROM json_each(?)) "
-        "AND name IN (SELECT value FROM json_each(?))",
-        (json.dumps(kinds), json.dumps(sorted(names))),
-    ).fetchall()
-    return sorted(row[0] for row in rows)
+    query = EXISTING if sqlite3.sqlite_version_info >= (3, 37, 0) else EXISTING_BEFORE_3_37
+    rows = connection.execute(query, (json.dumps(sorted(names)), json.dumps(kinds))).fetchall()
+    return sorted({row[0] for row in rows})
+
+
+EXISTING = """
+SELECT l.name FROM json_each(?1) AS j JOIN pragma_table_list(j.value) AS l
+WHERE l.schema = 'main' AND l.type IN (SELECT value FROM json_each(?2))
+"""
+EXISTING_BEFORE_3_37 = """
+SELECT name FROM main.sqlite_master
+WHERE name IN (SELECT value FROM json_each(?1)) AND type IN (SELECT value FROM json_each(?2))
+"""
 
 
 def foreign_key_violations(connection: sqlite3.Connection, tables: list[str] | None = None) -> Counter[Violation]:

@@ -16,11 +16,12 @@ computable by any interpreter, with nothing installed.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 
 SKIPPED_FIELDS = frozenset({"type_comment"})
-SKIPPED_FIELDS_BY_NODE = {
-    "Constant": frozenset({"kind"}),  # "u" for u"...": the same string
-    "Interpolation": frozenset({"str"}),  # 3.14 t-strings: the expression's source text, spacing included
+SKIPPED_FIELDS_BY_NODE = {  # each with SKIPPED_FIELDS
+    "Constant": SKIPPED_FIELDS | {"kind"},  # "u" for u"...": the same string
+    "Interpolation": SKIPPED_FIELDS | {"str"},  # 3.14 t-strings: the expression's source text, spacing included
 }
 
 
@@ -31,9 +32,37 @@ class _Text(str):
 def canonical_ast(node: ast.AST) -> str:
     """The canonical text of a node and everything under it.
 
-    Written with an explicit stack rather than recursion, so that a long chain such as
-    ``a + b + ... + z`` (one nested node per term) cannot exhaust the interpreter's stack.
+    Written recursively, which is the fast way; a tree too deep for the interpreter's stack (a long
+    chain such as ``a + b + ... + z``, one nested node per term) is written with an explicit stack.
     """
+    out: list[str] = []
+    try:
+        _write(node, out.append)
+    except RecursionError:
+        return canonical_ast_iterative(node)
+    return "".join(out)
+
+
+def _write(value: object, out: Callable[[str], None]) -> None:
+    if isinstance(value, ast.AST):
+        out(f"{type(value).__name__}(")
+        for index, (name, field) in enumerate(_written_fields(value)):
+            out(f",{name}=" if index else f"{name}=")
+            _write(field, out)
+        out(")")
+    elif isinstance(value, list):
+        out("[")
+        for index, element in enumerate(value):
+            if index:
+                out(",")
+            _write(element, out)
+        out("]")
+    else:
+        out(canonical_scalar(value))
+
+
+def canonical_ast_iterative(node: ast.AST) -> str:
+    """``canonical_ast``'s text, written with an explicit stack rather than recursion."""
     out: list[str] = []
     stack: list[object] = [node]
     while stack:
@@ -61,7 +90,7 @@ def _node_parts(node: ast.AST) -> list[object]:
 
 def _written_fields(node: ast.AST) -> list[tuple[str, object]]:
     """The fields to write, by name, with the f-string parts normalized; None and [] left out."""
-    skipped = SKIPPED_FIELDS | SKIPPED_FIELDS_BY_NODE.get(type(node).__name__, frozenset())
+    skipped = SKIPPED_FIELDS_BY_NODE.get(type(node).__name__, SKIPPED_FIELDS)
     fields = []
     for name in node._fields:
         value = getattr(node, name, None)
