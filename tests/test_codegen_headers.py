@@ -221,3 +221,26 @@ def test_a_file_without_a_code_hash_is_compared_by_its_text() -> None:
     assert not headers.is_edited(old)
     assert headers.is_edited(old.replace("pass", "x = 1"))
     assert headers.is_edited(old.replace("    pass", "    pass  # only a comment"))
+
+
+def test_docstrings_are_found_in_every_class_and_function_however_nested() -> None:
+    """The digest evens out the docstrings of the module and of every class and function: found through
+    the statements alone, they must be exactly those a walk of the whole tree finds."""
+    import ast
+
+    from kitgen.codegen.headers import _docstring_owners
+
+    root = Path(__file__).resolve().parent.parent
+    sources = [
+        path.read_text(encoding="utf-8") for path in sorted([*root.glob("kitgen/**/*.py"), *root.glob("tests/*.py")])
+    ]
+    sources.append(
+        "if x:\n    def a(): pass\nelse:\n    class B:\n        def c(self):\n            try:\n                pass\n"
+        "            except E:\n                def d(): pass\nmatch y:\n    case 1:\n        async def e(): pass\n"
+    )
+    for source in sources:
+        tree = ast.parse(source)
+        kinds = ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef
+        assert {id(node) for node in _docstring_owners(tree)} == {
+            id(node) for node in ast.walk(tree) if isinstance(node, kinds)
+        }

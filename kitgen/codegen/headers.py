@@ -8,9 +8,11 @@ needs no renderer: a clean run decides everything from these lines.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,7 +102,6 @@ def is_edited(text: str) -> bool:
 def code_digest(body: str) -> str:
     """The hash of the body's syntax tree in kitgen's canonical text (the same on every Python); a body
     that does not parse hashes as its text with a mark, which matches no tree."""
-    import ast
     import inspect
 
     from kitgen.migrations.canonical import canonical_ast
@@ -109,8 +110,8 @@ def code_digest(body: str) -> str:
         tree = ast.parse(body)
     except (SyntaxError, ValueError):
         return digest("unparsable\n" + body)
-    for node in ast.walk(tree):  # formatters re-indent docstrings and strip their trailing spaces
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
+    for node in _docstring_owners(tree):  # formatters re-indent docstrings and strip their trailing spaces
+        if node.body:
             first = node.body[0]
             if (
                 isinstance(first, ast.Expr)
@@ -119,6 +120,20 @@ def code_digest(body: str) -> str:
             ):
                 first.value.value = inspect.cleandoc(first.value.value)
     return digest(canonical_ast(tree) + "\n" + "\n".join(_comments(body)))
+
+
+def _docstring_owners(tree: ast.Module) -> Iterator[ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The module, and every class and function in it, however nested: found through the statements
+    alone (a definition is a statement; expressions hold none)."""
+    yield tree
+    pending: list[ast.AST] = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            yield node
+        for value in node.__dict__.values():
+            if type(value) is list and value and isinstance(value[0], ast.stmt | ast.excepthandler | ast.match_case):
+                pending.extend(value)
 
 
 def _comments(body: str) -> list[str]:

@@ -44,13 +44,27 @@ def canonical_ast(node: ast.AST) -> str:
 
 
 def _write(value: object, out: Callable[[str], None]) -> None:
+    """What ``_node_parts`` and ``_written_fields`` describe, written as it is walked."""
     if isinstance(value, ast.AST):
-        out(f"{type(value).__name__}(")
-        for index, (name, field) in enumerate(_written_fields(value)):
-            out(f",{name}=" if index else f"{name}=")
+        head, names = _SPECS.get(type(value)) or _spec(type(value))
+        out(head)
+        separator = ""
+        for name in names:
+            field = getattr(value, name, None)
+            if field is None:
+                continue
+            if type(field) is list:
+                if name == "values" and isinstance(value, ast.JoinedStr):
+                    field = _joined_parts(field)
+                if not field:
+                    continue
+            elif name == "format_spec" and isinstance(value, ast.FormattedValue) and not _has_parts(field):
+                continue
+            out(f"{separator}{name}=")
+            separator = ","
             _write(field, out)
         out(")")
-    elif isinstance(value, list):
+    elif type(value) is list:
         out("[")
         for index, element in enumerate(value):
             if index:
@@ -59,6 +73,15 @@ def _write(value: object, out: Callable[[str], None]) -> None:
         out("]")
     else:
         out(canonical_scalar(value))
+
+
+_SPECS: dict[type[ast.AST], tuple[str, tuple[str, ...]]] = {}  # node class: "Name(", the fields it may write
+
+
+def _spec(kind: type[ast.AST]) -> tuple[str, tuple[str, ...]]:
+    skipped = SKIPPED_FIELDS_BY_NODE.get(kind.__name__, SKIPPED_FIELDS)
+    spec = _SPECS[kind] = (f"{kind.__name__}(", tuple(name for name in kind._fields if name not in skipped))
+    return spec
 
 
 def canonical_ast_iterative(node: ast.AST) -> str:
