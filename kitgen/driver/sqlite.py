@@ -568,16 +568,24 @@ class SQLiteDriver:
         (see ``WrittenTables``), otherwise read from the catalog; kept with the schema version they are of."""
         from kitgen.driver import sqlite_checks
 
-        version: int = db.execute("PRAGMA schema_version").fetchone()[0]
+        recording, self._trace.record = self._trace.record, None  # kitgen's own reads are no migration's
+        try:
+            return self._relation_names(sqlite_checks)
+        finally:
+            self._trace.record = recording
+
+    def _relation_names(self, sqlite_checks: Any) -> frozenset[str]:
+        connection = self.connection
+        version: int = connection.execute("PRAGMA schema_version").fetchone()[0]
         known, written = self._relations, self._written
         if written is not None and written.reshaped:
             known = None  # a drop, a rename, the catalog or its version written: read it
         if known is not None and known[0] == version:
             return known[1]
         if known is not None and written is not None and known[0] == written.schema_version:
-            names = known[1] | frozenset(sqlite_checks.existing(self.connection, written.created, ("table", "view")))
+            names = known[1] | frozenset(sqlite_checks.existing(connection, written.created, ("table", "view")))
         else:
-            rows = db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").fetchall()
+            rows = connection.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").fetchall()
             names = frozenset(row[0] for row in rows)
         self._relations = (version, names)
         return names
