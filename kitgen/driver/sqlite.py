@@ -139,8 +139,15 @@ SESSION_PRAGMAS = (  # kitgen's settings, put back before every migration (SQLit
     "defer_foreign_keys = OFF",
     "query_only = OFF",
     "writable_schema = OFF",
-    "case_sensitive_like = OFF",
+    "case_sensitive_like = OFF",  # last: the one setting that cannot be read back
 )
+# What reset_session looks at first: attached databases and TEMP objects, then each readable setting.
+SESSION_STATE = (
+    "SELECT (SELECT count(*) FROM pragma_database_list WHERE name NOT IN ('main', 'temp')) "
+    "+ (SELECT count(*) FROM temp.sqlite_master WHERE type IN ('table', 'view')), "
+    + ", ".join(f"(SELECT * FROM pragma_{pragma.split()[0]})" for pragma in SESSION_PRAGMAS[:-1])
+)
+SESSION_AS_SET = (0, *(int(pragma.endswith(" ON")) for pragma in SESSION_PRAGMAS[:-1]))
 TRANSACTION_ENDED = (
     "SQLite ended the migration's transaction (a RAISE(ROLLBACK) in a trigger, or an ON CONFLICT ROLLBACK or "
     "OR ROLLBACK conflict), undoing everything it had done; nothing after it was run"
@@ -455,6 +462,9 @@ class SQLiteDriver:
         with self.guard():
             if connection.in_transaction:  # left open by a migration run outside a transaction
                 connection.execute("ROLLBACK")
+            if connection.execute(SESSION_STATE).fetchone() == SESSION_AS_SET:  # the usual case: one look
+                connection.execute(f"PRAGMA {SESSION_PRAGMAS[-1]}")  # case_sensitive_like cannot be read
+                return
             for (name,) in connection.execute(
                 "SELECT name FROM pragma_database_list WHERE name NOT IN ('main', 'temp')"
             ):
