@@ -108,7 +108,7 @@ def main(runs: int = 20) -> None:
         kitgen = time_command(
             f"kitgen migrate, {COUNT} applied + entities", [KITGEN, "migrate"], cwd=root / "kitgen", runs=runs
         )
-        rows: list[tuple[Timing, Timing | None, str]] = [(python, None, ""), (kitgen, python, "≤ 6x python")]
+        rows: list[tuple[Timing, Timing | None, str]] = [(python, None, ""), (kitgen, python, "≤ 4x python")]
         if alembic_available():
             build_alembic_project(root / "alembic")
             alembic = time_command(

@@ -15,6 +15,7 @@ import bench_foreign_keys
 import bench_generate
 import bench_noop_migrate
 import bench_postgres
+import bench_scale
 import bench_schema_dump
 import bench_watch
 from harness import compile_kitgen
@@ -27,6 +28,7 @@ def main() -> None:
     )
     compile_kitgen()
     bench_noop_migrate.main()
+    bench_scale.main()
     bench_apply.main()
     bench_alter.main()
     bench_foreign_keys.main()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import random
 import textwrap
 
 import pytest
@@ -438,3 +439,26 @@ def test_what_kitgen_changes_is_in_the_formatters_layout(
     source: str, exports: list[tuple[str, str]], managed: tuple[str, ...], expected: str
 ) -> None:
     assert update(source, exports, managed) == expected
+
+
+@pytest.mark.parametrize("head", ['"""Entities."""\n\n', "", '"""Entities,\n\nwith a longer docstring."""\n\n'])
+def test_a_file_in_the_plain_form_is_edited_as_the_libcst_edit_would(head: str) -> None:
+    """A file holding only a docstring, kitgen's imports and their ``__all__`` is rewritten as text (no
+    libcst); it must come out byte for byte as the libcst edit writes it, entities added, removed or renamed."""
+    from kitgen.codegen.exports import _plain_update, plain_text
+    from kitgen.codegen.exports_edit import edit_exports
+
+    generator = random.Random(14)
+    pool = [(f"table_{index}", f"Table{index}") for index in (1, 2, 3, 10, 11, 100)] + [
+        ("a_module_name_long_enough_to_need_the_wrapped_form_of_an_import", "AModuleNameLongEnoughToNeedTheWrappedForm")
+    ]
+    for _ in range(150):
+        old = generator.sample(pool, generator.randint(1, len(pool)))
+        new = generator.sample(pool, generator.randint(1, len(pool)))
+        managed = {module for module, _ in pool}
+        source = plain_text(head, old)
+        assert read_exports(source) is not None
+        expected = edit_exports(source, ExportsGoal.of(new, managed), "__init__.py")
+        assert _plain_update(source, read_exports(source), ExportsGoal.of(new, managed)) == expected  # no libcst
+        assert update_exports(source, new, managed, "__init__.py") == expected == plain_text(head, new)
+        assert edit_exports(expected, ExportsGoal.of(new, managed), "__init__.py") == expected

@@ -18,9 +18,12 @@ import ast
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from kitgen.codegen.names import natural_key
 from kitgen.errors import KitgenError
 
 Export = tuple[str, str]  # (module, class)
+INDENT = "    "
+LINE_LENGTH = 88  # the formatters' default: a longer import is written in their wrapped form
 
 
 class ExportsError(KitgenError):
@@ -89,15 +92,77 @@ def update_exports(source: str, exports: Sequence[Export], managed_modules: Iter
     read = read_exports(source)
     if read is not None and read.all_names is not None and is_current(read, goal):
         return source
-    from kitgen.codegen.exports_edit import edit_exports
+    updated = _plain_update(source, read, goal)
+    if updated is None:
+        from kitgen.codegen.exports_edit import edit_exports
 
-    updated = edit_exports(source, goal, path)
+        updated = edit_exports(source, goal, path)
     if not is_current(read_exports(updated), goal):  # one verdict: what kitgen writes, check accepts
         raise ExportsError(
             f"kitgen cannot make __all__ in {path} list the entities",
             "write __all__ as a list (or a sum of lists) of strings, or delete the file and run kitgen generate",
         )
     return updated
+
+
+def _plain_update(source: str, read: ExportsRead | None, goal: ExportsGoal) -> str | None:
+    """The file in kitgen's plain form for ``goal``, when it is in kitgen's plain form now: a docstring (or
+    nothing), kitgen's imports and ``__all__`` of their names, as ``plain_text`` writes them. That is what
+    the libcst edit would write (a test holds them to it); a file in any other shape goes to that edit."""
+    if (
+        read is None
+        or not read.imports
+        or not goal.exports
+        or any(module not in goal.managed for module, _ in read.imports)
+    ):
+        return None
+    head = source[: source.find("from .")] if "from ." in source else source
+    if head and not _is_docstring_head(head):
+        return None
+    if source != plain_text(head, read.imports):
+        return None
+    return plain_text(head, goal.exports)
+
+
+def _is_docstring_head(head: str) -> bool:
+    """A module docstring on its own, then one blank line."""
+    try:
+        body = ast.parse(head).body
+    except (SyntaxError, ValueError):
+        return False
+    is_docstring = len(body) == 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+    return is_docstring and head.endswith('"""\n\n') and not head.endswith('"""\n\n\n')
+
+
+def plain_text(head: str, exports: Iterable[Export]) -> str:
+    """``head`` (a docstring and a blank line, or nothing), the imports of ``exports`` in kitgen's order, a
+    blank line and ``__all__`` listing their classes: the file as kitgen writes it for its exports alone."""
+    wanted = sorted(exports, key=lambda export: (natural_key(export[0]), export[1]))
+    names = sorted((name for _, name in wanted), key=all_order)
+    imports = "".join(import_text(module, name) for module, name in wanted)
+    return f"{head}{imports}\n__all__ = {literal_text([f'{chr(34)}{name}{chr(34)}' for name in names])}\n"
+
+
+def import_text(module: str, name: str) -> str:
+    """``from .module import Class``, in the formatters' wrapped form when longer than a line."""
+    line = f"from .{module} import {name}\n"
+    if len(line) - 1 > LINE_LENGTH:
+        line = f"from .{module} import (\n{INDENT}{name},\n)\n"
+    return line
+
+
+def literal_text(entries: Sequence[str], *, tuple_: bool = False) -> str:
+    """A list (or tuple) literal, one entry a line with a trailing comma: the formatters' exploded form."""
+    opening, closing = "()" if tuple_ else "[]"
+    if not entries:
+        return opening + closing
+    return opening + "\n" + "".join(f"{INDENT}{entry},\n" for entry in entries) + closing
+
+
+def all_order(name: str) -> tuple[int, tuple[tuple[int, int | str], ...]]:
+    """``__all__`` in ruff's isort-style order: CONSTANTS, then Classes, then the rest, numbers by value."""
+    group = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
+    return group, natural_key(name)
 
 
 def _alone_on_their_lines(statements: Sequence[ast.stmt]) -> Iterator[ast.stmt]:

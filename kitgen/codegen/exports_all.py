@@ -13,16 +13,10 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from kitgen.codegen.names import natural_key
+from kitgen.codegen.exports import all_order
+from kitgen.codegen.exports import literal_text as _literal_text
 
-INDENT = "    "
 AllLiteral = cst.List | cst.Tuple
-
-
-def all_order(name: str) -> tuple[int, tuple[tuple[int, int | str], ...]]:
-    """``__all__`` in ruff's isort-style order: CONSTANTS, then Classes, then the rest, numbers by value."""
-    group = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
-    return group, natural_key(name)
 
 
 def after_imports(statements: Sequence[cst.BaseStatement]) -> int:
@@ -204,14 +198,6 @@ def _rebuilt(
         comma = "," if tuple_ and len(entries) == 1 else ""
         return cst.parse_expression(f"{opening}{', '.join(entries)}{comma}{closing}")
     return cst.parse_expression(_literal_text(entries, tuple_=tuple_))
-
-
-def _literal_text(entries: Sequence[str], *, tuple_: bool = False) -> str:
-    """A list (or tuple) literal, one entry a line with a trailing comma: the formatters' exploded form."""
-    opening, closing = "()" if tuple_ else "[]"
-    if not entries:
-        return opening + closing
-    return opening + "\n" + "".join(f"{INDENT}{entry},\n" for entry in entries) + closing
 
 
 def _code(element: cst.BaseElement) -> str:

@@ -15,11 +15,9 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from kitgen.codegen.exports import Export, ExportsError, ExportsGoal
-from kitgen.codegen.exports_all import INDENT, after_imports, all_order, with_all
+from kitgen.codegen.exports import Export, ExportsError, ExportsGoal, all_order, import_text
+from kitgen.codegen.exports_all import after_imports, with_all
 from kitgen.codegen.names import natural_key
-
-LINE_LENGTH = 88  # the formatters' default: a longer import is written in their wrapped form
 
 
 def edit_exports(source: str, goal: ExportsGoal, path: str) -> str:
@@ -57,10 +55,7 @@ def edit_exports(source: str, goal: ExportsGoal, path: str) -> str:
 
 
 def _import_statement(module: str, name: str) -> cst.BaseStatement:
-    line = f"from .{module} import {name}\n"
-    if len(line) - 1 > LINE_LENGTH:
-        line = f"from .{module} import (\n{INDENT}{name},\n)\n"
-    return cst.parse_statement(line)
+    return cst.parse_statement(import_text(module, name))
 
 
 def _as_block(
