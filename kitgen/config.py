@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kitgen.driver.url import ServerUrl, UrlError, parse_database, parse_server_url
+from kitgen.driver.url import ServerUrl, UrlError, file_as_written, parse_database, parse_server_url
 from kitgen.errors import ConfigError
 
 PYPROJECT = "pyproject.toml"
@@ -67,6 +67,7 @@ class Config:
     shadow_database: ServerUrl | None = None  # where check replays on a server (default: a temporary database)
     environment: str = ""
     origins: Mapping[str, str] = field(default_factory=dict)  # setting → where its value came from, for messages
+    as_written: Mapping[str, Path] = field(default_factory=dict)  # path settings before symlinks were resolved
 
     @property
     def destructive_prohibited(self) -> bool:
@@ -295,17 +296,29 @@ def load_config(
     from_file = read_pyproject_settings(root)
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
+    as_written: dict[str, Path] = {}
     for setting in SETTINGS:
         value, origin = _pick(setting, options, environ, from_file, cwd, root)
         values[setting.name] = _resolve(setting, value, origin)
         origins[setting.name] = origin_phrase(setting, origin)
+        if (written := _as_written(setting, value, origin)) is not None:
+            as_written[setting.name] = written
     if values["schema_file"].parent == values["migrations"]:
         raise ConfigError(
             f"the schema file {values['schema_file']} is in the migrations folder (from {origins['schema_file']}), "
             "where every .sql file is a migration",
             'put it beside the folder, e.g. schema_file = "database/schema.sql" in [tool.kitgen]',
         )
-    return Config(root=root, environment=environ.get("KITGEN_ENV", "").strip().lower(), origins=origins, **values)
+    environment = environ.get("KITGEN_ENV", "").strip().lower()
+    return Config(root=root, environment=environment, origins=origins, as_written=as_written, **values)
+
+
+def _as_written(setting: Setting, value: object, origin: Origin) -> Path | None:
+    """A path setting (or a SQLite database) made absolute, symlinks on the way kept; called after ``_resolve``
+    accepted the value."""
+    if setting.name == "database":
+        return file_as_written(str(setting.parse(value)), origin.base)
+    return origin.base / str(setting.parse(value)) if setting.name in PATH_SETTINGS else None
 
 
 def origin_phrase(setting: Setting, origin: Origin) -> str:

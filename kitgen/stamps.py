@@ -10,7 +10,8 @@ cannot be written is not an error.
 
 What a stamp watches is a list of ``(kind, path)``: ``"list"`` a folder's entries, each by its state
 (``__pycache__`` left out; a path that is not a folder counts as ``"stat"``), ``"stat"`` the path itself
-(a missing path is a state too), ``"exists"`` only whether it exists. The stamp keeps that list, so the
+(a missing path is a state too), ``"exists"`` only whether it exists, ``"realpath"`` where it leads once
+every symlink on the way is followed. The stamp keeps that list, so the
 no-op ``kitgen migrate`` confirms one (``confirmed_noop``) without loading the configuration.
 
 They live in ``.kitgen/`` at the project root, a folder that tells git to ignore it. This module imports
@@ -34,7 +35,8 @@ FOLDER = ".kitgen"
 FORMAT = "kitgen stamp 2"
 RACY_NANOSECONDS = 2_000_000_000
 NOOP_VERDICT = "nothing to migrate"
-Watched = tuple[str, str]  # (kind, path): "list", "stat" or "exists"
+Watched = tuple[str, str]  # (kind, path): "list", "stat", "exists" or "realpath"
+OTHER_VARIABLES = ("DATABASE_URL",)  # read by the configuration besides kitgen's own KITGEN_* variables
 FileState = str  # one line: name, size, mtime_ns, ctime_ns, inode, tab-separated
 
 
@@ -80,7 +82,10 @@ def states(watched: Iterable[Watched]) -> tuple[FileState, ...]:
     lines: list[FileState] = []
     for kind, path in watched:
         if kind == "exists":
-            lines.append(f"{path}\t{int(os.path.lexists(path))}")
+            lines.append(f"{path}\t{int(os.path.exists(path))}")
+            continue
+        if kind == "realpath":
+            lines.append(f"{path}\t{os.path.realpath(path)}")
             continue
         if kind == "list":
             try:
@@ -152,24 +157,23 @@ def _write(
     if any("\n" in line or "\r" in line for line in text):
         return  # a name that would break the format: no stamp
     folder = os.path.join(root, FOLDER)
+    temporary = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
     try:
         os.makedirs(folder, exist_ok=True)
         ignore = os.path.join(folder, ".gitignore")
         if not os.path.exists(ignore):
             with open(ignore, "w", encoding="utf-8") as handle:
                 handle.write("# kitgen's stamps: local to this checkout\n*\n")
-        temporary = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
-        with open(temporary, "w", encoding="utf-8", newline="\n") as handle:
+        with open(temporary, "w", encoding="utf-8", errors="surrogateescape", newline="\n") as handle:
             handle.write("\n".join(text) + "\n")
         os.replace(temporary, os.path.join(folder, f"{name}.stamp"))
-    except OSError:
-        return
+    except (OSError, ValueError):  # a name that cannot be written, a full disk: no stamp, and no leftover
+        _remove(temporary)
 
 
-def forget(root: StrPath, name: str) -> None:
-    """Drop stamp ``name`` (its verdict no longer holds)."""
+def _remove(path: str) -> None:
     try:
-        os.unlink(os.path.join(os.fspath(root), FOLDER, f"{name}.stamp"))
+        os.unlink(path)
     except OSError:
         return
 
@@ -177,7 +181,7 @@ def forget(root: StrPath, name: str) -> None:
 def _read(path: str) -> tuple[str, int, str, list[Watched], tuple[FileState, ...]] | None:
     """A stamp's key, time taken, verdict, what it watches and the states it found; None when unreadable."""
     try:
-        with open(path, encoding="utf-8", newline="\n") as handle:
+        with open(path, encoding="utf-8", errors="surrogateescape", newline="\n") as handle:
             lines = handle.read().split("\n")
         if lines[0] != FORMAT or lines[-1] != "":
             return None
@@ -193,10 +197,14 @@ def _read(path: str) -> tuple[str, int, str, list[Watched], tuple[FileState, ...
 
 
 def noop_key(environ: Mapping[str, str]) -> str:
-    """What a no-op verdict depends on besides the files it watches: where it ran, the interpreter, and
-    kitgen's environment variables (they select the database, the folders, the settings)."""
-    settings = sorted((name, value) for name, value in environ.items() if name.startswith("KITGEN_"))
-    return "\0".join([os.getcwd(), sys.executable, sys.version, repr(settings)])
+    """What a no-op verdict depends on besides the files it watches: where it ran, the interpreter, where it
+    imports from and which kitgen it runs, and the environment variables the configuration reads (they
+    select the database, the folders, the settings)."""
+    settings = sorted(
+        (name, value) for name, value in environ.items() if name.startswith("KITGEN_") or name in OTHER_VARIABLES
+    )
+    here = os.path.dirname(os.path.abspath(__file__))
+    return "\0".join([os.getcwd(), sys.executable, sys.version, repr(sys.path), here, repr(settings)])
 
 
 def noop_name(key: str) -> str:

@@ -196,6 +196,11 @@ NOOP_CHANGES: dict[str, tuple[Callable[[Project], None], int, str]] = {  # the c
         1,
         "app/models",
     ),
+    "the database's symlink pointed at another database": (
+        lambda project: _repoint(project.database, project.root / "dbs" / "b.sqlite"),
+        0,
+        f"Applying {USERS}",
+    ),
     "a schema file added": (
         lambda project: (project.root / "database" / "schema.sql").write_text("-- hand-made\n"),
         1,
@@ -209,6 +214,19 @@ def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert len(old) == len(new) and old in text
     path.write_text(text.replace(old, new))
+
+
+def _repoint(link: Path, target: Path) -> None:
+    target.write_bytes(b"")  # an empty database
+    link.unlink()
+    link.symlink_to(target)
+
+
+def _behind_a_symlink(project: Project) -> None:
+    """The database moved to ``dbs/a.sqlite``, ``database/database.sqlite`` a symlink to it (per-branch databases)."""
+    (project.root / "dbs").mkdir()
+    project.database.rename(project.root / "dbs" / "a.sqlite")
+    project.database.symlink_to(project.root / "dbs" / "a.sqlite")
 
 
 def _roll_back_by_hand(project: Project) -> None:
@@ -226,6 +244,8 @@ def noop_projects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Project
         project.create_table(USERS, "users", "id INTEGER PRIMARY KEY, name TEXT NOT NULL")
         project.python(POSTS, 'db.execute("CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER)")')
         assert project.run("migrate").returncode == 0
+        if change == "the database's symlink pointed at another database":
+            _behind_a_symlink(project)
         projects[change] = project
     time.sleep(stamps.RACY_NANOSECONDS / 1e9 + 0.2)
     for project in projects.values():
@@ -279,6 +299,7 @@ def test_a_noop_stamp_belongs_to_its_folder_environment_and_interpreter(
     assert nothing_to_migrate(project.config())  # in full, stamped for this process's interpreter
     assert stamps.confirmed_noop(environ)
     assert not stamps.confirmed_noop({**environ, "KITGEN_DATABASE": "other.sqlite"})
+    assert not stamps.confirmed_noop({**environ, "DATABASE_URL": "sqlite:///other.sqlite"})
     assert stamps.confirmed_noop({**environ, "PATH": "/elsewhere"})  # only kitgen's own variables count
     lock = project.database.with_name(project.database.name + ".lock")
     lock.write_text("")  # another kitgen command holds the database
@@ -290,9 +311,33 @@ def test_a_noop_stamp_belongs_to_its_folder_environment_and_interpreter(
     assert ("list", package) in watched and ("list", os.path.join(package, "driver")) in watched
     assert any(kind == "stat" and path.endswith("site-packages") for kind, path in watched)
     assert ("exists", str(project.root / ".git")) in watched
+    monkeypatch.setattr(sys, "path", ["/elsewhere", *sys.path])  # PYTHONPATH: another kitgen, other packages
+    assert not stamps.confirmed_noop(environ)
+    monkeypatch.setattr(sys, "path", sys.path[1:])
+    assert stamps.confirmed_noop(environ)
     monkeypatch.setattr(sys, "version", sys.version + " (upgraded)")
     assert not stamps.confirmed_noop(environ)
     monkeypatch.setattr(sys, "version", sys.version.removesuffix(" (upgraded)"))
     assert stamps.confirmed_noop(environ)
     monkeypatch.chdir(project.root / "app")  # another folder of the same project: a stamp of its own
     assert not stamps.confirmed_noop(environ)
+
+
+def test_every_environment_variable_the_configuration_reads_is_in_the_noop_key() -> None:
+    from kitgen.config import SETTINGS
+
+    read = {name for setting in SETTINGS for name in (setting.env, setting.fallback_env) if name} | {"KITGEN_ENV"}
+    assert read and all(name.startswith("KITGEN_") or name in stamps.OTHER_VARIABLES for name in read)
+
+
+def test_a_file_name_that_is_not_utf8_neither_breaks_migrate_nor_leaves_files(project: Project) -> None:
+    project.create_table(USERS, "users", "id INTEGER PRIMARY KEY, name TEXT NOT NULL")
+    assert project.run("migrate").returncode == 0
+    for folder in (project.entities, project.migrations):
+        (folder / os.fsdecode(b"notes-\xff.txt")).write_text("")
+    time.sleep(stamps.RACY_NANOSECONDS / 1e9 + 0.2)
+    for _ in range(3):
+        result = project.run("migrate", env=IMPORTS)
+        assert result.returncode == 0 and result.stdout == "Nothing to migrate.\n"
+    assert "kitgen.config" not in result.stderr  # stamped, names and all
+    assert not [path.name for path in (project.root / ".kitgen").iterdir() if path.name.endswith(".tmp")]

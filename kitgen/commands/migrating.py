@@ -140,14 +140,16 @@ def nothing_to_migrate(config: Config) -> bool:
 
 def noop_watched(config: Config) -> list[stamps.Watched]:
     """Everything "nothing to migrate" depends on, when it is all in local files (a SQLite database): what
-    found the project root and its settings, the database's files, the migrations, the schema file, the
-    entities, kitgen's code and the folders Python imports from. Empty for a server."""
+    found the project root and its settings, where each configured path leads (a symlink re-pointed leads
+    elsewhere), the database's files, the migrations, the schema file, the entities, kitgen's code and the
+    folders Python imports from. Empty for a server."""
     database = local_files(config.database)
     if database is None:
         return []
     looked = search_root(Path.cwd().resolve())[1]
     return [
         *looked,
+        *(("realpath", str(path)) for _, path in sorted(config.as_written.items())),
         *(("stat", str(path)) for path in database),
         ("list", str(config.migrations)),
         ("stat", str(config.schema_file)),

@@ -131,15 +131,22 @@ def parse_database(value: str, base: Path) -> Path | ServerUrl:
             "the database is written as a key=value connection string",
             "write it as a URL: postgresql://user@host:port/database (the password in ~/.pgpass or PGPASSWORD)",
         )
+    written = file_as_written(value, base)
+    return written.resolve() if written is not None else parse_server_url(value)
+
+
+def file_as_written(value: str, base: Path) -> Path | None:
+    """The SQLite file a database setting names, made absolute but not resolved (a symlink on the way is
+    kept); None for a server URL."""
     scheme = value.partition(":")[0].lower()
     if not is_url(value) or (scheme not in SQLITE_SCHEMES and "://" not in value):
-        return (base / value).resolve()
+        return base / value
     if scheme in SQLITE_SCHEMES:
         path = sqlite_path(value)
         if not path:
             raise UrlError(f"{value!r} names no file", "write sqlite:///absolute/path or sqlite:relative/path")
-        return (base / path).resolve()
-    return parse_server_url(value)
+        return base / path
+    return None
 
 
 def engine_of(database: Path | ServerUrl) -> str:
