@@ -6,6 +6,8 @@ import ast
 import contextlib
 import os
 import re
+import stat
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,7 @@ from pathlib import Path
 from kitgen.codegen import headers
 from kitgen.codegen.names import EntityNames, module_base, natural_key
 from kitgen.errors import KitgenError
+from kitgen.stamps import RACY_NANOSECONDS
 
 
 class EntitiesFolderError(KitgenError):
@@ -44,17 +47,39 @@ def leftover_temporaries(folder: Path) -> list[Path]:
 
 
 def scan(folder: Path) -> dict[str, ExistingFile]:
-    """Module name → file, for every ``.py`` file directly in the folder except ``__init__.py``."""
+    """Module name → file, for every ``.py`` file directly in the folder except ``__init__.py``.
+
+    What a file's header said is remembered with the file's state (size, times, inode), as stamps keep it
+    (``kitgen.stamps``): ``watch`` scans the folder at every change, and reads again only what changed.
+    """
     require_folder(folder)
     found = {}
+    settled = time.time_ns() - RACY_NANOSECONDS  # a file changed since may change again within its tick
     for entry in sorted(os.listdir(folder)):
         path = folder / entry
-        if entry.endswith(".py") and entry != "__init__.py" and path.is_file():
-            head = _head(path)
-            if head is not None:
-                header = headers.parse(head)
-                found[path.stem] = ExistingFile(path, header, _class_name(path, head) if _names_a_table(head) else None)
+        if not entry.endswith(".py") or entry == "__init__.py":
+            continue
+        try:
+            state = os.stat(path)
+        except OSError:
+            continue
+        if not stat.S_ISREG(state.st_mode):
+            continue
+        key = (state.st_size, state.st_mtime_ns, state.st_ctime_ns, state.st_ino)
+        remembered = _SCANNED.get(path)
+        if remembered is not None and remembered[0] == key:
+            found[path.stem] = remembered[1]
+            continue
+        head = _head(path)
+        if head is not None:
+            file = ExistingFile(path, headers.parse(head), _class_name(path, head) if _names_a_table(head) else None)
+            found[path.stem] = file
+            if max(state.st_mtime_ns, state.st_ctime_ns) < settled:
+                _SCANNED[path] = (key, file)
     return found
+
+
+_SCANNED: dict[Path, tuple[tuple[int, int, int, int], ExistingFile]] = {}  # what scan read, by the file's state
 
 
 def require_folder(folder: Path) -> None:

@@ -247,12 +247,18 @@ def field_names(columns: Sequence[str], reserved: frozenset[str] = frozenset()) 
     its field name keeps it, and the others sharing a name get the suffixes in the order of their column
     names (two databases built from the same migrations can order their columns differently).
 
-    A base in ``reserved`` (a module the annotations name) gets a trailing ``_``.
+    A base in ``reserved`` (a module the annotations name) gets a trailing ``_``. Remembered: ``watch``
+    asks again for every table at every change.
     """
+    return list(_field_names(tuple(columns), reserved))
+
+
+@functools.lru_cache(maxsize=16384)
+def _field_names(columns: tuple[str, ...], reserved: frozenset[str]) -> tuple[str, ...]:
     bases = [_unreserved(field_base(column), reserved) for column in columns]
     order = sorted(range(len(columns)), key=lambda index: (columns[index] != bases[index], columns[index], index))
     named = dict(zip(order, deduplicate([bases[index] for index in order]), strict=True))
-    return [named[index] for index in range(len(columns))]
+    return tuple(named[index] for index in range(len(columns)))
 
 
 def _unreserved(name: str, reserved: frozenset[str]) -> str:

@@ -6,6 +6,7 @@ hashes recorded in file headers with the schema, and renders nothing when they m
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -136,6 +137,7 @@ def refuse_taken_models(schema: Schema, kept: Mapping[str, EntityNames]) -> None
             raise ModelNameTaken(table.model, owner, kept[owner].file, migration=table.created_by, table=table.name)
 
 
+@functools.lru_cache(maxsize=16384)  # watch asks again for every table at every change
 def definition_hash(
     table: Table,
     module: str,
