@@ -112,9 +112,5 @@ def test_both_ways_of_looking_tables_up_by_name_agree(driver: SQLiteDriver) -> N
     connection.execute("CREATE VIEW grown AS SELECT * FROM parents")
     connection.execute("CREATE TEMP TABLE scratch (id)")
     names = json.dumps(["parents", "grown", "scratch", "missing", "keys"])
-    for kinds in (["table"], ["table", "view"]):
-        found = [
-            sorted(row[0] for row in connection.execute(query, (names, json.dumps(kinds))))
-            for query in (EXISTING, EXISTING_BEFORE_3_37)
-        ]
-        assert found[0] == found[1] == sorted({"parents", "keys", *(["grown"] if "view" in kinds else [])})
+    found = [sorted(connection.execute(query, (names,)).fetchall()) for query in (EXISTING, EXISTING_BEFORE_3_37)]
+    assert found[0] == found[1] == [("grown", "view"), ("keys", "table"), ("parents", "table")]

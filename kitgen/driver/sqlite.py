@@ -576,15 +576,13 @@ class SQLiteDriver:
     def relation_names(self, db: Database) -> frozenset[str]:
         """The tables and views, followed through the transaction in progress when it only created some
         (see ``WrittenTables``), otherwise read from the catalog; kept with the schema version they are of."""
-        from kitgen.driver import sqlite_checks
-
         recording, self._trace.record = self._trace.record, None  # kitgen's own reads are no migration's
         try:
-            return self._relation_names(sqlite_checks)
+            return self._relation_names()
         finally:
             self._trace.record = recording
 
-    def _relation_names(self, sqlite_checks: Any) -> frozenset[str]:
+    def _relation_names(self) -> frozenset[str]:
         connection = self.connection
         version: int = connection.execute("PRAGMA schema_version").fetchone()[0]
         known, written = self._relations, self._written
@@ -593,7 +591,7 @@ class SQLiteDriver:
         if known is not None and known[0] == version:
             return known[1]
         if known is not None and written is not None and known[0] == written.schema_version:
-            names = known[1] | frozenset(sqlite_checks.existing(connection, written.created, ("table", "view")))
+            names = known[1] | frozenset(written.existing(connection, written.created, ("table", "view")))
         else:
             rows = connection.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").fetchall()
             names = frozenset(row[0] for row in rows)

@@ -64,6 +64,7 @@ class WrittenTables:
         self.created: set[str] = set()  # tables and views a CREATE named
         self.reshaped = False  # names may have gone, or come by other ways than CREATE TABLE or VIEW
         self.schema_version: int = connection.execute("PRAGMA schema_version").fetchone()[0]
+        self._kinds: dict[frozenset[str], dict[str, str]] = {}  # names looked up since the migration ended
 
     def record(self, action: int, first: str | None, second: str | None, database: str | None) -> None:
         if action == PRAGMA:
@@ -92,38 +93,47 @@ class WrittenTables:
     def to_check(self, connection: sqlite3.Connection) -> list[str]:
         """The tables, still there, whose rows may now reference a row that does not exist."""
         names = set(self.own)
-        still = set(existing_tables(connection, self.altered))
+        still = self.existing(connection, self.altered, ("table",))
         gone = {name for name in self.altered if name not in still or name in self.created}
         for table in sorted(self.referenced | gone):
             names.update(row[0] for row in connection.execute(CHILDREN, (table,)))
-        return existing_tables(connection, names)
+        return self.existing(connection, names, ("table",))
+
+    def existing(self, connection: sqlite3.Connection, names: set[str], kinds: tuple[str, ...]) -> list[str]:
+        """``existing`` once the migration's statements have run: the same names are looked up once (the
+        relations it created, then the tables it wrote: the same names, for a migration that creates)."""
+        if not names:
+            return []
+        key = frozenset(names)
+        if key not in self._kinds:
+            self._kinds[key] = relation_kinds(connection, names)
+        return sorted(name for name, kind in self._kinds[key].items() if kind in kinds)
 
 
 def existing_tables(connection: sqlite3.Connection, names: set[str]) -> list[str]:
     """Those of ``names`` that are tables of the database now."""
-    return existing(connection, names, ("table",))
+    return sorted(name for name, kind in relation_kinds(connection, names).items() if kind == "table")
 
 
-def existing(connection: sqlite3.Connection, names: set[str], kinds: tuple[str, ...]) -> list[str]:
-    """Those of ``names`` that are relations of ``kinds`` in ``main`` now, as the catalog spells them, sorted.
+def relation_kinds(connection: sqlite3.Connection, names: set[str]) -> dict[str, str]:
+    """Those of ``names`` that are relations in ``main`` now, as the catalog spells them, with their type.
 
     Each is looked up by name (``pragma_table_list``, SQLite 3.37 and later), not by reading the whole
     catalog: its cost does not grow with the schema.
     """
     if not names:
-        return []
+        return {}
     query = EXISTING if sqlite3.sqlite_version_info >= (3, 37, 0) else EXISTING_BEFORE_3_37
-    rows = connection.execute(query, (json.dumps(sorted(names)), json.dumps(kinds))).fetchall()
-    return sorted({row[0] for row in rows})
+    return dict(connection.execute(query, (json.dumps(sorted(names)),)).fetchall())
 
 
 EXISTING = """
-SELECT l.name FROM json_each(?1) AS j JOIN pragma_table_list(j.value) AS l
-WHERE l.schema = 'main' AND l.type IN (SELECT value FROM json_each(?2))
+SELECT l.name, l.type FROM json_each(?1) AS j JOIN pragma_table_list(j.value) AS l
+WHERE l.schema = 'main' AND l.type IN ('table', 'view')
 """
 EXISTING_BEFORE_3_37 = """
-SELECT name FROM main.sqlite_master
-WHERE name IN (SELECT value FROM json_each(?1)) AND type IN (SELECT value FROM json_each(?2))
+SELECT name, type FROM main.sqlite_master
+WHERE name IN (SELECT value FROM json_each(?1)) AND type IN ('table', 'view')
 """
 
 
