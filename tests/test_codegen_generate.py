@@ -581,3 +581,21 @@ def test_scan_reads_again_a_file_changed_since_it_remembered_it(
     os.utime(path, ns=(10**18, 10**18))
     second = scan(folder)["user"]
     assert second.header is not None and second.header.source == "userz"
+
+
+def test_an_edit_is_seen_by_a_process_that_found_the_file_unedited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``is_edited`` remembers its answer by the file's state (for watch); an edit by hand that keeps the
+    size and the modification time still moves the change time, and is seen."""
+    from kitgen.codegen import files
+    from kitgen.codegen.headers import compose
+
+    monkeypatch.setattr(files, "RACY_NANOSECONDS", -(10**12))  # remember even what changed just now
+    path = tmp_path / "user.py"
+    path.write_text(compose("table", "users", "a" * 64, "class User:\n    name: str\n"))
+    os.utime(path, ns=(10**18, 10**18))
+    assert not files.is_edited(path) and path in files._EDITED
+    path.write_text(path.read_text().replace("name: str", "nome: str"))  # the same size
+    os.utime(path, ns=(10**18, 10**18))
+    assert files.is_edited(path)

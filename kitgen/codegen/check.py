@@ -67,10 +67,10 @@ def edited_states(folder: Path) -> list[EntityState]:
     """The generated files changed by hand, found from their headers alone (no schema needed)."""
     states = []
     for file in files.scan(folder).values():
-        if file.header is not None and headers.is_edited(files.read_text(file.path)):
+        if file.header is not None and files.is_edited(file.path):
             states.append(EntityState(file.path, file.header.source, EDITED, HINTS[EDITED]))
     support = folder / f"{SUPPORT_MODULE}.py"
-    if support.exists() and headers.is_edited(files.read_text(support)):
+    if support.exists() and files.is_edited(support):
         states.append(EntityState(support, None, EDITED, HINTS[EDITED]))
     return sorted(states, key=lambda state: str(state.path))
 
@@ -84,7 +84,7 @@ def _spec_states(
     if found.header is None:
         return [EntityState(path, table, FOREIGN, HINTS[FOREIGN])]
     states = []
-    if headers.is_edited(files.read_text(path)):
+    if files.is_edited(path):
         states.append(EntityState(path, table, EDITED, HINTS[EDITED]))
     if found.header.schema_hash != spec.schema_hash:
         states.append(EntityState(path, table, STALE, _stale_hint(spec, found.header.schema_hash, model_type_from)))

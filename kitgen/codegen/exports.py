@@ -15,6 +15,7 @@ when this verdict says "not current", and its result must read as current.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -51,6 +52,7 @@ class ExportsGoal:
         return cls(wanted, frozenset(managed_modules) | {module for module, _ in wanted})
 
 
+@functools.lru_cache(maxsize=8)  # one file, read again by generate, check and watch's every change
 def read_exports(source: str) -> ExportsRead | None:
     """The exports of ``source``; None when it is not valid Python."""
     try:

@@ -82,6 +82,26 @@ def scan(folder: Path) -> dict[str, ExistingFile]:
 _SCANNED: dict[Path, tuple[tuple[int, int, int, int], ExistingFile]] = {}  # what scan read, by the file's state
 
 
+def is_edited(path: Path) -> bool:
+    """Whether a generated file's body differs from what its header recorded (``headers.is_edited``),
+    remembered by the file's state as ``scan`` remembers headers."""
+    try:
+        state = os.stat(path)
+    except OSError:
+        return headers.is_edited(read_text(path))  # read_text says what went wrong
+    key = (state.st_size, state.st_mtime_ns, state.st_ctime_ns, state.st_ino)
+    remembered = _EDITED.get(path)
+    if remembered is not None and remembered[0] == key:
+        return remembered[1]
+    edited = headers.is_edited(read_text(path))
+    if max(state.st_mtime_ns, state.st_ctime_ns) < time.time_ns() - RACY_NANOSECONDS:
+        _EDITED[path] = (key, edited)
+    return edited
+
+
+_EDITED: dict[Path, tuple[tuple[int, int, int, int], bool]] = {}
+
+
 def require_folder(folder: Path) -> None:
     """A missing entities folder is the first thing to fix."""
     if not folder.is_dir():

@@ -174,7 +174,7 @@ def support_current(text: str, engine: str = "sqlite") -> bool:
 
 
 def _is_edited(file: files.ExistingFile) -> bool:
-    return headers.is_edited(files.read_text(file.path))
+    return files.is_edited(file.path)
 
 
 @dataclass(frozen=True)

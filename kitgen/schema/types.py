@@ -128,9 +128,10 @@ def precision_warning(table: str, column: str, declared_type: str, kind: str) ->
 
 def resolve_kind(table: str, column: str, declared_type: str, overrides: Mapping[str, str]) -> str:
     """``[tool.kitgen.types]`` wins: first ``table.column``, then the declared type; else the rules."""
-    for key in (f"{table}.{column}", declared_type.upper().strip()):
-        if key in overrides:
-            return overrides[key]
+    if overrides:
+        for key in (f"{table}.{column}", declared_type.upper().strip()):
+            if key in overrides:
+                return overrides[key]
     return kind_of(declared_type)
 
 
