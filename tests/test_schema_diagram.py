@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -488,3 +491,26 @@ def test_the_readme_excerpt_is_taken_from_the_sample_app_diagram() -> None:
     entities, _, lines = excerpt.rpartition("    }\n")
     assert entities + "    }\n" in SAMPLE_MERMAID
     assert all(line + "\n" in SAMPLE_MERMAID for line in lines.splitlines())
+
+
+def test_an_output_that_is_a_pipe_or_a_device_is_written_through_never_replaced(
+    project: Project, tmp_path: Path
+) -> None:
+    """``--output /dev/stdout`` or a pipe receives the diagram; renaming a file over it (the atomic write of a
+    regular file) would replace the device itself, ``/dev/null`` included, for everyone on the machine."""
+    project.create_table("2026_01_01_000001_create_users", "users")
+    assert project.run("migrate").returncode == 0
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_text()))
+    reader.start()
+    result = project.run("schema:diagram", "--output", str(pipe))
+    reader.join(60)
+    assert result.returncode == 0 and received and "erDiagram" in received[0]
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+    if os.geteuid() == 0:  # a device node of its own, where only root can make one
+        device = tmp_path / "null"
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        assert project.run("schema:diagram", "--output", str(device)).returncode == 0
+        assert stat.S_ISCHR(os.stat(device).st_mode)

@@ -183,6 +183,9 @@ def read_text(path: Path) -> str:
 def write_if_changed(path: Path, text: str, *, hint: str) -> bool:
     """Write ``text`` atomically unless the file holds it already (a file that is not UTF-8 text is replaced);
     whether it was written. ``hint`` says what to do when the folder cannot be written."""
+    if _is_device(path):
+        write_atomically(path, text, hint=hint)  # written through: reading a pipe would wait for a writer
+        return True
     try:
         if path.read_bytes().decode("utf-8") == text:
             return False
@@ -193,9 +196,20 @@ def write_if_changed(path: Path, text: str, *, hint: str) -> bool:
 
 
 def write_atomically(path: Path, text: str, *, hint: str = "make the entities folder writable") -> None:
-    """Write to a temporary file in the same folder, then rename over the target."""
+    """Write to a temporary file in the same folder, then rename over the target.
+
+    A device or a pipe (``--output /dev/stdout``, ``/dev/null``, a FIFO) is written through instead:
+    renaming over it would replace ``/dev/null`` itself with a file.
+    """
     import tempfile
 
+    if _is_device(path):
+        try:
+            with path.open("w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise EntitiesFolderError(f"cannot write {path}: {exc.strerror}", hint) from exc
+        return
     try:
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
@@ -210,6 +224,15 @@ def write_atomically(path: Path, text: str, *, hint: str = "make the entities fo
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def _is_device(path: Path) -> bool:
+    """Whether ``path`` is a character or block device, a pipe or a socket (followed through symlinks)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 def remove(path: Path) -> None:
