@@ -381,3 +381,69 @@ def test_a_transaction_left_open_outside_a_transaction_is_named(project: Project
     )
     assert_one_error(project.run("migrate"), "2026_01_01_000002_open", "left a transaction open")
     assert count(project, "children") == 3
+
+
+def test_a_legacy_rebuild_that_loses_a_parent_row_is_caught_by_migrate_and_check(project: Project) -> None:
+    """The rename's new name is not what SQLite's authorizer reports (it names ``parents_new``), and with
+    ``legacy_alter_table`` the children still point at ``parents``, now another table with a row missing."""
+    project.sql("2026_01_01_000001_create", PARENTS_AND_CHILDREN)
+    project.sql(
+        "2026_01_01_000002_rebuild",
+        "PRAGMA legacy_alter_table = ON;\n"
+        "CREATE TABLE parents_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n"
+        "INSERT INTO parents_new SELECT id, name FROM parents WHERE id <> 1;\n"
+        "ALTER TABLE parents RENAME TO parents_old;\nALTER TABLE parents_new RENAME TO parents;\nDROP TABLE parents_old;",
+    )
+    assert_one_error(project.run("check"), "2 rows of children referencing parents", code=2)
+    assert_one_error(project.run("migrate"), "2 rows of children referencing parents")
+    assert count(project, "children") == 3 and count(project, "parents") == 2
+
+
+def test_a_temp_table_named_like_a_child_does_not_hide_the_child(project: Project) -> None:
+    project.sql("2026_01_01_000001_create", PARENTS_AND_CHILDREN)
+    project.sql(
+        "2026_01_01_000002_cleanup",
+        "CREATE TEMP TABLE children AS SELECT * FROM main.children;\nDELETE FROM parents WHERE id = 1;",
+    )
+    assert_one_error(project.run("migrate"), "2 rows of children referencing parents")
+
+
+def test_what_one_migration_leaves_on_the_connection_reaches_no_later_one(project: Project) -> None:
+    """A TEMP trigger on a main table, and settings that change what statements return."""
+    project.sql(
+        "2026_01_01_000001_a",
+        "CREATE TABLE parents (id INTEGER PRIMARY KEY, name TEXT); CREATE TABLE audit (msg TEXT);\n"
+        "CREATE TEMP TRIGGER noted AFTER INSERT ON main.parents BEGIN INSERT INTO audit VALUES ('fired'); END;\n"
+        "PRAGMA reverse_unordered_selects = ON;\nPRAGMA trusted_schema = OFF;\nPRAGMA automatic_index = OFF;",
+    )
+    project.sql(
+        "2026_01_01_000002_b",
+        "INSERT INTO parents (name) VALUES ('x'), ('y');\n"
+        "CREATE TABLE settings AS SELECT (SELECT * FROM pragma_trusted_schema) AS trusted, "
+        "(SELECT * FROM pragma_automatic_index) AS automatic, (SELECT * FROM pragma_reverse_unordered_selects) AS rev;",
+    )
+    assert project.run("migrate").returncode == 0
+    assert count(project, "audit") == 0
+    with project.connect() as connection:
+        assert connection.execute("SELECT trusted, automatic, rev FROM settings").fetchone() == (1, 1, 0)
+
+
+def test_the_relations_a_migration_created_are_the_same_in_one_run_or_one_by_one(project: Project) -> None:
+    """SQLite's own tables count: ``sqlite_sequence`` comes with the first AUTOINCREMENT table."""
+    project.sql("2026_01_01_000001_posts", "CREATE TABLE posts (id INTEGER PRIMARY KEY AUTOINCREMENT);")
+    tags = project.sql(
+        "2026_01_01_000002_tags", "CREATE TABLE tags (id INTEGER PRIMARY KEY); CREATE TABLE tmp (x); DROP TABLE tmp;"
+    )
+    assert project.run("migrate", "--no-generate").returncode == 0
+    with project.connect() as connection:
+        together = connection.execute("SELECT name, created FROM kitgen_migrations ORDER BY id").fetchall()
+    project.database.unlink()
+    text = tags.read_text()
+    tags.unlink()
+    assert project.run("migrate", "--no-generate").returncode == 0
+    tags.write_text(text)
+    assert project.run("migrate", "--no-generate").returncode == 0
+    with project.connect() as connection:
+        apart = connection.execute("SELECT name, created FROM kitgen_migrations ORDER BY id").fetchall()
+    assert together == apart
+    assert '"sqlite_sequence"' in together[0][1]

@@ -139,12 +139,15 @@ SESSION_PRAGMAS = (  # kitgen's settings, put back before every migration (SQLit
     "defer_foreign_keys = OFF",
     "query_only = OFF",
     "writable_schema = OFF",
+    "reverse_unordered_selects = OFF",
+    "automatic_index = ON",
+    "trusted_schema = ON",
     "case_sensitive_like = OFF",  # last: the one setting that cannot be read back
 )
 # What reset_session looks at first: attached databases and TEMP objects, then each readable setting.
 SESSION_STATE = (
     "SELECT (SELECT count(*) FROM pragma_database_list WHERE name NOT IN ('main', 'temp')) "
-    "+ (SELECT count(*) FROM temp.sqlite_master WHERE type IN ('table', 'view')), "
+    "+ (SELECT count(*) FROM temp.sqlite_master WHERE type IN ('table', 'view', 'trigger')), "
     + ", ".join(f"(SELECT * FROM pragma_{pragma.split()[0]})" for pragma in SESSION_PRAGMAS[:-1])
 )
 SESSION_AS_SET = (0, *(int(pragma.endswith(" ON")) for pragma in SESSION_PRAGMAS[:-1]))
@@ -457,7 +460,8 @@ class SQLiteDriver:
 
     def reset_session(self) -> None:
         """What one migration set on the connection does not reach the next: attached databases are
-        detached, TEMP objects dropped, and the settings that change what statements do put back."""
+        detached, TEMP tables, views and triggers dropped, and the settings that change what statements do
+        put back."""
         connection = self.connection
         with self.guard():
             if connection.in_transaction:  # left open by a migration run outside a transaction
@@ -469,7 +473,10 @@ class SQLiteDriver:
                 "SELECT name FROM pragma_database_list WHERE name NOT IN ('main', 'temp')"
             ):
                 connection.execute(f'DETACH DATABASE "{_quote(name)}"')
-            temporary = connection.execute("SELECT type, name FROM temp.sqlite_master WHERE type IN ('table', 'view')")
+            temporary = connection.execute(  # a TEMP trigger may sit on a main table: dropped too, first
+                "SELECT type, name FROM temp.sqlite_master WHERE type IN ('trigger', 'table', 'view') "
+                "ORDER BY type = 'trigger' DESC"
+            )
             for kind, name in temporary.fetchall():
                 connection.execute(f'DROP {kind.upper()} IF EXISTS temp."{_quote(name)}"')
             connection.executescript("".join(f"PRAGMA {pragma};" for pragma in SESSION_PRAGMAS))

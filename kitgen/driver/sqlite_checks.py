@@ -26,7 +26,7 @@ REFERENCED_ROWS = frozenset({DELETE, DROP_TABLE, INSERT, UPDATE, DROP_INDEX})
 # What can take a name away from a table or view, or add one other than by CREATE TABLE or VIEW.
 RESHAPING = frozenset({DROP_TABLE, DROP_VIEW, ALTER_TABLE, CREATE_VTABLE, DROP_VTABLE})
 CHILDREN = """
-SELECT DISTINCT m.name FROM sqlite_master AS m JOIN pragma_foreign_key_list(m.name) AS f
+SELECT DISTINCT m.name FROM main.sqlite_master AS m JOIN pragma_foreign_key_list(m.name, 'main') AS f
 WHERE m.type = 'table' AND m.sql NOT LIKE 'CREATE VIRTUAL TABLE%' AND f."table" = ? COLLATE NOCASE
 ORDER BY m.name
 """  # the tables whose foreign keys reference a table (itself included)
@@ -77,10 +77,10 @@ class WrittenTables:
             first = second
         if database != "main" or not first:
             return
+        if action in (CREATE_TABLE, CREATE_VIEW) and first != self.ignored:
+            self.created.add(first)  # SQLite's own too: sqlite_sequence for AUTOINCREMENT, sqlite_stat1 for ANALYZE
         if first.startswith("sqlite_") or first == self.ignored:
             return
-        if action in (CREATE_TABLE, CREATE_VIEW):
-            self.created.add(first)
         if action in RESHAPING:
             self.reshaped = True
         if action == ALTER_TABLE:
@@ -91,10 +91,17 @@ class WrittenTables:
             self.referenced.add(first)
 
     def to_check(self, connection: sqlite3.Connection) -> list[str]:
-        """The tables, still there, whose rows may now reference a row that does not exist."""
+        """The tables, still there, whose rows may now reference a row that does not exist.
+
+        An altered table that no longer names the same table counts as gone: renamed away, re-created
+        under its name, or, once any table was renamed away, any altered one (the authorizer names a
+        rename's old name only, so ``parents_new`` renamed to ``parents`` shows as ``parents_new``; with
+        ``legacy_alter_table`` the tables referencing ``parents`` still point at that name).
+        """
         names = set(self.own)
         still = self.existing(connection, self.altered, ("table",))
-        gone = {name for name in self.altered if name not in still or name in self.created}
+        renamed_away = any(name not in still for name in self.altered)
+        gone = {name for name in self.altered if renamed_away or name in self.created}
         for table in sorted(self.referenced | gone):
             names.update(row[0] for row in connection.execute(CHILDREN, (table,)))
         return self.existing(connection, names, ("table",))
@@ -147,7 +154,7 @@ def foreign_key_violations(connection: sqlite3.Connection, tables: list[str] | N
         if tables is None:
             rows = connection.execute("PRAGMA foreign_key_check").fetchall()
         else:
-            query = "SELECT * FROM pragma_foreign_key_check(?)"
+            query = "SELECT * FROM pragma_foreign_key_check(?, 'main')"  # never a TEMP table of that name
             rows = [row for table in tables for row in connection.execute(query, (table,))]
     except sqlite3.OperationalError as exc:
         if "foreign key mismatch" not in str(exc):
