@@ -58,18 +58,21 @@ def stamp_key(*parts: str) -> str:
 
 
 def _code_state() -> str:
-    """The Python version, and the state of each of kitgen's own modules."""
-    return "\n".join([sys.version, *states(code_watched())])
+    """The Python version, and the state of each of kitgen's own modules (read once: the code that runs
+    does not change while it runs)."""
+    global _CODE_STATE
+    if _CODE_STATE is None:
+        _CODE_STATE = "\n".join([sys.version, *states(code_watched())])
+    return _CODE_STATE
+
+
+_CODE_STATE: str | None = None
 
 
 def code_watched() -> list[Watched]:
     """kitgen's own package folders, each listed."""
     package = os.path.dirname(os.path.abspath(__file__))
-    return [
-        ("list", folder)
-        for folder, subfolders, _ in sorted(os.walk(package))
-        if os.path.basename(folder) != "__pycache__"
-    ]
+    return [("list", folder) for folder, _, _ in sorted(os.walk(package)) if os.path.basename(folder) != "__pycache__"]
 
 
 def folder_states(paths: Iterable[StrPath]) -> tuple[FileState, ...]:

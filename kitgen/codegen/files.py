@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from kitgen.codegen import headers
 from kitgen.codegen.names import EntityNames, module_base, natural_key
@@ -49,12 +50,10 @@ def leftover_temporaries(folder: Path) -> list[Path]:
 def scan(folder: Path) -> dict[str, ExistingFile]:
     """Module name → file, for every ``.py`` file directly in the folder except ``__init__.py``.
 
-    What a file's header said is remembered with the file's state (size, times, inode), as stamps keep it
-    (``kitgen.stamps``): ``watch`` scans the folder at every change, and reads again only what changed.
+    What a file's header said is remembered with the file's state (``_remembered``).
     """
     require_folder(folder)
     found = {}
-    settled = time.time_ns() - RACY_NANOSECONDS  # a file changed since may change again within its tick
     for entry in sorted(os.listdir(folder)):
         path = folder / entry
         if not entry.endswith(".py") or entry == "__init__.py":
@@ -63,23 +62,16 @@ def scan(folder: Path) -> dict[str, ExistingFile]:
             state = os.stat(path)
         except OSError:
             continue
-        if not stat.S_ISREG(state.st_mode):
-            continue
-        key = (state.st_size, state.st_mtime_ns, state.st_ctime_ns, state.st_ino)
-        remembered = _SCANNED.get(path)
-        if remembered is not None and remembered[0] == key:
-            found[path.stem] = remembered[1]
-            continue
-        head = _head(path)
-        if head is not None:
-            file = ExistingFile(path, headers.parse(head), _class_name(path, head) if _names_a_table(head) else None)
+        if stat.S_ISREG(state.st_mode) and (file := _remembered(_SCANNED, path, state, _existing_file)) is not None:
             found[path.stem] = file
-            if max(state.st_mtime_ns, state.st_ctime_ns) < settled:
-                _SCANNED[path] = (key, file)
     return found
 
 
-_SCANNED: dict[Path, tuple[tuple[int, int, int, int], ExistingFile]] = {}  # what scan read, by the file's state
+def _existing_file(path: Path) -> ExistingFile | None:
+    head = _head(path)
+    if head is None:
+        return None
+    return ExistingFile(path, headers.parse(head), _class_name(path, head) if _names_a_table(head) else None)
 
 
 def is_edited(path: Path) -> bool:
@@ -89,17 +81,34 @@ def is_edited(path: Path) -> bool:
         state = os.stat(path)
     except OSError:
         return headers.is_edited(read_text(path))  # read_text says what went wrong
+    edited = _remembered(_EDITED, path, state, _edited)
+    return edited is True
+
+
+def _edited(path: Path) -> bool:
+    return headers.is_edited(read_text(path))
+
+
+T = TypeVar("T")
+FileKey = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
+_SCANNED: dict[Path, tuple[FileKey, ExistingFile]] = {}  # what scan read, by the file's state
+_EDITED: dict[Path, tuple[FileKey, bool]] = {}
+
+
+def _remembered(
+    memory: dict[Path, tuple[FileKey, T]], path: Path, state: os.stat_result, read: Callable[[Path], T | None]
+) -> T | None:
+    """What ``read`` found in the file, remembered with its state (as stamps keep them, ``kitgen.stamps``):
+    ``watch`` asks at every change, and reads again only what changed. An answer about a file changed
+    less than two seconds ago is not kept (a change within the same clock tick could keep its times)."""
     key = (state.st_size, state.st_mtime_ns, state.st_ctime_ns, state.st_ino)
-    remembered = _EDITED.get(path)
+    remembered = memory.get(path)
     if remembered is not None and remembered[0] == key:
         return remembered[1]
-    edited = headers.is_edited(read_text(path))
-    if max(state.st_mtime_ns, state.st_ctime_ns) < time.time_ns() - RACY_NANOSECONDS:
-        _EDITED[path] = (key, edited)
-    return edited
-
-
-_EDITED: dict[Path, tuple[tuple[int, int, int, int], bool]] = {}
+    found = read(path)
+    if found is not None and max(state.st_mtime_ns, state.st_ctime_ns) < time.time_ns() - RACY_NANOSECONDS:
+        memory[path] = (key, found)
+    return found
 
 
 def require_folder(folder: Path) -> None:
