@@ -46,8 +46,8 @@ class Violation:
 
 
 class WrittenTables:
-    """An authorizer that records what a transaction writes (``main`` only, SQLite's own left out): the
-    tables whose rows may now point nowhere, and how it changed the schema.
+    """An authorizer that records what a transaction writes (``main`` only): the tables whose rows may now
+    point nowhere (SQLite's own left out), and how it changed the schema (SQLite's own tables included).
 
     A table altered that no longer names the same table at the end (renamed away, or replaced by a new
     table of that name) leaves the tables that reference that name to check, as a dropped one does. The
@@ -107,8 +107,9 @@ class WrittenTables:
         return self.existing(connection, names, ("table",))
 
     def existing(self, connection: sqlite3.Connection, names: set[str], kinds: tuple[str, ...]) -> list[str]:
-        """``existing`` once the migration's statements have run: the same names are looked up once (the
-        relations it created, then the tables it wrote: the same names, for a migration that creates)."""
+        """Those of ``names`` that are relations of ``kinds`` now (``relation_kinds``), once the migration's
+        statements have run: the same names are looked up once (the relations it created, then the tables it
+        wrote: the same names, for a migration that creates)."""
         if not names:
             return []
         key = frozenset(names)
